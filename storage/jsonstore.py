@@ -1,0 +1,168 @@
+"""Crash-safe JSON files for TinyDB.
+
+Every write goes to a temp file in the same directory, is fsynced, then renamed over the
+target, and the directory is fsynced so the rename itself is durable. The previous
+generation is kept beside it as ``NAME.bak`` (a hard link, so the target path always
+exists). A damaged file is never silently replaced by an empty one: reading recovers from
+``.bak`` with a warning when that is valid, and otherwise raises ``StoreCorruptError``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tinydb.storages import Storage
+
+from .errors import StoreCorruptError
+
+Warn = Callable[[str], None]
+
+
+def fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, keep_backup: bool = True) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    if keep_backup and path.exists():
+        _keep_previous_generation(path)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def _keep_previous_generation(path: Path) -> None:
+    bak = backup_path(path)
+    link_tmp = path.with_name(f".{path.name}.{os.getpid()}.bak.tmp")
+    link_tmp.unlink(missing_ok=True)
+    try:
+        os.link(path, link_tmp)
+    except OSError:  # file systems without hard links: a copy is as good, only slower
+        shutil.copy2(path, link_tmp)
+    os.replace(link_tmp, bak)
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+def _decode(path: Path) -> tuple[dict | None, str | None]:
+    """Parse one JSON document; return (data, None) or (None, reason)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, "missing"
+    except OSError as exc:
+        return None, f"cannot read ({exc.strerror or exc})"
+    if not raw.strip():
+        return None, "empty (truncated?)"
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc})"
+    if not isinstance(data, dict):
+        return None, f"not a copydesk store (top level is {type(data).__name__})"
+    return data, None
+
+
+def read_json(path: Path, *, warn: Warn | None = None) -> dict | None:
+    """Read a store file, recovering from ``.bak`` if the file is damaged.
+
+    Returns None when neither the file nor a backup exists (a new store).
+    """
+    path = Path(path)
+    data, reason = _decode(path)
+    if reason is None:
+        return data
+    if reason == "missing" and not backup_path(path).exists():
+        return None
+    bak = backup_path(path)
+    bak_data, bak_reason = _decode(bak)
+    if bak_reason is not None:
+        if reason == "missing":
+            return None
+        raise StoreCorruptError(
+            path,
+            f"{reason}; no valid backup ({bak.name}: {bak_reason}). Move the file aside to "
+            "start a new store, or restore it from your own backup.",
+        )
+    if reason != "missing":
+        damaged = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(path, damaged)
+        note = f"{path}: {reason}; recovered the previous generation from {bak.name} " \
+               f"(damaged file kept as {damaged.name})"
+    else:
+        note = f"{path}: missing; recovered the previous generation from {bak.name}"
+    atomic_write_bytes(path, orjson.dumps(bak_data), keep_backup=False)
+    if warn is not None:
+        warn(note)
+    return bak_data
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage: orjson, atomic durable writes, ``.bak`` generations, and a read cache.
+
+    TinyDB reads the whole document for every operation; the cache is keyed on the file's
+    (mtime, size, inode) so another process's write is still noticed.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, warn: Warn | None = None) -> None:
+        self.path = Path(path)
+        self._warn = warn
+        self._cache: dict | None = None
+        self._signature: tuple | None = None
+
+    def _stat_signature(self) -> tuple | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def read(self) -> dict[str, Any] | None:
+        signature = self._stat_signature()
+        if self._cache is not None and signature == self._signature:
+            return self._cache
+        data = read_json(self.path, warn=self._warn)
+        self._cache = data
+        self._signature = self._stat_signature()
+        return data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._cache = None  # if the write fails, the next read goes back to disk
+        atomic_write_bytes(self.path, orjson.dumps(data))
+        self._cache = data
+        self._signature = self._stat_signature()
+
+    def changed_on_disk(self) -> bool:
+        return self._stat_signature() != self._signature
+
+    def close(self) -> None:
+        self._cache = None

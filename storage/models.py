@@ -1,0 +1,159 @@
+"""Plain records the store hands out. No behaviour beyond convenience properties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
+CHANGES_REQUESTED = "changes_requested"
+STATUSES: tuple[str, ...] = (PENDING, APPROVED, REJECTED, CHANGES_REQUESTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    status: str
+    note: str = ""
+    decided_at: str = ""  # ISO 8601 UTC
+    reviewer: str = ""
+    content_sha256: str = ""  # sha256 of the post text the decision was made on
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "status": self.status,
+            "note": self.note,
+            "decided_at": self.decided_at,
+            "reviewer": self.reviewer,
+            "content_sha256": self.content_sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Review:
+        return cls(
+            status=str(data.get("status", PENDING)),
+            note=str(data.get("note", "")),
+            decided_at=str(data.get("decided_at", "")),
+            reviewer=str(data.get("reviewer", "")),
+            content_sha256=str(data.get("content_sha256", "")),
+        )
+
+
+@dataclass(slots=True)
+class PostSummary:
+    """One row of the post list: what the queue, search and export need, no body."""
+
+    id: str
+    reference: str
+    title: str
+    topic: str
+    needs_human_review: bool
+    status: str = PENDING
+    hint_codes: tuple[str, ...] = ()
+    changed: bool = False  # content changed since the decision was made
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reference": self.reference,
+            "title": self.title,
+            "topic": self.topic,
+            "needs_human_review": self.needs_human_review,
+            "status": self.status,
+        }
+
+
+@dataclass(slots=True)
+class StoredPost:
+    id: str
+    reference: str
+    title: str
+    body: list[dict]
+    meta: dict
+    listed_similar: list[str]
+    warnings: list[str]
+    source: dict  # {"path": str, "sha256": str}
+    review: Review | None = None
+    hints: list[dict] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.review.status if self.review else PENDING
+
+    @property
+    def needs_human_review(self) -> bool:
+        flags = self.meta.get("flags")
+        return isinstance(flags, dict) and flags.get("needs_human_review") == 1
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.review
+            and self.review.content_sha256
+            and self.review.content_sha256 != self.source.get("sha256")
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        review = None
+        if self.review is not None:
+            review = self.review.to_dict()
+            review["changed_since_review"] = self.changed
+        return {
+            "id": self.id,
+            "reference": self.reference,
+            "title": self.title,
+            "body": self.body,
+            "meta": self.meta,
+            "listed_similar": self.listed_similar,
+            "warnings": self.warnings,
+            "source": self.source,
+            "review": review,
+            "hints": self.hints,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarPost:
+    id: str
+    reference: str
+    title: str
+    score: int
+    reasons: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reference": self.reference,
+            "title": self.title,
+            "score": self.score,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(slots=True)
+class FileError:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(slots=True)
+class ImportReport:
+    imported: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # per-file reader warnings, "path: text"
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.imported)} imported, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.errors)} failed"
+        )
