@@ -116,8 +116,10 @@ def read_json(path: Path, *, warn: Warn | None = None) -> dict | None:
     if reason != "missing":
         damaged = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         os.replace(path, damaged)
-        note = f"{path}: {reason}; recovered the previous generation from {bak.name} " \
-               f"(damaged file kept as {damaged.name})"
+        note = (
+            f"{path}: {reason}; recovered the previous generation from {bak.name} "
+            f"(damaged file kept as {damaged.name})"
+        )
     else:
         note = f"{path}: missing; recovered the previous generation from {bak.name}"
     atomic_write_bytes(path, orjson.dumps(bak_data), keep_backup=False)

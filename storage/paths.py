@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -23,3 +24,8 @@ def config_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def samples_dir() -> Path:
+    """The five sample seeds shipped as package data of ``seeds``."""
+    return Path(str(resources.files("seeds") / "samples"))

@@ -1,0 +1,152 @@
+"""Files and directories -> analysed posts, in parallel, with one clear error per bad file.
+
+Parsing, hints, query fields and similarity features are all computed in worker processes
+(``analyse_file``); the parent only merges small results, so an import uses both cores.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import seeds
+
+from .models import FileError
+
+Progress = Callable[[int, int], None]
+
+# Below this many files a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 200
+CHUNK_SIZE = 64
+
+
+@dataclass(slots=True)
+class AnalysedPost:
+    """What the parent needs from one parsed file."""
+
+    path: str
+    id: str
+    sha256: str
+    record_json: bytes  # the full stored record, already serialised
+    row: dict[str, Any]  # the index row: title, topic, reference, hint codes, ...
+    fields: dict[str, Any]  # query fields (storage.query.index_fields)
+    features: Any  # similarity features (storage.similarity.features)
+    warnings: list[str]
+
+
+def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileError]]:
+    """Expand directories to their ``*.txt`` files (recursive, sorted); keep named files."""
+    files: list[Path] = []
+    errors: list[FileError] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            if not found:
+                errors.append(FileError(str(path), "directory holds no *.txt files"))
+        elif path.is_file():
+            found = [path]
+        elif path.exists():
+            errors.append(FileError(str(path), "not a regular file"))
+            continue
+        else:
+            errors.append(FileError(str(path), "no such file or directory"))
+            continue
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(file)
+    return files, errors
+
+
+def build_record(post: seeds.Post, path: str) -> tuple[dict, dict]:
+    """The stored record and the index row of one parsed post."""
+    # Imported here so that worker processes pay for them once, and tests can import this
+    # module without the analysis modules.
+    from .hints import compute_hints
+
+    data = post.to_dict()
+    hints = compute_hints(data)
+    meta = data["meta"]
+    flags = meta.get("flags") if isinstance(meta.get("flags"), dict) else {}
+    record = {
+        "id": post.id,
+        "reference": post.reference or "",
+        **data,
+        "source": {"path": path, "sha256": post.sha256},
+        "hints": hints,
+    }
+    row = {
+        "id": post.id,
+        "reference": post.reference or "",
+        "title": post.title,
+        "topic": str(meta.get("topic", "")),
+        "needs_human_review": flags.get("needs_human_review") == 1,
+        "hint_codes": [h["code"] for h in hints],
+        "sha256": post.sha256,
+        "path": path,
+    }
+    return record, row
+
+
+def analyse_file(path: str) -> AnalysedPost | FileError:
+    """Parse and analyse one file. Never raises: a bad file becomes a FileError."""
+    from .query import index_fields
+    from .similarity import features
+
+    try:
+        post = seeds.read_file(path)
+    except seeds.ParseError as exc:
+        return FileError(path, exc.reason)
+    except Exception as exc:  # a reader bug must not stop the other files
+        return FileError(path, f"could not be read ({type(exc).__name__}: {exc})")
+    record, row = build_record(post, path)
+    data = {k: record[k] for k in ("title", "body", "meta", "listed_similar", "warnings")}
+    return AnalysedPost(
+        path=path,
+        id=post.id,
+        sha256=post.sha256,
+        record_json=orjson.dumps(record),
+        row=row,
+        fields=index_fields(data),
+        features=features(data),
+        warnings=list(post.warnings),
+    )
+
+
+def _analyse_chunk(paths: list[str]) -> list[AnalysedPost | FileError]:
+    return [analyse_file(p) for p in paths]
+
+
+def analyse_files(
+    files: list[Path], progress: Progress | None = None, workers: int | None = None
+) -> Iterator[AnalysedPost | FileError]:
+    """Analyse files in order, in a process pool when there are many."""
+    names = [str(f) for f in files]
+    total = len(names)
+    done = 0
+    if progress:
+        progress(0, total)
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if total < PARALLEL_THRESHOLD or workers < 2:
+        for name in names:
+            yield analyse_file(name)
+            done += 1
+            if progress and (done % 50 == 0 or done == total):
+                progress(done, total)
+        return
+    chunks = [names[i : i + CHUNK_SIZE] for i in range(0, total, CHUNK_SIZE)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for results in pool.map(_analyse_chunk, chunks):
+            yield from results
+            done += len(results)
+            if progress:
+                progress(done, total)

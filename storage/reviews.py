@@ -1,0 +1,84 @@
+"""Review decisions, kept apart from post content.
+
+Decisions live in their own small TinyDB file (``FILE.d/reviews.json``) so that saving
+one rewrites kilobytes, never the corpus. The caller holds the store's write lock.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tinydb import Query, TinyDB
+
+from .jsonstore import AtomicJSONStorage, Warn
+from .models import Review
+from .paths import config_dir
+
+REVIEWS_TABLE = "reviews"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def reviewer_name() -> str:
+    """``$COPYDESK_REVIEWER``, else ``reviewer`` in config.toml, else the login name."""
+    env = os.environ.get("COPYDESK_REVIEWER")
+    if env:
+        return env
+    config = config_dir() / "config.toml"
+    try:
+        value = tomllib.loads(config.read_text(encoding="utf-8")).get("reviewer")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        pass
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+class ReviewBook:
+    """The decisions table, cached in memory and re-read when another process writes it."""
+
+    def __init__(self, path: Path, *, warn: Warn | None = None) -> None:
+        self.path = path
+        self._db = TinyDB(path, storage=AtomicJSONStorage, warn=warn)
+        self._storage: AtomicJSONStorage = self._db.storage  # type: ignore[assignment]
+        self._table = self._db.table(REVIEWS_TABLE)
+        self._cache: dict[str, Review] | None = None
+
+    @property
+    def db(self) -> TinyDB:
+        return self._db
+
+    def changed_on_disk(self) -> bool:
+        return self._storage.changed_on_disk()
+
+    def reload(self) -> None:
+        self._cache = None
+
+    def all(self) -> dict[str, Review]:
+        if self._cache is None or self._storage.changed_on_disk():
+            self._cache = {doc["id"]: Review.from_dict(doc) for doc in self._table.all()}
+        return self._cache
+
+    def get(self, post_id: str) -> Review | None:
+        return self.all().get(post_id)
+
+    def put(self, post_id: str, review: Review | None) -> None:
+        """Save (or with None, remove) one decision. Durable when this returns."""
+        record = Query().id == post_id
+        if review is None:
+            self._table.remove(record)
+        else:
+            self._table.upsert({"id": post_id, **review.to_dict()}, record)
+        self._cache = None
+
+    def close(self) -> None:
+        self._db.close()

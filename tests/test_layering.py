@@ -1,0 +1,54 @@
+"""Dependencies flow one way: tui -> storage -> seeds. seeds and storage never import textual."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FORBIDDEN = {
+    "seeds": {"textual", "storage", "tui"},
+    "storage": {"textual", "tui"},
+}
+
+
+def imported_modules(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        names: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def test_no_forbidden_imports_in_source():
+    offenders = []
+    for package, forbidden in FORBIDDEN.items():
+        for path, names in imported_modules(package).items():
+            bad = names & forbidden
+            if bad:
+                offenders.append(f"{path} imports {sorted(bad)}")
+    assert offenders == []
+
+
+def test_importing_storage_does_not_load_textual():
+    # Also catches indirect imports through third-party code.
+    code = "import sys, seeds, storage; print('textual' in sys.modules, 'tui' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_checker_would_catch_a_violation(tmp_path):
+    # the AST walk sees both import forms
+    tree = ast.parse("import textual.app\nfrom textual import work\n")
+    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert names == {"textual"}

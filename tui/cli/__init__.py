@@ -1,0 +1,15 @@
+"""The ``copydesk`` command line. Every command goes through ``storage.Store``.
+
+Exit codes: 0 ok, 1 a failure the user can act on (bad files, unknown id, damaged
+store), 2 usage errors (unknown option, status or query field).
+"""
+
+from __future__ import annotations
+
+from . import common, posts, similar
+from .common import main
+
+posts.register(main)
+similar.register(main)
+
+__all__ = ["common", "main"]

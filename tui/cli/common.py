@@ -1,0 +1,92 @@
+"""The click group, the shared ``--db`` option and error handling."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from storage import QueryError, Store, StoreError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _remember_db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    # ``--db`` works before and after the command name; the later one wins.
+    if value is not None:
+        ctx.ensure_object(dict)["db"] = value
+        root = ctx.find_root()
+        root.ensure_object(dict)["db"] = value
+
+
+def db_option(func: Callable) -> Callable:
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        callback=_remember_db,
+        expose_value=False,
+        is_eager=True,
+        help="Store file (default: $COPYDESK_DB, else the user data dir).",
+    )(func)
+
+
+def warn(message: str) -> None:
+    click.secho(f"warning: {message}", fg="yellow", err=True)
+
+
+def open_store(ctx: click.Context) -> Store:
+    db = ctx.find_root().ensure_object(dict).get("db")
+    store = Store.open(db, warn=warn)
+    ctx.call_on_close(store.close)
+    return store
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"copydesk: {message}", err=True)
+    sys.exit(code)
+
+
+def handles_errors(func: Callable) -> Callable:
+    """Turn the store's errors into one clear line and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except QueryError as exc:
+            fail(f"bad query: {exc}", 2)
+        except StoreError as exc:
+            fail(str(exc), 1)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except BrokenPipeError:  # `copydesk list | head`
+            sys.stderr.close()
+            sys.exit(0)
+
+    return wrapper
+
+
+@click.group(invoke_without_command=True, context_settings=CONTEXT)
+@db_option
+@click.version_option(package_name="copydesk")
+@click.pass_context
+@handles_errors
+def main(ctx: click.Context) -> None:
+    """copydesk: review generated alphanode posts from the keyboard.
+
+    Without a command, opens the review app (importing the bundled sample posts first
+    when the store is empty).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    store = open_store(ctx)
+    if len(store) == 0:
+        report = store.import_samples()
+        click.echo(f"New store {store.path}: imported the sample posts ({report.summary()}).")
+    from tui.app import run_app
+
+    run_app(store)

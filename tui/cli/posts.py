@@ -1,0 +1,123 @@
+"""import, list, show, review."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from storage import STATUSES, ImportReport, Store
+
+from .common import db_option, handles_errors, open_store
+from .render import render_post
+
+
+def _progress_import(store: Store, paths: tuple[Path, ...]) -> ImportReport:
+    if not sys.stderr.isatty():
+        return store.import_paths(paths)
+    columns = (
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("import", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return store.import_paths(paths, progress=update)
+
+
+@click.command("import")
+@db_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+@handles_errors
+def import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Import seed documents: files, or directories of *.txt (recursive).
+
+    Re-importing is safe: unchanged posts are skipped, changed ones updated.
+    Exits 1 when some files could not be imported (the others are).
+    """
+    store = open_store(ctx)
+    report = _progress_import(store, paths)
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    for warning in report.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    click.echo(f"{report.summary()} ({len(store)} posts in {store.path})")
+    if report.errors:
+        sys.exit(1)
+
+
+@click.command("list")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--query", "-q", default="", help="Search query (see README: query language).")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=None, help="At most N posts.")
+@click.pass_context
+@handles_errors
+def list_cmd(ctx: click.Context, as_json: bool, query: str, limit: int | None) -> None:
+    """List posts in queue order (pending posts needing review first)."""
+    store = open_store(ctx)
+    rows = store.search(query, limit=limit)
+    if as_json:
+        sys.stdout.buffer.write(
+            orjson.dumps([r.to_dict() for r in rows], option=orjson.OPT_INDENT_2)
+        )
+        sys.stdout.buffer.write(b"\n")
+        return
+    from tui.text import clean_line
+
+    marks = {"pending": " ", "approved": "✓", "rejected": "✗", "changes_requested": "~"}
+    for row in rows:
+        flag = "!" if row.needs_human_review else " "
+        click.echo(f"{marks.get(row.status, '?')}{flag} {row.id:<22} {clean_line(row.title)}")
+
+
+@click.command("show")
+@db_option
+@click.argument("post_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+@handles_errors
+def show_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
+    """Show one post: body, meta, flags, decision and hints."""
+    store = open_store(ctx)
+    post = store.get(post_id)
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(post.to_dict(), option=orjson.OPT_INDENT_2))
+        sys.stdout.buffer.write(b"\n")
+        return
+    Console(highlight=False).print(render_post(post))
+
+
+@click.command("review")
+@db_option
+@click.argument("post_id")
+@click.option(
+    "--status",
+    "-s",
+    required=True,
+    type=click.Choice(STATUSES),
+    help="The decision.",
+)
+@click.option("--note", "-m", default="", help="A note for the people who fix the post.")
+@click.pass_context
+@handles_errors
+def review_cmd(ctx: click.Context, post_id: str, status: str, note: str) -> None:
+    """Save a decision for one post."""
+    store = open_store(ctx)
+    review = store.set_review(post_id, status, note)
+    click.echo(f"{post_id}: {review.status} (saved {review.decided_at} by {review.reviewer})")
+
+
+def register(group: click.Group) -> None:
+    for command in (import_cmd, list_cmd, show_cmd, review_cmd):
+        group.add_command(command)
