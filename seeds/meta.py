@@ -1,0 +1,270 @@
+"""The meta box: the table of known fields and the parser for the lines after
+`alphanode post meta`.
+
+A field starts at column 0 with its name glued to its value (`reading time8`), so names
+are matched against the known table, longest first. Structured fields (lists, mappings,
+lists of mappings) take the `  • ` bullet lines under them. Nothing here raises on bad
+input: whatever does not fit becomes a warning and is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+TEXT = "text"
+INT = "int"
+LIST = "list"
+MAPPING = "mapping"
+RECORDS = "records"  # list of mappings
+
+STRUCTURED = frozenset({LIST, MAPPING, RECORDS})
+
+# The largest digit string turned into an int: 18 digits always fits in a signed 64-bit
+# int, which JSON writers (orjson) require; longer digit strings stay text.
+_MAX_INT_DIGITS = 18
+
+_NON_WORD = re.compile(r"\W+")
+
+
+def snake_case(name: str) -> str:
+    """`needs human review` -> `needs_human_review`; `Last-Reviewed` -> `last_reviewed`."""
+    return _NON_WORD.sub("_", name.strip().lower()).strip("_")
+
+
+def scalar(text: str) -> int | str:
+    """An all-digit value is an int (`73`, `19995`); anything else stays text (`1.5.6`)."""
+    if text.isdigit() and text.isascii() and len(text) <= _MAX_INT_DIGITS:
+        return int(text)
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str  # as written in the document: "reading time"
+    key: str  # snake_case key in the post dict: "reading_time"
+    kind: str  # text | int | list | mapping | records
+    required: bool = True  # a missing required field gives a warning
+
+
+def _field(name: str, kind: str, required: bool = True) -> Field:
+    return Field(name, snake_case(name), kind, required)
+
+
+# In the order the seed documents list them.
+FIELDS: dict[str, Field] = {
+    f.key: f
+    for f in (
+        _field("topic", TEXT),
+        _field("summary", TEXT),
+        _field("ai outline", MAPPING),
+        _field("ai brief", TEXT),
+        _field("stack", LIST),
+        _field("tools", LIST),
+        _field("code language", TEXT),
+        _field("difficulty", TEXT),
+        _field("reading time", INT),
+        _field("view count", INT),
+        _field("score", MAPPING),
+        _field("revision", MAPPING),
+        _field("reference", TEXT),
+        _field("hash", TEXT),
+        _field("flags", MAPPING),
+        _field("checklist", LIST),
+        _field("entities", RECORDS),
+        # Only posts with images have it (seeds 001 and 002).
+        _field("image sources", RECORDS, required=False),
+        _field("payload", MAPPING),
+        _field("notes", LIST),
+    )
+}
+
+_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS.values()}
+# Longest first so that a longer name wins over a shorter one that prefixes it.
+_NAME_RE = re.compile(
+    "|".join(re.escape(name) for name in sorted(_BY_NAME, key=len, reverse=True)),
+    re.IGNORECASE,
+)
+
+UNKNOWN_LINES = "unknown_lines"  # meta key for lines that fit nowhere
+
+_SHOWN_CHARS = 60
+
+
+def shorten(text: str) -> str:
+    """A line quoted in a warning: at most 60 characters."""
+    text = text.strip()
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
+
+
+def _bullet(line: str) -> tuple[int, str] | None:
+    """(indent, text) of a `  • text` line, else None."""
+    stripped = line.lstrip(" \t")
+    if stripped.startswith("•"):
+        return len(line) - len(stripped), stripped[1:].strip()
+    return None
+
+
+def _is_artefact(line: str) -> bool:
+    return "|" in line and not line.strip(" \t|")
+
+
+class _Entry:
+    """One column-0 line and the bullet lines under it."""
+
+    __slots__ = ("header", "lineno", "bullets")
+
+    def __init__(self, header: str, lineno: int) -> None:
+        self.header = header
+        self.lineno = lineno
+        self.bullets: list[tuple[int, str, int]] = []  # (indent, text, lineno)
+
+
+def parse_meta(lines: list[str], first_lineno: int = 1) -> tuple[dict, list[str]]:
+    """Parse the meta box lines (without the `alphanode post meta` line itself).
+
+    `first_lineno` is the 1-based line number of `lines[0]` in the document, for warnings.
+    Returns (meta, warnings).
+    """
+    meta: dict = {}
+    warnings: list[str] = []
+    entries: list[_Entry] = []
+    current: _Entry | None = None
+
+    # Pass 1: group bullets under their column-0 header; anything else is a stray line.
+    for offset, line in enumerate(lines):
+        lineno = first_lineno + offset
+        if not line or line.isspace() or _is_artefact(line):
+            continue
+        bullet = _bullet(line)
+        if bullet is not None:
+            if current is None:
+                _stray(meta, warnings, line, lineno)
+            else:
+                current.bullets.append((bullet[0], bullet[1], lineno))
+        elif line[0] in " \t":
+            _stray(meta, warnings, line, lineno)
+        else:
+            current = _Entry(line.rstrip(), lineno)
+            entries.append(current)
+
+    # Pass 2: give each entry its field and value.
+    for entry in entries:
+        if entry.bullets:
+            _structured_entry(entry, meta, warnings)
+        else:
+            _lone_entry(entry, meta, warnings)
+
+    missing = [f.key for f in FIELDS.values() if f.required and f.key not in meta]
+    if missing:
+        warnings.append("missing meta fields: " + ", ".join(missing))
+    return meta, warnings
+
+
+def _stray(meta: dict, warnings: list[str], line: str, lineno: int) -> None:
+    meta.setdefault(UNKNOWN_LINES, []).append(line.strip())
+    warnings.append(f"line {lineno}: stray line in meta box kept as {UNKNOWN_LINES}: "
+                    f"{shorten(line)!r}")
+
+
+def _store(meta: dict, warnings: list[str], key: str, value, lineno: int) -> None:
+    if key in meta:
+        warnings.append(f"line {lineno}: duplicate meta field {key!r}; first value kept")
+    else:
+        meta[key] = value
+
+
+def _structured_entry(entry: _Entry, meta: dict, warnings: list[str]) -> None:
+    # With bullets under it, the whole line is the field name (no glued value).
+    name = entry.header.strip()
+    field = _BY_NAME.get(name.lower())
+    if field is not None and field.kind in STRUCTURED:
+        value = _convert(entry.bullets, field.kind, field.key, warnings)
+        _store(meta, warnings, field.key, value, entry.lineno)
+        return
+    kind = _infer_kind(entry.bullets)
+    key = snake_case(name) or "unnamed"
+    value = _convert(entry.bullets, kind, key, warnings)
+    if field is not None:
+        warnings.append(f"line {entry.lineno}: meta field {key!r} should be {field.kind}, "
+                        f"found bullet lines; kept as {kind}")
+    else:
+        warnings.append(f"line {entry.lineno}: unknown meta field {shorten(name)!r} "
+                        f"kept as {key!r}")
+    _store(meta, warnings, key, value, entry.lineno)
+
+
+def _lone_entry(entry: _Entry, meta: dict, warnings: list[str]) -> None:
+    line = entry.header
+    match = _NAME_RE.match(line)
+    if match is not None:
+        field = _BY_NAME[match.group().lower()]
+        rest = line[match.end():]
+        if rest.startswith(":"):  # lenient: "topic: x" reads like "topicx"
+            rest = rest[1:]
+        rest = rest.strip()
+        if field.kind == TEXT:
+            _store(meta, warnings, field.key, rest, entry.lineno)
+            return
+        if field.kind == INT:
+            value = scalar(rest)
+            if not isinstance(value, int):
+                warnings.append(f"line {entry.lineno}: {field.key} is not an integer: "
+                                f"{shorten(rest)!r}")
+            _store(meta, warnings, field.key, value, entry.lineno)
+            return
+        if not rest:  # a list or mapping field with no bullets under it
+            _store(meta, warnings, field.key, [] if field.kind != MAPPING else {},
+                   entry.lineno)
+            return
+        # "scorecard" is not "score" + "card": fall through to an unknown field.
+    name, colon, value = line.partition(":")
+    key = snake_case(name)
+    if colon and key:
+        warnings.append(f"line {entry.lineno}: unknown meta field {shorten(name)!r} "
+                        f"kept as {key!r}")
+        _store(meta, warnings, key, scalar(value.strip()), entry.lineno)
+    else:
+        _stray(meta, warnings, line, entry.lineno)
+
+
+def _key_value(text: str) -> tuple[str, str] | None:
+    name, colon, value = text.partition(":")
+    key = snake_case(name)
+    if not colon or not key:
+        return None
+    return key, value.strip()
+
+
+def _infer_kind(bullets: list[tuple[int, str, int]]) -> str:
+    """The shape of an unknown field: key: value bullets are a mapping (a list of
+    mappings when nested or when keys repeat), anything else a list."""
+    keys = []
+    for _indent, text, _lineno in bullets:
+        pair = _key_value(text)
+        if pair is None:
+            return LIST
+        keys.append(pair[0])
+    if len(set(keys)) < len(keys) or any(indent >= 4 for indent, _, _ in bullets):
+        return RECORDS
+    return MAPPING
+
+
+def _convert(bullets: list[tuple[int, str, int]], kind: str, key: str,
+             warnings: list[str]):
+    if kind == LIST:
+        return [scalar(text) for _indent, text, _lineno in bullets]
+    mapping: dict = {}
+    records: list[dict] = [mapping]
+    for _indent, text, lineno in bullets:
+        pair = _key_value(text)
+        if pair is None:
+            warnings.append(f"line {lineno}: {key}: bullet without 'key: value': "
+                            f"{shorten(text)!r}")
+            pair = (snake_case(text) or "unnamed", "")
+        name, value = pair
+        if kind == RECORDS and name in mapping:  # a repeated key starts the next item
+            mapping = {}
+            records.append(mapping)
+        mapping[name] = scalar(value)
+    return records if kind == RECORDS else mapping

@@ -1,0 +1,165 @@
+"""Reading one seed document: bytes -> text -> Post.
+
+`parse()` and `read_file()` only ever return a `Post` or raise `ParseError`: bad input
+is a one-line reason (`path: reason`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+from seeds.body import attach_meta, is_artefact, parse_body
+from seeds.meta import parse_meta
+
+META_MARKER = "alphanode post meta"
+SIMILAR_MARKER = "Similar Posts"
+
+EMPTY = "empty file"
+BINARY = "binary file (contains NUL bytes)"
+NO_TITLE = "no title"
+
+_BOM = "\ufeff"
+
+
+class ParseError(Exception):
+    """A document that cannot be read as a post. `str(err)` is `path: reason`."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        # Both in args so the error pickles across worker processes.
+        super().__init__(str(path), reason)
+        self.path = str(path)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(slots=True)
+class Post:
+    title: str
+    body: list[dict]
+    meta: dict
+    listed_similar: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    sha256: str = ""  # hex sha256 of the normalized text (BOM stripped, LF line ends)
+
+    @property
+    def reference(self) -> str | None:
+        reference = self.meta.get("reference")
+        return reference if isinstance(reference, str) and reference else None
+
+    @property
+    def id(self) -> str:
+        """The reference, else `doc-` + the first 12 hex digits of the text's sha256."""
+        return self.reference or "doc-" + self.sha256[:12]
+
+    def to_dict(self) -> dict:
+        """The post dict of ARCHITECTURE.md (shares the lists and dicts of this Post)."""
+        return {
+            "title": self.title,
+            "body": self.body,
+            "meta": self.meta,
+            "listed_similar": self.listed_similar,
+            "warnings": self.warnings,
+        }
+
+
+def decode(data: bytes, source: str | os.PathLike = "<bytes>") -> str:
+    """UTF-8 text of a file's bytes (a UTF-8 BOM is accepted), or ParseError."""
+    if not data:
+        raise ParseError(source, EMPTY)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ParseError(source, "UTF-16 text, not UTF-8 (save it as UTF-8)")
+    if b"\x00" in data:
+        raise ParseError(source, BINARY)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ParseError(
+            source,
+            f"not UTF-8 text (invalid byte 0x{data[err.start]:02x} at offset {err.start}; "
+            "save it as UTF-8)",
+        ) from None
+
+
+def normalize(text: str) -> str:
+    """Strip a BOM; `\\r\\n` and lone `\\r` become `\\n`."""
+    if text.startswith(_BOM):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def read_file(path: str | os.PathLike) -> Post:
+    """Read, decode and parse one seed document."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise ParseError(path, f"cannot read: {err.strerror or err}") from None
+    return parse(decode(data, path), path)
+
+
+def _is_blank(line: str) -> bool:
+    return not line or line.isspace()
+
+
+def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
+    """Parse one seed document's text into a Post."""
+    text = normalize(text)
+    if not text or text.isspace():
+        raise ParseError(source, EMPTY)
+    if "\x00" in text:
+        raise ParseError(source, BINARY)
+    sha256 = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    lines = text.split("\n")
+    count = len(lines)
+
+    at = 0
+    while at < count and (_is_blank(lines[at]) or is_artefact(lines[at])):
+        at += 1
+    if at == count:
+        raise ParseError(source, NO_TITLE)
+    title = lines[at].strip()
+    if title in (META_MARKER, SIMILAR_MARKER):
+        raise ParseError(source, f"{NO_TITLE} (the document starts with {title!r})")
+    body_start = at + 1
+
+    meta_at = _find(lines, META_MARKER, body_start)
+    similar_at = _find(lines, SIMILAR_MARKER, body_start if meta_at is None else meta_at + 1)
+    body_end = meta_at if meta_at is not None else similar_at if similar_at is not None else count
+    body = parse_body(lines[body_start:body_end])
+
+    warnings: list[str] = []
+    if meta_at is None:
+        meta: dict = {}
+        warnings.append(f"no meta box (no {META_MARKER!r} line); body kept")
+    else:
+        meta_end = similar_at if similar_at is not None else count
+        # +2: 1-based line numbers, and the box starts after the marker line.
+        meta, meta_warnings = parse_meta(lines[meta_at + 1:meta_end], meta_at + 2)
+        warnings.extend(meta_warnings)
+    attach_meta(body, meta)
+
+    listed_similar = []
+    if similar_at is not None:
+        listed_similar = [
+            line.strip()
+            for line in lines[similar_at + 1:]
+            if not _is_blank(line) and not is_artefact(line)
+        ]
+    return Post(title, body, meta, listed_similar, warnings, sha256)
+
+
+def _find(lines: list[str], marker: str, start: int) -> int | None:
+    """Index of the first line from `start` that is `marker` (spaces around allowed)."""
+    size = len(marker)
+    for index in range(start, len(lines)):
+        line = lines[index]
+        # Cheap length test first: most lines are much longer or shorter.
+        if len(line) >= size and line.strip() == marker:
+            return index
+    return None
