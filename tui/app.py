@@ -1,0 +1,78 @@
+"""The copydesk Textual app: ``create_app(store)`` and ``run_app(store)``."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+
+from tui.commands import CopydeskCommands
+from tui.keymap import (
+    APP_BINDINGS,
+    KEYMAP_FILE,
+    default_config_dir,
+    effective_bindings,
+    load_keymap,
+)
+from tui.screens.help import HelpScreen
+from tui.screens.review import ReviewScreen
+
+
+class CopydeskApp(App[None]):
+    """Review generated posts by keyboard. The store is owned by the caller."""
+
+    CSS_PATH = "copydesk.tcss"
+    TITLE = "copydesk"
+    BINDINGS: ClassVar = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {CopydeskCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, store: Any, *, config_dir: Path | None = None) -> None:
+        super().__init__()
+        self.store = store
+        # Workers call the store from threads; one call at a time.
+        self.store_lock = threading.RLock()
+        self.config_dir = Path(config_dir) if config_dir is not None else default_config_dir()
+        self.keymap_overrides: dict[str, str] = {}
+        self.keymap_problems: list[str] = []
+
+    @property
+    def keymap_path(self) -> Path:
+        return self.config_dir / KEYMAP_FILE
+
+    def on_mount(self) -> None:
+        self.load_keymap_file()
+        self.push_screen(ReviewScreen())
+
+    def load_keymap_file(self) -> None:
+        """Apply ``keymap.toml``; problems are a notification, never a crash."""
+        loaded = load_keymap(self.config_dir)
+        self.keymap_overrides = loaded.keymap
+        self.keymap_problems = loaded.problems
+        self.set_keymap(loaded.keymap)
+        if loaded.problems:
+            self.notify(
+                "\n".join(loaded.problems[:6]),
+                title=f"keymap: {self.keymap_path}",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        note = f'Remap any key by id in {self.keymap_path}, e.g.  approve = "y"  under [keys]'
+        self.push_screen(HelpScreen(effective_bindings(self.keymap_overrides), note))
+
+
+def create_app(store: Any, *, config_dir: Path | None = None) -> CopydeskApp:
+    """The app over an open ``storage.Store``; ``config_dir`` holds ``keymap.toml``."""
+    return CopydeskApp(store, config_dir=config_dir)
+
+
+def run_app(store: Any, *, config_dir: Path | None = None) -> None:
+    """Run the review TUI until the reviewer quits (decisions are saved as they are made)."""
+    create_app(store, config_dir=config_dir).run()

@@ -1,0 +1,40 @@
+"""Yes/no modal before a bulk decision."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.keymap import CONFIRM_BINDINGS
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS: ClassVar = CONFIRM_BINDINGS
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > #confirm-dialog {
+        width: auto; max-width: 70; height: auto;
+        border: round $warning; background: $surface; padding: 1 2;
+    }
+    ConfirmScreen #confirm-help { color: $text-muted; margin-top: 1; }
+    """
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self._question = question
+
+    def compose(self):
+        with Vertical(id="confirm-dialog"):
+            yield Static(Text(self._question, style="bold"), id="confirm-question")
+            yield Static(Text("y / enter: yes   n / esc: no"), id="confirm-help")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,61 @@
+"""Modal editor for a post's review note: ctrl+s saves, escape cancels."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static, TextArea
+
+from tui.keymap import NOTE_BINDINGS
+from tui.text import clean_line
+
+
+class NoteScreen(ModalScreen[str | None]):
+    """Dismisses with the note text on save, or None on cancel."""
+
+    BINDINGS: ClassVar = NOTE_BINDINGS
+
+    DEFAULT_CSS = """
+    NoteScreen { align: center middle; }
+    NoteScreen > #note-dialog {
+        width: 80%; max-width: 90; height: auto; max-height: 80%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    NoteScreen #note-title { height: auto; max-height: 2; text-style: bold; }
+    NoteScreen #note-text { height: 10; }
+    NoteScreen #note-help { color: $text-muted; }
+    """
+
+    def __init__(self, post_title: str, note: str) -> None:
+        super().__init__()
+        self._post_title = post_title
+        self._note = note
+
+    def compose(self):
+        with Vertical(id="note-dialog"):
+            yield Static(Text("Note on: ") + Text(clean_line(self._post_title)), id="note-title")
+            yield TextArea(self._note, id="note-text", soft_wrap=True, tab_behavior="focus")
+            yield Static(self._help_text(), id="note-help")
+
+    def _help_text(self) -> Text:
+        save = self.app.get_key_display(NOTE_BINDINGS[0])
+        return Text(f"{save} save · esc cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#note-dialog").border_title = "Review note"
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+
+    @property
+    def text_area(self) -> TextArea:
+        return self.query_one(TextArea)
+
+    def action_save_note(self) -> None:
+        self.dismiss(self.text_area.text)
+
+    def action_cancel_note(self) -> None:
+        self.dismiss(None)

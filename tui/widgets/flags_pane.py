@@ -1,0 +1,103 @@
+"""Review flags, the current decision and note, and review hints (right, middle pane)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.text import clean, clean_line
+
+FLAG_NAMES = ("ai_generated_style", "has_images", "image_heavy", "needs_human_review")
+
+STATUS_STYLES = {
+    "pending": ("pending", "#abb2bf"),
+    "approved": ("approved", "bold #98c379"),
+    "rejected": ("rejected", "bold #e06c75"),
+    "changes_requested": ("changes requested", "bold #e5c07b"),
+}
+
+SEVERITY_STYLES = {
+    "error": ("✖", "#e06c75"),
+    "warning": ("▲", "#e5c07b"),
+    "info": ("●", "#61afef"),
+}
+
+
+def flags_renderable(
+    flags: Mapping[str, Any] | None,
+    review: Any | None,
+    hints: Sequence[Any] | None,
+) -> Group:
+    lines: list[Text] = []
+    flags = flags or {}
+    for name in FLAG_NAMES:
+        value = flags.get(name)
+        label = name.replace("_", " ")
+        if value is None:
+            lines.append(Text.assemble(("? ", "dim"), (label, "dim"), (" (missing)", "dim")))
+        elif value:
+            style = "bold #e06c75" if name == "needs_human_review" else "#e5c07b"
+            lines.append(Text.assemble(("● ", style), (label, style)))
+        else:
+            lines.append(Text.assemble(("○ ", "#5c6370"), (label, "#5c6370")))
+    # Flags the four known names do not cover (a newer generator) still show.
+    for name, value in flags.items():
+        if name not in FLAG_NAMES:
+            lines.append(Text(f"{'●' if value else '○'} {clean_line(name)}", style="dim"))
+
+    status = getattr(review, "status", None) or "pending"
+    label, style = STATUS_STYLES.get(status, (clean_line(status), "bold"))
+    decision = Text.assemble(("decision ", "#7f848e"), (label, style))
+    reviewer = getattr(review, "reviewer", None)
+    if review is not None and reviewer and status != "pending":
+        decision.append(f" by {clean_line(reviewer, max_chars=40)}", style="#7f848e")
+    lines.append(Text(""))
+    lines.append(decision)
+    note = getattr(review, "note", "") or ""
+    if note:
+        lines.append(Text.assemble(("note ", "#7f848e"), clean(note, max_chars=4_000)))
+
+    if hints:
+        lines.append(Text(""))
+        lines.append(Text(f"hints ({len(hints)})", style="#7f848e"))
+        for hint in hints:
+            severity = str(_field(hint, "severity") or "info")
+            mark, colour = SEVERITY_STYLES.get(severity, ("●", "#abb2bf"))
+            code = clean_line(_field(hint, "code") or "?")
+            line = Text.assemble((f"{mark} ", colour), (code, colour))
+            message = _field(hint, "message")
+            if message:
+                line.append(": ")
+                line.append(clean_line(message, max_chars=300))
+            lines.append(line)
+    return Group(*lines)
+
+
+def _field(item: Any, name: str) -> Any:
+    """Hints may be dicts (the contract) or small objects."""
+    if isinstance(item, Mapping):
+        return item.get(name)
+    return getattr(item, name, None)
+
+
+class FlagsPane(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = """
+    FlagsPane { padding: 0 1; scrollbar-size-vertical: 1; }
+    FlagsPane > Static { width: 100%; }
+    """
+
+    def compose(self):
+        yield Static(Text(""), id="flags-content")
+
+    def show_flags(
+        self,
+        flags: Mapping[str, Any] | None,
+        review: Any | None,
+        hints: Sequence[Any] | None,
+    ) -> None:
+        self.query_one("#flags-content", Static).update(flags_renderable(flags, review, hints))

@@ -1,0 +1,53 @@
+"""Posts most like the current one (right, bottom pane, titled "Similar")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tui.messages import SimilarChosen
+from tui.text import clean_line
+
+
+def similar_prompt(item: Any) -> Text:
+    score = getattr(item, "score", 0)
+    try:
+        score_text = f"{round(float(score)):>3}"
+    except (TypeError, ValueError):
+        score_text = "  ?"
+    colour = "#98c379" if score_text.strip().isdigit() and int(score_text) >= 80 else "#e5c07b"
+    text = Text.assemble((score_text, f"bold {colour}"), " ", clean_line(item.title))
+    reasons = getattr(item, "reasons", None) or []
+    if reasons:
+        text.append("\n    ")
+        text.append(clean_line(", ".join(str(reason) for reason in reasons)), style="dim")
+    return text
+
+
+class SimilarPane(OptionList):
+    """Enter on a row sends ``SimilarChosen`` with that post's id."""
+
+    DEFAULT_CSS = """
+    SimilarPane { scrollbar-size-vertical: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def show_similar(self, items: Sequence[Any]) -> None:
+        self.clear_options()
+        if not items:
+            self.add_option(Option(Text("no similar posts", style="dim italic"), disabled=True))
+            return
+        self.add_options(Option(similar_prompt(item), id=item.id) for item in items)
+        self.highlighted = 0
+
+    def show_loading(self) -> None:
+        self.clear_options()
+        self.add_option(Option(Text("…", style="dim"), disabled=True))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None:
+            self.post_message(SimilarChosen(event.option.id))
