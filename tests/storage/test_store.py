@@ -1,0 +1,168 @@
+"""The Store API: import, idempotence, queue order, reviews kept apart, persistence."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from storage import (
+    InvalidStatusError,
+    Store,
+    UnknownPostError,
+    samples_dir,
+)
+
+SEED_IDS = {
+    "000": "anp-ref-019995-4029",
+    "001": "anp-ref-003275-2123",
+    "002": "anp-ref-000357-8833",
+    "003": "anp-ref-013900-8738",
+    "004": "anp-ref-012395-2485",
+}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "db.json") as s:
+        report = s.import_paths([samples_dir()])
+        assert len(report.imported) == 5 and report.errors == []
+        yield s
+
+
+def test_import_stores_every_sample_post_with_its_reference_as_id(store):
+    assert sorted(store.ids()) == sorted(SEED_IDS.values())
+    post = store.get(SEED_IDS["001"])
+    assert post.title == "building a safer workflow for handling background jobs with php: step by step"
+    assert post.meta["stack"] == ["php", "backend", "php"]
+    assert post.meta["flags"]["needs_human_review"] == 1
+    assert post.source["path"].endswith("001_f5d76b64dc71a99a.txt")
+    assert len(post.source["sha256"]) == 64
+    assert [b["type"] for b in post.body].count("image") == 2
+    assert post.review is None
+
+
+def test_reimport_is_idempotent_and_changed_file_updates(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(samples_dir(), corpus)
+    with Store.open(tmp_path / "db.json") as store:
+        assert len(store.import_paths([corpus]).imported) == 5
+        shard_files = sorted((tmp_path / "db.json.d").glob("posts-*.json"))
+        before = {p: p.stat().st_mtime_ns for p in shard_files}
+        again = store.import_paths([corpus])
+        assert (len(again.imported), len(again.updated), len(again.unchanged)) == (0, 0, 5)
+        assert {p: p.stat().st_mtime_ns for p in shard_files} == before  # nothing rewritten
+        assert len(store) == 5
+
+        target = corpus / "000_d88866b715cabc30.txt"
+        target.write_text(target.read_text().replace("maintenance guide", "upkeep guide", 1))
+        third = store.import_paths([corpus])
+        assert third.updated == [SEED_IDS["000"]] and len(third.unchanged) == 4
+        assert store.get(SEED_IDS["000"]).title.endswith("upkeep guide")
+        assert len(store) == 5
+
+
+def test_post_without_reference_gets_a_doc_id(tmp_path):
+    doc = tmp_path / "plain.txt"
+    doc.write_text("a title\n\nsome body text here.\n", encoding="utf-8")
+    with Store.open(tmp_path / "db.json") as store:
+        report = store.import_paths([doc])
+        assert len(report.imported) == 1
+        post_id = report.imported[0]
+        assert post_id.startswith("doc-") and len(post_id) == 16
+        assert store.get(post_id).title == "a title"
+
+
+def test_bad_files_are_named_and_good_files_still_import(tmp_path):
+    corpus = tmp_path / "mixed"
+    shutil.copytree(samples_dir(), corpus)
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01\x02PK\x03\x04" * 20)
+    (corpus / "latin1.txt").write_bytes("caf\xe9 cr\xe8me\n\nbody.\n".encode("latin-1"))
+    with Store.open(tmp_path / "db.json") as store:
+        report = store.import_paths([corpus, tmp_path / "missing.txt"])
+        assert len(report.imported) == 5
+        reasons = {Path(e.path).name: e.reason for e in report.errors}
+        assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt", "missing.txt"}
+        assert "empty" in reasons["empty.txt"]
+        assert "binary" in reasons["binary.txt"]
+        assert "UTF-8" in reasons["latin1.txt"]
+        assert "no such file" in reasons["missing.txt"]
+        assert all(str(e).startswith(e.path + ": ") for e in report.errors)
+
+
+def test_queue_order_puts_pending_needs_review_first_then_by_reference(store):
+    ids = [row.id for row in store.search("", limit=None)]
+    # 001, 003, 004 need review; sorted by reference within each group
+    assert ids == [
+        SEED_IDS["001"], SEED_IDS["004"], SEED_IDS["003"],
+        SEED_IDS["002"], SEED_IDS["000"],
+    ]
+    store.set_review(SEED_IDS["001"], "approved")
+    ids = [row.id for row in store.search("", limit=None)]
+    assert ids[:2] == [SEED_IDS["004"], SEED_IDS["003"]]
+    assert ids[2:] == [SEED_IDS["002"], SEED_IDS["001"], SEED_IDS["000"]]
+    assert [r.id for r in store.search("", limit=2)] == ids[:2]
+
+
+def test_decision_is_saved_to_its_own_file_and_survives_reopen(tmp_path):
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        store.import_paths([samples_dir()])
+        shards = {p: p.read_bytes() for p in (tmp_path / "db.json.d").glob("posts-*.json")}
+        review = store.set_review(SEED_IDS["003"], "changes_requested", 'fix "the" title\nplease')
+        assert review.status == "changes_requested" and review.decided_at.endswith("Z")
+        assert {p: p.read_bytes() for p in shards} == shards  # post shards untouched
+    saved = orjson.loads((tmp_path / "db.json.d" / "reviews.json").read_bytes())
+    (record,) = saved["reviews"].values()
+    assert record["id"] == SEED_IDS["003"] and record["note"] == 'fix "the" title\nplease'
+    with Store.open(db) as store:
+        again = store.get(SEED_IDS["003"]).review
+        assert again is not None and again.note == 'fix "the" title\nplease'
+        assert again.content_sha256 == store.get(SEED_IDS["003"]).source["sha256"]
+        assert store.progress() == (1, 3)
+
+
+def test_undo_restores_previous_decision(store):
+    pid = SEED_IDS["004"]
+    first = store.set_review(pid, "approved", "ok")
+    store.set_review(pid, "rejected")
+    store.restore_review(pid, first)
+    assert store.review(pid) == first
+    store.restore_review(pid, None)
+    assert store.review(pid) is None and store.summary(pid).status == "pending"
+
+
+def test_unknown_status_and_unknown_id_are_clear_errors(store):
+    with pytest.raises(InvalidStatusError, match="allowed: pending, approved, rejected"):
+        store.set_review(SEED_IDS["000"], "maybe")
+    with pytest.raises(UnknownPostError, match="no post with id 'nope'"):
+        store.set_review("nope", "approved")
+    with pytest.raises(UnknownPostError):
+        store.get("nope")
+
+
+def test_two_handles_see_each_others_writes(tmp_path):
+    db = tmp_path / "db.json"
+    with Store.open(db) as first, Store.open(db) as second:
+        first.import_paths([samples_dir()])
+        assert len(second) == 0
+        assert second.refresh() is True
+        assert len(second) == 5
+        second.set_review(SEED_IDS["002"], "rejected", "dup")
+        assert first.refresh() is True
+        assert first.review(SEED_IDS["002"]).status == "rejected"
+        assert first.refresh() is False
+
+
+def test_damaged_index_cache_is_rebuilt_from_shards(tmp_path):
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        store.import_paths([samples_dir()])
+    (tmp_path / "db.json.d" / "index.pickle").write_bytes(b"garbage")
+    with Store.open(db) as store:
+        assert len(store) == 5
+        assert store.get(SEED_IDS["002"]).meta["difficulty"] == "advanced"
+        assert [r.id for r in store.search("", limit=1)] == [SEED_IDS["001"]]
