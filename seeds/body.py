@@ -25,8 +25,10 @@ _HEADING_BAD_END = ".!?:;,…。！？：；，"
 _HEADING_MAX_CHARS = 80
 _HEADING_MAX_SPACES = 11  # at most 12 words
 
-# A code shape anywhere in the line.
-_CODE_ANYWHERE = re.compile(r"=|->|::|\w\(|\$\w|\$\{|&&|\|\|")
+# Code shapes anywhere in the line; each is tried only when a cheap `in` test passes.
+_CODE_OPERATORS = ("=", "->", "::", "&&", "||")
+_VARIABLE = re.compile(r"\$[\w{]")  # $var, ${var}
+_CALL = re.compile(r"\w\(")  # name(
 
 # Code shapes at the start of the (stripped) line.
 _SQL_DOCKER = (
@@ -117,9 +119,16 @@ def line_kind(line: str) -> int:
         return PROSE
     if line[0] in " \t":  # indented and not a sentence
         return CODE
-    if text[-1] in ";{}\\" or _CODE_ANYWHERE.search(text) or _CODE_START.match(text):
+    if text[-1] in ";{}\\":
         return CODE
-    if _is_shell(text):
+    for operator in _CODE_OPERATORS:
+        if operator in text:
+            return CODE
+    if "$" in text and _VARIABLE.search(text):
+        return CODE
+    if "(" in text and _CALL.search(text):
+        return CODE
+    if _CODE_START.match(text) or _is_shell(text):
         return CODE
     return NEUTRAL
 
@@ -133,22 +142,17 @@ def is_heading(text: str) -> bool:
     )
 
 
-def _bullet_text(line: str) -> str | None:
-    stripped = line.lstrip(" \t")
-    if stripped.startswith("•"):
-        return stripped[1:].strip()
-    return None
+_BULLET = re.compile(r"[ \t]*•")
 
 
-def _image_source(line: str) -> tuple[str, str] | None:
-    """(caption, host) of a `CAPTION. image source: HOST` line, else None."""
+def _image_source(line: str) -> tuple[str, str, bool]:
+    """(caption, host, caption ended with a full stop) of `CAPTION. image source: HOST`."""
     at = line.rfind(IMAGE_SOURCE)
-    if at < 0:
-        return None
-    caption = line[:at].rstrip()
-    if caption.endswith("."):
+    caption = line[:at].strip()
+    stop = caption.endswith(".")
+    if stop:
         caption = caption[:-1].rstrip()
-    return caption.strip(), line[at + len(IMAGE_SOURCE):].strip()
+    return caption, line[at + len(IMAGE_SOURCE):].strip(), stop
 
 
 def is_artefact(line: str) -> bool:
@@ -157,24 +161,33 @@ def is_artefact(line: str) -> bool:
 
 
 class _BodyBuilder:
+    """Blocks in order. Code text is kept as a list of lines until `finish()`, so that
+    appending to a code block across blank lines stays linear."""
+
+    __slots__ = ("blocks", "code_lines", "blanks", "group_start", "open_code")
+
     def __init__(self) -> None:
         self.blocks: list[dict] = []
-        self.blanks: list[str] = []  # blank lines since the last group
+        self.code_lines: dict[int, list[str]] = {}  # block index -> its lines
+        self.blanks: list[str] = []  # the blank lines before the current group
         self.group_start = True  # no block emitted yet in the current group
-        # The code block that ended the previous group: code right after the blank lines
-        # continues it.
-        self.open_code: dict | None = None
+        # Index of the code block that ended the previous group (-1: none): code right
+        # after the blank lines continues it.
+        self.open_code = -1
 
     def emit(self, block: dict) -> None:
         self.blocks.append(block)
         self.group_start = False
 
     def emit_code(self, lines: list[str]) -> None:
-        if self.group_start and self.open_code is not None:
-            self.open_code["text"] = "\n".join([self.open_code["text"], *self.blanks, *lines])
+        if self.group_start and self.open_code >= 0:
+            code = self.code_lines[self.open_code]
+            code.extend(self.blanks)
+            code.extend(lines)
             self.group_start = False
             return
-        self.emit({"type": "code", "text": "\n".join(lines)})
+        self.code_lines[len(self.blocks)] = list(lines)
+        self.emit({"type": "code", "text": ""})
 
     def emit_text(self, lines: list[str], kinds: list[int]) -> None:
         texts = [line.strip() for line in lines]
@@ -210,75 +223,67 @@ class _BodyBuilder:
         if last < len(lines):
             self.emit_text(lines[last:], kinds[last:])
 
-    def group(self, lines: list[str]) -> None:
-        """Blocks of one group of non-blank lines."""
-        self.group_start = True
-        chunk: list[str] = []
-        items: list[str] | None = None
-        i = 0
-        count = len(lines)
-        while i < count:
-            line = lines[i]
-            item = _bullet_text(line)
-            if item is not None:
-                if chunk:
-                    self.emit_chunk(chunk)
-                    chunk = []
-                if items is None:
-                    items = []
-                    self.emit({"type": "list", "items": items})
-                items.append(item)
-                i += 1
-                continue
-            items = None
-            image = self._image_at(lines, i)
-            if image is not None:
-                if chunk:
-                    self.emit_chunk(chunk)
-                    chunk = []
-                block, used = image
-                self.emit(block)
-                i += used
-                continue
-            chunk.append(line)
-            i += 1
-        if chunk:
-            self.emit_chunk(chunk)
-        last = self.blocks[-1] if self.blocks else None
-        self.open_code = last if last is not None and last["type"] == "code" else None
+    def end_group(self) -> None:
+        blocks = self.blocks
+        self.open_code = len(blocks) - 1 if blocks and blocks[-1]["type"] == "code" else -1
         self.blanks = []
+        self.group_start = True
 
-    @staticmethod
-    def _image_at(lines: list[str], i: int) -> tuple[dict, int] | None:
-        """An image block starting at line i and how many lines it takes, else None."""
-        if i + 1 < len(lines):
-            pair = _image_source(lines[i + 1])
-            if pair is not None and pair[0] == lines[i].strip():
-                return {"type": "image", "caption": pair[0], "source": pair[1]}, 2
-        pair = _image_source(lines[i])
-        # A source line without its caption line: an image when it has the exact shape.
-        if pair is not None and pair[1] and " " not in pair[1] and pair[0] and (
-            lines[i][: lines[i].rfind(IMAGE_SOURCE)].rstrip().endswith(".")
-        ):
-            return {"type": "image", "caption": pair[0], "source": pair[1]}, 1
-        return None
+    def finish(self) -> list[dict]:
+        for index, lines in self.code_lines.items():
+            self.blocks[index]["text"] = "\n".join(lines)
+        return self.blocks
 
 
 def parse_body(lines: list[str]) -> list[dict]:
     """Blocks of the body lines (between the title and `alphanode post meta`)."""
     builder = _BodyBuilder()
-    group: list[str] = []
+    chunk: list[str] = []  # lines that are neither blank, bullets nor image lines
+    items: list[str] | None = None  # the open list block's items
+    in_group = False
+    bullet = _BULLET.match
     for line in lines:
         if not line or line.isspace():
-            if group:
-                builder.group(group)
-                group = []
+            if in_group:
+                if chunk:
+                    builder.emit_chunk(chunk)
+                    chunk = []
+                items = None
+                builder.end_group()
+                in_group = False
             builder.blanks.append(line)
-        elif not is_artefact(line):
-            group.append(line)
-    if group:
-        builder.group(group)
-    return builder.blocks
+            continue
+        if "|" in line and is_artefact(line):
+            continue
+        in_group = True
+        match = bullet(line)
+        if match is not None:
+            if chunk:
+                builder.emit_chunk(chunk)
+                chunk = []
+            if items is None:
+                items = []
+                builder.emit({"type": "list", "items": items})
+            items.append(line[match.end():].strip())
+            continue
+        items = None
+        if IMAGE_SOURCE in line:
+            caption, host, stop = _image_source(line)
+            if chunk and chunk[-1].strip() == caption:  # the caption line, then its source
+                chunk.pop()
+            elif not (caption and stop and host and " " not in host):
+                # Not the exact shape of a lone source line: ordinary text.
+                chunk.append(line)
+                continue
+            if chunk:
+                builder.emit_chunk(chunk)
+                chunk = []
+            builder.emit({"type": "image", "caption": caption, "source": host})
+            continue
+        chunk.append(line)
+    if chunk:
+        builder.emit_chunk(chunk)
+    return builder.finish()
 
 
 def attach_meta(blocks: list[dict], meta: dict) -> None:

@@ -97,27 +97,21 @@ def shorten(text: str) -> str:
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
-def _bullet(line: str) -> tuple[int, str] | None:
-    """(indent, text) of a `  • text` line, else None."""
-    stripped = line.lstrip(" \t")
-    if stripped.startswith("•"):
-        return len(line) - len(stripped), stripped[1:].strip()
-    return None
+_BULLET = re.compile(r"[ \t]*•")
+
+# snake_case of the key names met in mapping bullets: the same few dozen names repeat in
+# every document, so they are computed once (bounded, in case of hostile input).
+_KEY_CACHE: dict[str, str] = {}
+_KEY_CACHE_SIZE = 4096
 
 
-def _is_artefact(line: str) -> bool:
-    return "|" in line and not line.strip(" \t|")
-
-
-class _Entry:
-    """One column-0 line and the bullet lines under it."""
-
-    __slots__ = ("header", "lineno", "bullets")
-
-    def __init__(self, header: str, lineno: int) -> None:
-        self.header = header
-        self.lineno = lineno
-        self.bullets: list[tuple[int, str, int]] = []  # (indent, text, lineno)
+def _key(name: str) -> str:
+    key = _KEY_CACHE.get(name)
+    if key is None:
+        key = snake_case(name)
+        if len(_KEY_CACHE) < _KEY_CACHE_SIZE and len(name) <= 64:
+            _KEY_CACHE[name] = key
+    return key
 
 
 def parse_meta(lines: list[str], first_lineno: int = 1) -> tuple[dict, list[str]]:
@@ -128,37 +122,60 @@ def parse_meta(lines: list[str], first_lineno: int = 1) -> tuple[dict, list[str]
     """
     meta: dict = {}
     warnings: list[str] = []
-    entries: list[_Entry] = []
-    current: _Entry | None = None
+    # (header line, its line number, [(indent, bullet text, line number)])
+    entries: list[tuple[str, int, list[tuple[int, str, int]]]] = []
+    bullets: list[tuple[int, str, int]] | None = None  # of the current entry
+    bullet = _BULLET.match
 
     # Pass 1: group bullets under their column-0 header; anything else is a stray line.
-    for offset, line in enumerate(lines):
-        lineno = first_lineno + offset
-        if not line or line.isspace() or _is_artefact(line):
+    lineno = first_lineno - 1
+    for line in lines:
+        lineno += 1
+        if not line:
             continue
-        bullet = _bullet(line)
-        if bullet is not None:
-            if current is None:
+        # Fast paths for the exact bullet shapes of the format.
+        if line.startswith("  • "):
+            if bullets is not None:
+                bullets.append((2, line[4:].strip(), lineno))
+                continue
+        elif line.startswith("    • "):
+            if bullets is not None:
+                bullets.append((4, line[6:].strip(), lineno))
+                continue
+        first = line[0]
+        if first == " " or first == "\t" or first == "•":
+            match = bullet(line)
+            if match is not None:
+                if bullets is None:
+                    _stray(meta, warnings, line, lineno)
+                else:
+                    bullets.append((match.end() - 1, line[match.end():].strip(), lineno))
+            elif not line.isspace() and not _is_artefact(line):
                 _stray(meta, warnings, line, lineno)
-            else:
-                current.bullets.append((bullet[0], bullet[1], lineno))
-        elif line[0] in " \t":
-            _stray(meta, warnings, line, lineno)
+        elif first == "|" and _is_artefact(line):
+            continue
         else:
-            current = _Entry(line.rstrip(), lineno)
-            entries.append(current)
+            bullets = []
+            entries.append((line.rstrip(), lineno, bullets))
 
     # Pass 2: give each entry its field and value.
-    for entry in entries:
-        if entry.bullets:
-            _structured_entry(entry, meta, warnings)
+    for header, header_lineno, entry_bullets in entries:
+        if entry_bullets:
+            _structured_entry(header, header_lineno, entry_bullets, meta, warnings)
         else:
-            _lone_entry(entry, meta, warnings)
+            _lone_entry(header, header_lineno, meta, warnings)
 
-    missing = [f.key for f in FIELDS.values() if f.required and f.key not in meta]
+    missing = [key for key in _REQUIRED if key not in meta]
     if missing:
         warnings.append("missing meta fields: " + ", ".join(missing))
     return meta, warnings
+
+
+_REQUIRED = tuple(f.key for f in FIELDS.values() if f.required)
+
+
+def _is_artefact(line: str) -> bool:
+    return "|" in line and not line.strip(" \t|")
 
 
 def _stray(meta: dict, warnings: list[str], line: str, lineno: int) -> None:
@@ -174,28 +191,28 @@ def _store(meta: dict, warnings: list[str], key: str, value, lineno: int) -> Non
         meta[key] = value
 
 
-def _structured_entry(entry: _Entry, meta: dict, warnings: list[str]) -> None:
+def _structured_entry(header: str, lineno: int, bullets: list[tuple[int, str, int]],
+                      meta: dict, warnings: list[str]) -> None:
     # With bullets under it, the whole line is the field name (no glued value).
-    name = entry.header.strip()
+    name = header.strip()
     field = _BY_NAME.get(name.lower())
     if field is not None and field.kind in STRUCTURED:
-        value = _convert(entry.bullets, field.kind, field.key, warnings)
-        _store(meta, warnings, field.key, value, entry.lineno)
+        value = _convert(bullets, field.kind, field.key, warnings)
+        _store(meta, warnings, field.key, value, lineno)
         return
-    kind = _infer_kind(entry.bullets)
+    kind = _infer_kind(bullets)
     key = snake_case(name) or "unnamed"
-    value = _convert(entry.bullets, kind, key, warnings)
+    value = _convert(bullets, kind, key, warnings)
     if field is not None:
-        warnings.append(f"line {entry.lineno}: meta field {key!r} should be {field.kind}, "
+        warnings.append(f"line {lineno}: meta field {key!r} should be {field.kind}, "
                         f"found bullet lines; kept as {kind}")
     else:
-        warnings.append(f"line {entry.lineno}: unknown meta field {shorten(name)!r} "
+        warnings.append(f"line {lineno}: unknown meta field {shorten(name)!r} "
                         f"kept as {key!r}")
-    _store(meta, warnings, key, value, entry.lineno)
+    _store(meta, warnings, key, value, lineno)
 
 
-def _lone_entry(entry: _Entry, meta: dict, warnings: list[str]) -> None:
-    line = entry.header
+def _lone_entry(line: str, lineno: int, meta: dict, warnings: list[str]) -> None:
     match = _NAME_RE.match(line)
     if match is not None:
         field = _BY_NAME[match.group().lower()]
@@ -204,36 +221,31 @@ def _lone_entry(entry: _Entry, meta: dict, warnings: list[str]) -> None:
             rest = rest[1:]
         rest = rest.strip()
         if field.kind == TEXT:
-            _store(meta, warnings, field.key, rest, entry.lineno)
+            _store(meta, warnings, field.key, rest, lineno)
             return
         if field.kind == INT:
             value = scalar(rest)
             if not isinstance(value, int):
-                warnings.append(f"line {entry.lineno}: {field.key} is not an integer: "
+                warnings.append(f"line {lineno}: {field.key} is not an integer: "
                                 f"{shorten(rest)!r}")
-            _store(meta, warnings, field.key, value, entry.lineno)
+            _store(meta, warnings, field.key, value, lineno)
             return
         if not rest:  # a list or mapping field with no bullets under it
-            _store(meta, warnings, field.key, [] if field.kind != MAPPING else {},
-                   entry.lineno)
+            _store(meta, warnings, field.key, {} if field.kind == MAPPING else [], lineno)
             return
         # "scorecard" is not "score" + "card": fall through to an unknown field.
     name, colon, value = line.partition(":")
     key = snake_case(name)
     if colon and key:
-        warnings.append(f"line {entry.lineno}: unknown meta field {shorten(name)!r} "
+        warnings.append(f"line {lineno}: unknown meta field {shorten(name)!r} "
                         f"kept as {key!r}")
-        _store(meta, warnings, key, scalar(value.strip()), entry.lineno)
+        _store(meta, warnings, key, scalar(value.strip()), lineno)
     else:
-        _stray(meta, warnings, line, entry.lineno)
+        _stray(meta, warnings, line, lineno)
 
 
-def _key_value(text: str) -> tuple[str, str] | None:
-    name, colon, value = text.partition(":")
-    key = snake_case(name)
-    if not colon or not key:
-        return None
-    return key, value.strip()
+# `key: value` in a bullet of an unknown field: a short name, a colon, a space.
+_KEY_VALUE = re.compile(r"(\w[\w .-]{0,39}):(?:[ \t]|$)")
 
 
 def _infer_kind(bullets: list[tuple[int, str, int]]) -> str:
@@ -241,30 +253,36 @@ def _infer_kind(bullets: list[tuple[int, str, int]]) -> str:
     mappings when nested or when keys repeat), anything else a list."""
     keys = []
     for _indent, text, _lineno in bullets:
-        pair = _key_value(text)
-        if pair is None:
+        match = _KEY_VALUE.match(text)
+        if match is None:  # "https://x" is a list item, not key "https"
             return LIST
-        keys.append(pair[0])
+        keys.append(_key(match.group(1)))
     if len(set(keys)) < len(keys) or any(indent >= 4 for indent, _, _ in bullets):
         return RECORDS
     return MAPPING
 
 
-def _convert(bullets: list[tuple[int, str, int]], kind: str, key: str,
+def _convert(bullets: list[tuple[int, str, int]], kind: str, field_key: str,
              warnings: list[str]):
     if kind == LIST:
         return [scalar(text) for _indent, text, _lineno in bullets]
     mapping: dict = {}
     records: list[dict] = [mapping]
     for _indent, text, lineno in bullets:
-        pair = _key_value(text)
-        if pair is None:
-            warnings.append(f"line {lineno}: {key}: bullet without 'key: value': "
+        name, colon, value = text.partition(":")
+        key = _key(name) if colon else ""
+        if not key:
+            warnings.append(f"line {lineno}: {field_key}: bullet without 'key: value': "
                             f"{shorten(text)!r}")
-            pair = (snake_case(text) or "unnamed", "")
-        name, value = pair
-        if kind == RECORDS and name in mapping:  # a repeated key starts the next item
+            key, value = snake_case(text) or "unnamed", ""
+        if kind == RECORDS and key in mapping:  # a repeated key starts the next item
             mapping = {}
             records.append(mapping)
-        mapping[name] = scalar(value)
+        value = value.strip()
+        # scalar() inlined: this loop runs for most lines of every document.
+        mapping[key] = (
+            int(value)
+            if value.isdigit() and value.isascii() and len(value) <= _MAX_INT_DIGITS
+            else value
+        )
     return records if kind == RECORDS else mapping

@@ -128,8 +128,12 @@ def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
         raise ParseError(source, f"{NO_TITLE} (the document starts with {title!r})")
     body_start = at + 1
 
-    meta_at = _find(lines, META_MARKER, body_start)
-    similar_at = _find(lines, SIMILAR_MARKER, body_start if meta_at is None else meta_at + 1)
+    title_end = sum(len(line) + 1 for line in lines[:body_start])  # offset of the body
+    meta_at, meta_pos = _find(text, lines, META_MARKER, body_start, title_end)
+    if meta_at is None:
+        similar_at, _ = _find(text, lines, SIMILAR_MARKER, body_start, title_end)
+    else:
+        similar_at, _ = _find(text, lines, SIMILAR_MARKER, meta_at, meta_pos)
     body_end = meta_at if meta_at is not None else similar_at if similar_at is not None else count
     body = parse_body(lines[body_start:body_end])
 
@@ -154,12 +158,19 @@ def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
     return Post(title, body, meta, listed_similar, warnings, sha256)
 
 
-def _find(lines: list[str], marker: str, start: int) -> int | None:
-    """Index of the first line from `start` that is `marker` (spaces around allowed)."""
-    size = len(marker)
-    for index in range(start, len(lines)):
-        line = lines[index]
-        # Cheap length test first: most lines are much longer or shorter.
-        if len(line) >= size and line.strip() == marker:
-            return index
-    return None
+def _find(text: str, lines: list[str], marker: str, index: int,
+          position: int) -> tuple[int | None, int]:
+    """(index, offset) of the first line from lines[index] (at text offset `position`)
+    that is `marker` with optional spaces around it; (None, -1) when there is none.
+
+    Searches the text in C and counts newlines between hits, so it stays linear even
+    when the marker words appear on many lines."""
+    while True:
+        found = text.find(marker, position)
+        if found < 0:
+            return None, -1
+        index += text.count("\n", position, found)
+        position = found
+        if lines[index].strip() == marker:
+            return index, found
+        position = found + len(marker)
