@@ -27,6 +27,7 @@ from . import importer
 from .errors import InvalidStatusError, StoreCorruptError, StoreError, UnknownPostError
 from .hints import near_duplicate_hints
 from .jsonstore import AtomicJSONStorage, atomic_write_bytes
+from .merge import Conflict, MergeReport
 from .models import (
     PENDING,
     STATUSES,
@@ -37,7 +38,7 @@ from .models import (
     StoredPost,
 )
 from .paths import default_db_path, samples_dir
-from .query import SearchIndex, parse_query
+from .query import SearchIndex
 from .reviews import ReviewBook, now_iso, reviewer_name
 from .similarity import NEAR_DUPLICATE_THRESHOLD, SimilarityIndex
 
@@ -466,8 +467,8 @@ class Store:
         if not query:
             ids = self._queue_order(self._order)
             return ids if limit is None else ids[:limit]
-        parsed = parse_query(query)
         assert self._search is not None
+        parsed = self._search.parse(query)  # knows the unknown meta fields posts carry
         ranked = parsed.has_free_words
         ids = self._search.search(
             parsed,
@@ -549,6 +550,76 @@ class Store:
             raise UnknownPostError(post_id)
         with self._write_lock():
             self._reviews.put(post_id, review)
+
+    def merge_reviews(self, path: str | os.PathLike) -> MergeReport:
+        """Merge another reviewer's jsonl export (see storage/merge.py for the rules).
+
+        Bad lines and unknown ids are in the report; everything else is saved in one write.
+        """
+        from .merge import plan_merge, read_review_file
+
+        theirs, bad_lines = read_review_file(path)
+        with self._write_lock():
+            plan = plan_merge(
+                self._reviews.all(),
+                self._rows,
+                theirs,
+                self._reviews.conflict_records(),
+                source=str(path),
+                recorded_at=now_iso(),
+                bad_lines=bad_lines,
+            )
+            if plan.decisions or plan.report.conflicts or plan.report.agreed:
+                self._reviews.write_batch(plan.decisions, plan.conflict_records)
+        return plan.report
+
+    def conflicts(self) -> list[Conflict]:
+        """Open conflicts in reference order; ``ours`` is our decision as it is now."""
+        from .merge import same_decision
+
+        reviews = self._reviews.all()
+        out = []
+        for record in self._reviews.conflict_records():
+            post_id = record.get("post_id", "")
+            row = self._rows.get(post_id)
+            if row is None:
+                continue
+            ours, theirs = reviews.get(post_id), Review.from_dict(record.get("theirs") or {})
+            if ours is not None and same_decision(ours, theirs):
+                continue  # we came round to their decision since: nothing left to settle
+            out.append(
+                Conflict(
+                    post_id=post_id,
+                    reference=row["reference"],
+                    title=row["title"],
+                    ours=ours,
+                    theirs=theirs,
+                    source=str(record.get("source", "")),
+                    recorded_at=str(record.get("recorded_at", "")),
+                )
+            )
+        out.sort(key=lambda c: (c.reference or c.post_id, c.post_id, c.theirs.reviewer))
+        return out
+
+    def resolve_conflict(
+        self, post_id: str, keep: str, *, reviewer: str | None = None
+    ) -> Review | None:
+        """Settle one conflict: ``keep`` is "ours" or "theirs". Returns the decision in place.
+
+        ``reviewer`` picks their decision when several reviewers disagree on one post.
+        """
+        from .merge import plan_resolution
+
+        if post_id not in self._rows:
+            raise UnknownPostError(post_id)
+        with self._write_lock():
+            ours = self._reviews.get(post_id)
+            decision, records = plan_resolution(
+                post_id, keep, ours, self._reviews.conflict_records(), reviewer=reviewer
+            )
+            changes = {post_id: decision} if decision is not None else {}
+            self._reviews.write_batch(changes, records)
+        return decision if decision is not None else ours
 
     # ------------------------------------------------------------------ other processes
 
