@@ -4,6 +4,9 @@ Never imports textual; the TUI and the CLI both go through ``Store``.
 """
 
 from .errors import InvalidStatusError, StoreCorruptError, StoreError, UnknownPostError
+from .export import FORMATS as EXPORT_FORMATS
+from .export import ExportError, ExportResult, export, export_rows
+from .merge import Conflict, MergeReport
 from .models import (
     APPROVED,
     CHANGES_REQUESTED,
@@ -24,12 +27,17 @@ from .store import Store
 __all__ = [
     "APPROVED",
     "CHANGES_REQUESTED",
+    "EXPORT_FORMATS",
     "PENDING",
     "REJECTED",
     "STATUSES",
+    "Conflict",
+    "ExportError",
+    "ExportResult",
     "FileError",
     "ImportReport",
     "InvalidStatusError",
+    "MergeReport",
     "PostSummary",
     "QueryError",
     "Review",
@@ -41,5 +49,7 @@ __all__ = [
     "UnknownPostError",
     "config_dir",
     "default_db_path",
+    "export",
+    "export_rows",
     "samples_dir",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .models import Review
 from .paths import config_dir
 
 REVIEWS_TABLE = "reviews"
+CONFLICTS_TABLE = "conflicts"  # another reviewer's differing decisions (storage/merge.py)
 
 
 def now_iso() -> str:
@@ -78,6 +80,40 @@ class ReviewBook:
             self._table.remove(record)
         else:
             self._table.upsert({"id": post_id, **review.to_dict()}, record)
+        self._cache = None
+
+    def conflict_records(self) -> list[dict]:
+        """The stored conflicts (see storage/merge.py), oldest first."""
+        data = self._storage.read() or {}
+        table = data.get(CONFLICTS_TABLE) or {}
+        return [dict(table[key]) for key in sorted(table, key=int)]
+
+    def write_batch(
+        self, decisions: Mapping[str, Review | None], conflicts: list[dict] | None = None
+    ) -> None:
+        """Save many decisions (None removes one) and, when given, the whole conflicts table,
+        in one durable write: a merge of thousands of decisions is one rewrite, not thousands.
+        """
+        data = dict(self._storage.read() or {})
+        reviews = dict(data.get(REVIEWS_TABLE) or {})
+        key_of = {doc.get("id"): key for key, doc in reviews.items()}
+        next_key = max((int(key) for key in reviews), default=0) + 1
+        for post_id, review in decisions.items():
+            key = key_of.get(post_id)
+            if review is None:
+                if key is not None:
+                    del reviews[key]
+                continue
+            if key is None:
+                key, next_key = str(next_key), next_key + 1
+            reviews[key] = {"id": post_id, **review.to_dict()}
+        data[REVIEWS_TABLE] = reviews
+        if conflicts is not None:
+            data[CONFLICTS_TABLE] = {str(n): dict(c) for n, c in enumerate(conflicts, 1)}
+        self._storage.write(data)
+        # TinyDB's Table caches the next free doc id, which the write above may have taken
+        self._table._next_id = None
+        self._table.clear_cache()
         self._cache = None
 
     def close(self) -> None:

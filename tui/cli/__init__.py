@@ -6,10 +6,12 @@ store), 2 usage errors (unknown option, status or query field).
 
 from __future__ import annotations
 
-from . import common, posts, similar
+from . import common, export, posts, similar, synth
 from .common import main
 
 posts.register(main)
 similar.register(main)
+synth.register(main)
+export.register(main)
 
 __all__ = ["common", "main"]

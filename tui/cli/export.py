@@ -1,0 +1,170 @@
+"""export, import-reviews, conflicts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+from storage import EXPORT_FORMATS, Review
+from storage.export import export, format_for_path
+from storage.merge import KEEP_CHOICES
+
+from .common import db_option, handles_errors, open_store
+
+
+@click.command("export")
+@db_option
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default=None,
+    help="Output format (default: from the --output suffix, else md).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default=None,
+    help="File to write (atomically); - or nothing for stdout.",
+)
+@click.option("--query", "-q", default="", help="Only posts matching this search query.")
+@click.option("--all", "include_pending", is_flag=True, help="Include pending posts too.")
+@click.pass_context
+@handles_errors
+def export_cmd(
+    ctx: click.Context, fmt: str | None, output: Path | None, query: str, include_pending: bool
+) -> None:
+    """Export decisions and notes: md, csv, json or jsonl.
+
+    By default the posts with a decision; --all adds pending ones, --query narrows them
+    (e.g. status:rejected, "stack:php flag:needs_human_review"). A jsonl export is what
+    `copydesk import-reviews` reads back on a colleague's machine.
+    """
+    to_stdout = output is None or str(output) == "-"
+    if fmt is None:
+        fmt = "md" if to_stdout else format_for_path(output)  # type: ignore[arg-type]
+    store = open_store(ctx)
+    result = export(
+        store,
+        fmt,
+        None if to_stdout else output,
+        query=query,
+        include_pending=include_pending,
+        stream=sys.stdout,
+    )
+    noun = "post" if result.count == 1 else "posts"
+    if result.path is not None:
+        click.echo(f"wrote {result.count} {noun} ({fmt}) to {result.path}", err=True)
+    if result.count == 0 and not include_pending:
+        click.echo("no decided posts matched; --all includes pending posts", err=True)
+
+
+@click.command("import-reviews")
+@db_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON.")
+@click.pass_context
+@handles_errors
+def import_reviews_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Merge another reviewer's decisions (their `copydesk export --format jsonl`).
+
+    Decisions on posts we have not decided are added; the same decision is an agreement;
+    a different one is a conflict that keeps both (see `copydesk conflicts`). Bad lines
+    are named and skipped, the rest merged, and the exit code is 1. Unknown post ids are
+    reported, never added.
+    """
+    store = open_store(ctx)
+    report = store.merge_reviews(file)
+    for bad in report.bad_lines:
+        click.echo(str(bad), err=True)
+    for unknown in report.unknown:
+        click.echo(str(unknown), err=True)
+    if as_json:
+        data = report.to_dict()
+        data["summary"] = report.summary()
+        sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        click.echo(report.summary())
+        if report.conflicts:
+            click.echo("see them with `copydesk conflicts`", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _describe(review: Review | None) -> str:
+    from tui.text import clean_line
+
+    if review is None:
+        return "(no decision)"
+    text = review.status
+    if review.reviewer:
+        text += f" by {clean_line(review.reviewer, max_chars=60)}"
+    if review.decided_at:
+        text += f" at {clean_line(review.decided_at, max_chars=40)}"
+    if review.note.strip():
+        text += f": {clean_line(review.note.strip(), max_chars=120)}"
+    return text
+
+
+@click.command("conflicts")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--resolve", "post_id", default=None, metavar="ID", help="Settle the conflict on ID.")
+@click.option(
+    "--keep",
+    type=click.Choice(KEEP_CHOICES),
+    default=None,
+    help="With --resolve: keep our decision or theirs.",
+)
+@click.option(
+    "--reviewer",
+    default=None,
+    help="With --resolve: whose decision, when several reviewers disagree on one post.",
+)
+@click.pass_context
+@handles_errors
+def conflicts_cmd(
+    ctx: click.Context,
+    as_json: bool,
+    post_id: str | None,
+    keep: str | None,
+    reviewer: str | None,
+) -> None:
+    """List decisions from merged files that differ from ours, or settle one.
+
+    Settle with `copydesk conflicts --resolve ID --keep ours|theirs`.
+    """
+    if (post_id is None) != (keep is None):
+        raise click.UsageError("--resolve ID and --keep ours|theirs go together")
+    if reviewer is not None and post_id is None:
+        raise click.UsageError("--reviewer only applies with --resolve")
+    store = open_store(ctx)
+    if post_id is not None and keep is not None:
+        decision = store.resolve_conflict(post_id, keep, reviewer=reviewer)
+        click.echo(f"{post_id}: kept {keep}, now {_describe(decision)}")
+        return
+    conflicts = store.conflicts()
+    if as_json:
+        payload = [c.to_dict() for c in conflicts]
+        sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    if not conflicts:
+        click.echo("no conflicts")
+        return
+    from tui.text import clean_line
+
+    for conflict in conflicts:
+        click.echo(f"{conflict.post_id}  {clean_line(conflict.title)}")
+        click.echo(f"  ours:   {_describe(conflict.ours)}")
+        click.echo(f"  theirs: {_describe(conflict.theirs)}")
+    click.echo(f"{len(conflicts)} conflicts; settle one with --resolve ID --keep ours|theirs")
+
+
+def register(group: click.Group) -> None:
+    for command in (export_cmd, import_reviews_cmd, conflicts_cmd):
+        group.add_command(command)

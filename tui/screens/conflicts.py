@@ -1,0 +1,200 @@
+"""Conflicts view: another reviewer's decisions that differ from ours, settled one by one.
+
+``copydesk import-reviews`` keeps both sides of a disagreement; here the reviewer reads
+ours against theirs and keeps one (``o`` ours, ``t`` theirs). Settling is a small durable
+write (``Store.resolve_conflict``) made at once on the UI thread, like a decision.
+The screen dismisses with the ids of posts whose decision changed (kept "theirs"), so the
+caller can refresh those rows.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from storage import StoreError
+from tui.text import clean, clean_line
+
+CONFLICTS_BINDINGS = [
+    Binding(
+        "o",
+        "keep('ours')",
+        "Keep ours",
+        tooltip="Settle: keep our decision",
+        id="conflict_keep_ours",
+    ),
+    Binding(
+        "t",
+        "keep('theirs')",
+        "Keep theirs",
+        tooltip="Settle: replace our decision with theirs",
+        id="conflict_keep_theirs",
+    ),
+    Binding(
+        "escape",
+        "close_conflicts",
+        "Close",
+        tooltip="Back to the review screen",
+        id="conflict_close",
+    ),
+]
+
+STATUS_STYLES = {
+    "approved": "bold green",
+    "rejected": "bold red",
+    "changes_requested": "bold yellow",
+    "pending": "dim",
+}
+
+
+def describe_review(review: Any | None) -> Text:
+    """Status, who and when, then the note (cleaned, multi-line), as a Rich Text."""
+    if review is None:
+        return Text("no decision", style="dim italic")
+    text = Text(review.status, style=STATUS_STYLES.get(review.status, "bold"))
+    who = clean_line(review.reviewer, max_chars=80) or "unknown reviewer"
+    when = clean_line(review.decided_at, max_chars=40) or "unknown time"
+    text.append(f"\nby {who}, {when}", style="dim")
+    text.append("\n\n")
+    if review.note.strip():
+        text.append(clean(review.note, max_chars=4000))
+    else:
+        text.append("(no note)", style="dim italic")
+    return text
+
+
+class ConflictsScreen(Screen[list[str]]):
+    """``ConflictsScreen(store)``; dismisses with the ids whose decision changed."""
+
+    BINDINGS: ClassVar = CONFLICTS_BINDINGS
+
+    DEFAULT_CSS = """
+    ConflictsScreen #conflicts-header { height: auto; padding: 0 1; text-style: bold; }
+    ConflictsScreen #conflicts-body { height: 1fr; }
+    ConflictsScreen #conflicts-list { width: 40%; height: 1fr; }
+    ConflictsScreen #conflict-detail { width: 60%; height: 1fr; padding: 0 1; }
+    ConflictsScreen #conflict-title { text-style: bold; margin-bottom: 1; }
+    ConflictsScreen .conflict-side {
+        height: auto; border: round $secondary; padding: 0 1; margin-bottom: 1;
+    }
+    ConflictsScreen #conflict-source { color: $text-muted; }
+    """
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(id="conflicts")
+        self._store = store
+        self.conflicts: list[Any] = []
+        self.changed_ids: list[str] = []
+
+    def compose(self):
+        yield Static("", id="conflicts-header")
+        with Horizontal(id="conflicts-body"):
+            yield OptionList(id="conflicts-list")
+            with VerticalScroll(id="conflict-detail"):
+                yield Static("", id="conflict-title")
+                with Vertical(id="conflict-ours", classes="conflict-side"):
+                    yield Static("", id="conflict-ours-text")
+                with Vertical(id="conflict-theirs", classes="conflict-side"):
+                    yield Static("", id="conflict-theirs-text")
+                yield Static("", id="conflict-source")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#conflict-ours").border_title = "Ours (in place)"
+        self.query_one("#conflict-theirs").border_title = "Theirs"
+        self.reload()
+        self.query_one(OptionList).focus()
+
+    def _lock(self):
+        return getattr(self.app, "store_lock", None) or nullcontext()
+
+    # -- data ----------------------------------------------------------------------------
+
+    def reload(self, keep_index: int = 0) -> None:
+        with self._lock():
+            self.conflicts = self._store.conflicts()
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options(
+            Option(Text(clean_line(c.title) or c.post_id, no_wrap=True, overflow="ellipsis"))
+            for c in self.conflicts
+        )
+        count = len(self.conflicts)
+        header = f"{count} conflict{'s' if count != 1 else ''}"
+        header += " · o keep ours · t keep theirs · esc back" if count else " · esc back"
+        self.query_one("#conflicts-header", Static).update(Text(header))
+        if count:
+            options.highlighted = min(keep_index, count - 1)
+        self.show_conflict(options.highlighted if count else None)
+
+    @property
+    def current(self) -> Any | None:
+        index = self.query_one(OptionList).highlighted
+        if index is None or not 0 <= index < len(self.conflicts):
+            return None
+        return self.conflicts[index]
+
+    def show_conflict(self, index: int | None) -> None:
+        title = self.query_one("#conflict-title", Static)
+        ours = self.query_one("#conflict-ours-text", Static)
+        theirs = self.query_one("#conflict-theirs-text", Static)
+        source = self.query_one("#conflict-source", Static)
+        if index is None or not 0 <= index < len(self.conflicts):
+            title.update(Text("No conflicts: every merged decision agrees with ours."))
+            for widget in (ours, theirs, source):
+                widget.update("")
+            self.query_one("#conflict-ours").display = False
+            self.query_one("#conflict-theirs").display = False
+            return
+        conflict = self.conflicts[index]
+        self.query_one("#conflict-ours").display = True
+        self.query_one("#conflict-theirs").display = True
+        title.update(
+            Text(clean_line(conflict.title)).append(f"\n{clean_line(conflict.post_id)}", "dim")
+        )
+        ours.update(describe_review(conflict.ours))
+        theirs.update(describe_review(conflict.theirs))
+        source.update(
+            Text(f"from {clean_line(conflict.source)}, merged {clean_line(conflict.recorded_at)}")
+        )
+
+    @on(OptionList.OptionHighlighted, "#conflicts-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.show_conflict(event.option_index)
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_keep(self, side: str) -> None:
+        conflict = self.current
+        if conflict is None:
+            self.notify("No conflict to settle.", severity="warning", markup=False)
+            return
+        index = self.query_one(OptionList).highlighted or 0
+        try:
+            with self._lock():
+                self._store.resolve_conflict(
+                    conflict.post_id, side, reviewer=conflict.theirs.reviewer
+                )
+        except StoreError as exc:
+            self.notify(str(exc), title="Could not settle", severity="error", markup=False)
+            self.reload(index)
+            return
+        if side == "theirs" and conflict.post_id not in self.changed_ids:
+            self.changed_ids.append(conflict.post_id)
+        self.notify(
+            f"{clean_line(conflict.title, max_chars=60)}: kept {side}",
+            title="Conflict settled",
+            markup=False,
+        )
+        self.reload(index)
+
+    def action_close_conflicts(self) -> None:
+        self.dismiss(list(self.changed_ids))

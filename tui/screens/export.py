@@ -1,0 +1,208 @@
+"""Export dialog: format, file, scope (current view or all posts), pending or not.
+
+The export runs in a worker thread (``storage.export.export``, an atomic file write). On
+success the dialog notifies where it wrote and dismisses with the ``Path``; on failure
+(bad path, a store file, a bad query) it shows the error inline and stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
+
+from storage import EXPORT_FORMATS, QueryError, StoreError
+from storage.export import FILE_SUFFIXES, ExportResult, export
+from tui.text import clean_line
+
+DEFAULT_EXPORT_PATH = "~/copydesk-review.md"
+
+FORMAT_LABELS = {
+    "md": "Markdown report (.md)",
+    "csv": "CSV for spreadsheets (.csv)",
+    "json": "JSON array (.json)",
+    "jsonl": "JSON lines (.jsonl, for import-reviews)",
+}
+
+EXPORT_BINDINGS = [
+    Binding(
+        "ctrl+s",
+        "export",
+        "Export",
+        tooltip="Write the export file",
+        priority=True,
+        id="export_write",
+    ),
+    Binding(
+        "escape", "cancel_export", "Cancel", tooltip="Close without exporting", id="export_cancel"
+    ),
+]
+
+
+def with_format_suffix(path: str, fmt: str) -> str:
+    """Swap a known export suffix for the one of ``fmt``; other names are left alone."""
+    for suffix in FILE_SUFFIXES.values():
+        if path.lower().endswith(suffix):
+            return path[: -len(suffix)] + FILE_SUFFIXES[fmt]
+    return path
+
+
+class ExportScreen(ModalScreen[Path | None]):
+    """``ExportScreen(store, query=current_query)``; dismisses with the Path written or None."""
+
+    BINDINGS: ClassVar = EXPORT_BINDINGS
+
+    DEFAULT_CSS = """
+    ExportScreen { align: center middle; }
+    ExportScreen > #export-dialog {
+        width: 80%; max-width: 90; height: auto; max-height: 90%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    ExportScreen Label { margin-top: 1; color: $text-muted; }
+    ExportScreen #export-scope { width: 100%; }
+    ExportScreen #export-error { color: $error; height: auto; }
+    ExportScreen #export-buttons { height: auto; margin-top: 1; }
+    ExportScreen #export-buttons Button { margin-right: 2; }
+    ExportScreen #export-help { color: $text-muted; }
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        query: str = "",
+        default_path: str | Path = DEFAULT_EXPORT_PATH,
+        default_format: str = "md",
+    ) -> None:
+        super().__init__()
+        self._store = store
+        self._query = query.strip()
+        self._format = default_format if default_format in EXPORT_FORMATS else "md"
+        self._default_path = with_format_suffix(str(default_path), self._format)
+        self.result: ExportResult | None = None
+
+    def compose(self):
+        view = (
+            f"Current view: {clean_line(self._query, max_chars=60)}"
+            if self._query
+            else ("Current view (no filter: all posts)")
+        )
+        with Vertical(id="export-dialog"):
+            yield Label("Format")
+            yield Select(
+                [(FORMAT_LABELS[f], f) for f in EXPORT_FORMATS],
+                value=self._format,
+                allow_blank=False,
+                id="export-format",
+            )
+            yield Label("File")
+            yield Input(value=self._default_path, id="export-path")
+            yield Label("Scope")
+            with RadioSet(id="export-scope"):
+                yield RadioButton(Text(view), value=True, id="scope-view")
+                yield RadioButton("All posts", id="scope-all")
+            yield Checkbox("Include pending (undecided) posts", id="export-pending")
+            yield Static("", id="export-error")
+            with Horizontal(id="export-buttons"):
+                yield Button("Export", variant="primary", id="export-ok")
+                yield Button("Cancel", id="export-cancel")
+            yield Static(
+                Text("ctrl+s or enter in the file field: export · esc: cancel"), id="export-help"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#export-dialog").border_title = "Export review notes"
+        self.query_one("#export-path", Input).focus()
+
+    # -- reading the form ----------------------------------------------------------------
+
+    @property
+    def chosen_format(self) -> str:
+        value = self.query_one("#export-format", Select).value
+        return value if isinstance(value, str) else self._format
+
+    @property
+    def chosen_path(self) -> str:
+        return self.query_one("#export-path", Input).value.strip()
+
+    @property
+    def chosen_query(self) -> str:
+        pressed = self.query_one("#export-scope", RadioSet).pressed_button
+        return "" if pressed is not None and pressed.id == "scope-all" else self._query
+
+    @property
+    def include_pending(self) -> bool:
+        return self.query_one("#export-pending", Checkbox).value
+
+    @property
+    def error_text(self) -> str:
+        """What the error line shows now ("" when there is no error)."""
+        return str(self.query_one("#export-error", Static).content)
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#export-error", Static).update(Text(clean_line(message)))
+
+    # -- events --------------------------------------------------------------------------
+
+    @on(Select.Changed, "#export-format")
+    def _format_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            path_input = self.query_one("#export-path", Input)
+            path_input.value = with_format_suffix(path_input.value, event.value)
+
+    @on(Input.Submitted, "#export-path")
+    def _path_submitted(self) -> None:
+        self.action_export()
+
+    @on(Button.Pressed, "#export-ok")
+    def _ok_pressed(self) -> None:
+        self.action_export()
+
+    @on(Button.Pressed, "#export-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel_export()
+
+    def action_cancel_export(self) -> None:
+        self.workers.cancel_group(self, "export")
+        self.dismiss(None)
+
+    def action_export(self) -> None:
+        path = self.chosen_path
+        if not path:
+            self.show_error("give a file name to write")
+            return
+        self.show_error("")
+        self.query_one("#export-ok", Button).disabled = True
+        self._run_export(self.chosen_format, path, self.chosen_query, self.include_pending)
+
+    # -- the work ------------------------------------------------------------------------
+
+    def _export_blocking(self, fmt: str, path: str, query: str, pending: bool) -> ExportResult:
+        lock = getattr(self.app, "store_lock", None) or nullcontext()
+        with lock:  # the app's workers share one store
+            return export(self._store, fmt, Path(path), query=query, include_pending=pending)
+
+    @work(exclusive=True, group="export")
+    async def _run_export(self, fmt: str, path: str, query: str, pending: bool) -> None:
+        try:
+            result = await asyncio.to_thread(self._export_blocking, fmt, path, query, pending)
+        except (StoreError, QueryError, OSError) as exc:
+            self.show_error(str(exc))
+            self.query_one("#export-ok", Button).disabled = False
+            return
+        self.result = result
+        noun = "post" if result.count == 1 else "posts"
+        self.app.notify(
+            f"Exported {result.count} {noun} ({result.format}) to {result.path}",
+            title="Export",
+            markup=False,
+        )
+        self.dismiss(result.path)
