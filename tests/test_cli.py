@@ -1,0 +1,147 @@
+"""The copydesk CLI: import/list/show/review, --db placement, exit codes, clear errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from storage import Store, samples_dir
+from tui.cli import main
+
+NEEDS_REVIEW = {"anp-ref-003275-2123", "anp-ref-013900-8738", "anp-ref-012395-2485"}
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path, runner):
+    path = tmp_path / "db.json"
+    result = runner.invoke(main, ["import", str(samples_dir()), "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_import_reports_a_summary_and_is_idempotent(runner, tmp_path):
+    db = tmp_path / "db.json"
+    first = runner.invoke(main, ["--db", str(db), "import", str(samples_dir())])
+    assert first.exit_code == 0
+    assert "5 imported, 0 updated, 0 unchanged, 0 failed" in first.output
+    again = runner.invoke(main, ["--db", str(db), "import", str(samples_dir())])
+    assert "0 imported, 0 updated, 5 unchanged, 0 failed" in again.output
+    with Store.open(db) as store:
+        assert len(store) == 5
+
+
+def test_import_names_each_bad_file_and_exits_1_with_good_files_imported(runner, tmp_path):
+    corpus = tmp_path / "in"
+    shutil.copytree(samples_dir(), corpus)
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "blob.txt").write_bytes(bytes(range(256)) * 4)
+    (corpus / "latin.txt").write_bytes("r\xe9sum\xe9\n\nbody.\n".encode("latin-1"))
+    db = tmp_path / "db.json"
+    result = runner.invoke(main, ["import", str(corpus), "--db", str(db)])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("warning")]
+    assert sorted(line.split(": ", 1)[0].rsplit("/", 1)[1] for line in errors) == [
+        "blob.txt", "empty.txt", "latin.txt",
+    ]
+    assert "Traceback" not in result.output
+    assert "5 imported" in result.stdout
+    with Store.open(db) as store:
+        assert len(store) == 5
+
+
+def test_list_json_in_queue_order(runner, db):
+    result = runner.invoke(main, ["list", "--json", "--db", str(db)])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert [set(r) for r in rows] == [
+        {"id", "reference", "title", "topic", "needs_human_review", "status"}
+    ] * 5
+    assert {r["id"] for r in rows[:3]} == NEEDS_REVIEW
+    assert all(r["needs_human_review"] is True for r in rows[:3])
+    assert all(r["status"] == "pending" for r in rows)
+
+
+def test_review_then_list_and_show_reflect_the_decision(runner, db):
+    result = runner.invoke(
+        main, ["--db", str(db), "review", "anp-ref-013900-8738", "--status", "rejected",
+               "--note", "stale review date"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(runner.invoke(main, ["--db", str(db), "list", "--json"]).stdout)
+    assert {r["id"]: r["status"] for r in rows}["anp-ref-013900-8738"] == "rejected"
+    shown = json.loads(runner.invoke(main, ["show", "anp-ref-013900-8738", "--json", "--db", str(db)]).stdout)
+    assert set(shown) == {
+        "id", "reference", "title", "body", "meta", "listed_similar", "warnings", "source",
+        "review", "hints",
+    }
+    assert shown["review"]["status"] == "rejected"
+    assert shown["review"]["note"] == "stale review date"
+    assert shown["meta"]["score"]["quality"] == 89
+    assert shown["source"]["path"].endswith("003_282ed83ab9c5fbdd.txt")
+    assert isinstance(shown["hints"], list)
+
+
+def test_show_renders_readably_and_literally(runner, tmp_path):
+    doc = tmp_path / "hostile.txt"
+    doc.write_text(
+        "[bold red]x[/bold red] and [link=file:///etc/passwd]click[/link]\n\n"
+        "body with \x1b]0;pwned\x07 an OSC title and [/] a closing tag.\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "db.json"
+    imported = runner.invoke(main, ["--db", str(db), "import", str(doc)])
+    post_id = json.loads(runner.invoke(main, ["--db", str(db), "list", "--json"]).stdout)[0]["id"]
+    assert imported.exit_code == 0
+    result = runner.invoke(main, ["--db", str(db), "show", post_id])
+    assert result.exit_code == 0
+    assert "[bold red]x[/bold red] and [link=file:///etc/passwd]click[/link]" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "[/] a closing tag." in result.stdout
+
+
+def test_unknown_status_exits_2_with_allowed_values(runner, db):
+    result = runner.invoke(main, ["--db", str(db), "review", "anp-ref-013900-8738", "--status", "meh"])
+    assert result.exit_code == 2
+    for status in ("pending", "approved", "rejected", "changes_requested"):
+        assert status in result.output
+
+
+def test_unknown_id_exits_1_with_a_clear_message(runner, db):
+    result = runner.invoke(main, ["--db", str(db), "review", "anp-ref-nope", "--status", "approved"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "copydesk: no post with id 'anp-ref-nope' in the store"
+    shown = runner.invoke(main, ["--db", str(db), "show", "anp-ref-nope"])
+    assert shown.exit_code == 1 and "anp-ref-nope" in shown.stderr
+
+
+def test_db_from_environment(runner, db, monkeypatch):
+    monkeypatch.setenv("COPYDESK_DB", str(db))
+    rows = json.loads(runner.invoke(main, ["list", "--json"]).stdout)
+    assert len(rows) == 5
+
+
+def test_every_command_has_help(runner):
+    for command in ("import", "list", "show", "review", "similar", "clusters", "synth", "export"):
+        result = runner.invoke(main, [command, "--help"])
+        assert result.exit_code == 0
+        assert "Usage: " in result.output
+        assert ("--db" in result.output) == (command != "synth")
+
+
+def test_console_script_is_installed(tmp_path):
+    # the real entry point, as a user runs it
+    exe = shutil.which("copydesk") or [sys.executable, "-m", "tui.cli"]
+    cmd = [exe] if isinstance(exe, str) else exe
+    out = subprocess.run([*cmd, "--db", str(tmp_path / "db.json"), "list", "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and json.loads(out.stdout) == []
