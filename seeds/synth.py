@@ -27,7 +27,7 @@ import os
 import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
@@ -1149,6 +1149,8 @@ def render_document(index: int, rng_seed: int) -> tuple[str, str]:
         # The source's body, its loremflickr locks included.
         source = _near_copy_source(index, rng_seed)
         combo, body = _body_for(source, rng_seed, _post_number(source, rng_seed))
+        if meta_rng.random() < 0.5:  # a different suffix as well as a reworded opening
+            combo = replace(combo, suffix=meta_rng.randrange(len(TITLE_SUFFIXES)))
         title = _title(combo, reworded=True)
         if meta_rng.random() < 0.5:
             _add_image(body, meta_rng, post_number)
