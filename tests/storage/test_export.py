@@ -42,6 +42,12 @@ MULTILINE_NOTE = (
 )
 
 
+@pytest.fixture(autouse=True)
+def no_fsync(monkeypatch):
+    """fsync costs ~15 ms a call on CI disks and durability is tested in test_jsonstore."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """The five samples imported once; each test gets a copy of the store files."""

@@ -123,10 +123,7 @@ class ConflictsScreen(Screen[list[str]]):
             self.conflicts = self._store.conflicts()
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_options(
-            Option(Text(clean_line(c.title) or c.post_id, no_wrap=True, overflow="ellipsis"))
-            for c in self.conflicts
-        )
+        options.add_options(Option(self._option_text(c)) for c in self.conflicts)
         count = len(self.conflicts)
         header = f"{count} conflict{'s' if count != 1 else ''}"
         header += " · o keep ours · t keep theirs · esc back" if count else " · esc back"
@@ -134,6 +131,14 @@ class ConflictsScreen(Screen[list[str]]):
         if count:
             options.highlighted = min(keep_index, count - 1)
         self.show_conflict(options.highlighted if count else None)
+
+    @staticmethod
+    def _option_text(conflict: Any) -> Text:
+        text = Text(clean_line(conflict.title) or clean_line(conflict.post_id))
+        ours = conflict.ours.status if conflict.ours is not None else "none"
+        who = clean_line(conflict.theirs.reviewer, max_chars=40) or "?"
+        text.append(f"\n  ours {ours} · {who} {conflict.theirs.status}", style="dim")
+        return text
 
     @property
     def current(self) -> Any | None:

@@ -64,10 +64,11 @@ class ExportScreen(ModalScreen[Path | None]):
     ExportScreen { align: center middle; }
     ExportScreen > #export-dialog {
         width: 80%; max-width: 90; height: auto; max-height: 90%;
-        border: round $accent; background: $surface; padding: 0 1;
+        border: round $accent; background: $surface; padding: 0 1; overflow-y: auto;
     }
     ExportScreen Label { margin-top: 1; color: $text-muted; }
     ExportScreen #export-scope { width: 100%; }
+    ExportScreen #export-pending { margin-top: 1; }
     ExportScreen #export-error { color: $error; height: auto; }
     ExportScreen #export-buttons { height: auto; margin-top: 1; }
     ExportScreen #export-buttons Button { margin-right: 2; }
@@ -101,15 +102,16 @@ class ExportScreen(ModalScreen[Path | None]):
                 [(FORMAT_LABELS[f], f) for f in EXPORT_FORMATS],
                 value=self._format,
                 allow_blank=False,
+                compact=True,
                 id="export-format",
             )
             yield Label("File")
-            yield Input(value=self._default_path, id="export-path")
+            yield Input(value=self._default_path, compact=True, id="export-path")
             yield Label("Scope")
-            with RadioSet(id="export-scope"):
+            with RadioSet(compact=True, id="export-scope"):
                 yield RadioButton(Text(view), value=True, id="scope-view")
                 yield RadioButton("All posts", id="scope-all")
-            yield Checkbox("Include pending (undecided) posts", id="export-pending")
+            yield Checkbox("Include pending (undecided) posts", compact=True, id="export-pending")
             yield Static("", id="export-error")
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export-ok")
