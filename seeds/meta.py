@@ -268,21 +268,22 @@ def _convert(bullets: list[tuple[int, str, int]], kind: str, field_key: str,
         return [scalar(text) for _indent, text, _lineno in bullets]
     mapping: dict = {}
     records: list[dict] = [mapping]
+    records_kind = kind == RECORDS
+    cached_key = _KEY_CACHE.get
+    # The hot loop of the meta box: scalar() and _key() are inlined.
     for _indent, text, lineno in bullets:
         name, colon, value = text.partition(":")
-        key = _key(name) if colon else ""
+        key = (cached_key(name) or _key(name)) if colon else ""
         if not key:
             warnings.append(f"line {lineno}: {field_key}: bullet without 'key: value': "
                             f"{shorten(text)!r}")
             key, value = snake_case(text) or "unnamed", ""
-        if kind == RECORDS and key in mapping:  # a repeated key starts the next item
+        if records_kind and key in mapping:  # a repeated key starts the next item
             mapping = {}
             records.append(mapping)
         value = value.strip()
-        # scalar() inlined: this loop runs for most lines of every document.
-        mapping[key] = (
-            int(value)
-            if value.isdigit() and value.isascii() and len(value) <= _MAX_INT_DIGITS
-            else value
-        )
-    return records if kind == RECORDS else mapping
+        if value.isdigit() and value.isascii() and len(value) <= _MAX_INT_DIGITS:
+            mapping[key] = int(value)
+        else:
+            mapping[key] = value
+    return records if records_kind else mapping
