@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tinydb import Query, TinyDB
+from tinydb import TinyDB
 
 from .jsonstore import AtomicJSONStorage, Warn
 from .models import Review
@@ -64,6 +64,7 @@ class ReviewBook:
 
     def reload(self) -> None:
         self._cache = None
+        self._storage.close()  # drops the parsed file too: the next read goes to disk
 
     def all(self) -> dict[str, Review]:
         if self._cache is None or self._storage.changed_on_disk():
@@ -75,12 +76,9 @@ class ReviewBook:
 
     def put(self, post_id: str, review: Review | None) -> None:
         """Save (or with None, remove) one decision. Durable when this returns."""
-        record = Query().id == post_id
-        if review is None:
-            self._table.remove(record)
-        else:
-            self._table.upsert({"id": post_id, **review.to_dict()}, record)
-        self._cache = None
+        # Not TinyDB's upsert: its Table caches the next doc id, which another process may
+        # have taken since ("Document with ID 7 already exists"). write_batch keys by id.
+        self.write_batch({post_id: review})
 
     def conflict_records(self) -> list[dict]:
         """The stored conflicts (see storage/merge.py), oldest first."""

@@ -129,12 +129,25 @@ class Store:
     @contextmanager
     def _write_lock(self):
         try:
-            with self._lock.acquire(timeout=LOCK_TIMEOUT_S):
-                yield
+            self._lock.acquire(timeout=LOCK_TIMEOUT_S)
         except filelock.Timeout as exc:
             raise StoreError(
                 f"{self.path}: locked by another copydesk process for over {LOCK_TIMEOUT_S}s"
             ) from exc
+        except OSError as exc:  # e.g. a read-only directory
+            raise StoreError(
+                f"{self._lock.lock_file}: cannot create the lock file ({exc.strerror or exc})"
+            ) from exc
+        try:
+            # Re-read under the lock: another writer's file can carry the (mtime, size,
+            # inode) we cached (ext4 reuses inodes; mtimes move in coarse clock ticks).
+            self._manifest_storage.close()
+            self._reviews.reload()
+            for db in self._shards.values():
+                db.storage.close()
+            yield
+        finally:
+            self._lock.release()
 
     # ------------------------------------------------------------------ index cache
 

@@ -1,0 +1,40 @@
+"""Fixtures for the reliability tests: one synthetic corpus and one imported store per
+session, copied per test so that every test damages or storms its own store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from relsupport import child_env, copy_store
+
+from seeds.synth import synthesize
+from storage import Store
+
+CORPUS_SIZE = 320  # above the importer's PARALLEL_THRESHOLD: imports use the process pool
+TEMPLATE_SIZE = 120  # posts in the template store (imported serially)
+
+
+@pytest.fixture(scope="session")
+def synth_corpus(tmp_path_factory) -> list[Path]:
+    return synthesize(CORPUS_SIZE, tmp_path_factory.mktemp("synth") / "corpus", seed=11)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, synth_corpus) -> Path:
+    db = tmp_path_factory.mktemp("template") / "db.json"
+    with Store.open(db) as store:
+        report = store.import_paths(synth_corpus[:TEMPLATE_SIZE])
+        assert len(report.imported) == TEMPLATE_SIZE and not report.errors
+    return db
+
+
+@pytest.fixture
+def db(tmp_path, template_db) -> Path:
+    """A private copy of the template store (120 synthetic posts, no decisions)."""
+    return copy_store(template_db, tmp_path / "store")
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    return child_env(tmp_path / "home")
