@@ -60,29 +60,31 @@ _CODE_START = re.compile(
     re.VERBOSE,
 )
 
-# Commands that start a shell line whatever follows them.
+# Commands that start a shell line whatever follows them: words no heading starts with.
 _SHELL_ALWAYS = frozenset(
-    "sudo systemctl journalctl apt apt-get apt-cache dnf yum apk brew npm npx yarn pnpm "
-    "pip pip3 pipx curl wget kubectl docker-compose helm chmod chown chgrp mkdir rmdir rm "
-    "cp mv ln tar gzip gunzip unzip ssh scp rsync crontab service nginx certbot ufw "
-    "iptables export source echo printf wp artisan mysqldump pg_dump pg_restore psql "
-    "mysql redis-cli uvicorn gunicorn venv virtualenv openssl dig nslookup ss netstat "
-    "top htop df du free ps kill pkill killall tail head grep awk sed find xargs".split()
+    "sudo systemctl journalctl apt-get apt-cache chmod chown chgrp mkdir rmdir pip3 pipx npx "
+    "pnpm wget curl kubectl docker-compose certbot crontab iptables mysqldump pg_dump "
+    "pg_restore redis-cli".split()
 )
-# Commands that are also ordinary words ("git workflow", "docker basics" are headings):
-# a shell line only with a flag, a path, an operator or a usual subcommand after them.
+# Commands that are also ordinary words ("git workflow", "tail latency", "ssh hardening" are
+# headings): a shell line only with a flag, a path, an operator, a quote or a usual
+# subcommand after them.
 _SHELL_MAYBE = frozenset(
-    "git docker composer php python python3 node go cargo make cd ls cat ruby rails "
-    "bundle gem java mvn gradle dotnet terraform ansible vagrant pytest ruff mypy black "
-    "flask django-admin manage.py bin/console".split()
+    "git docker composer php python python3 node go cargo make cd ls cat ruby rails bundle "
+    "gem java mvn gradle dotnet terraform ansible vagrant pytest ruff mypy black flask "
+    "django-admin apt dnf yum apk brew npm yarn pip helm rm cp mv ln tar gzip gunzip unzip "
+    "ssh scp rsync service nginx ufw export source echo printf wp artisan psql mysql uvicorn "
+    "gunicorn openssl dig ss netstat top htop df du free ps kill pkill killall tail head "
+    "grep awk sed find xargs".split()
 )
 _SHELL_SUBCOMMANDS = frozenset(
     "status pull push commit log diff checkout clone fetch merge rebase add reset tag "
     "branch switch stash run build install update upgrade remove ps exec compose up down "
-    "restart start stop reload test require dump-autoload init apply plan -m -v -c -r "
-    "--version".split()
+    "restart start stop reload enable disable allow deny test require dump-autoload init "
+    "apply plan".split()
 )
-_SHELLISH = re.compile(r"(?:^|\s)(?:--?[A-Za-z]|\.{0,2}/|~/)|[|<>]|=")
+# A flag, a path, an operator, a quote, `user@host`, a dotted name (`app.service`).
+_SHELLISH = re.compile(r"(?:^|\s)(?:--?[A-Za-z]|\.{0,2}/|~/)|[|<>=@\"'*]|\w\.\w")
 
 
 _CODE_CHARS = re.compile(r"[=()\[\]{}<>$;]")

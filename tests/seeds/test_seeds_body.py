@@ -69,9 +69,14 @@ def test_prose_is_not_mistaken_for_code():
 
 
 def test_headings_are_short_plain_lines():
-    blocks = body("production checks\n\ngit workflow\n\ndocker basics\n\nwhy this matters\n\n"
-                  "this one is a sentence.\n")
-    assert [b["type"] for b in blocks] == ["heading"] * 4 + ["paragraph"]
+    # Some start with a command name: still headings, since nothing after it is shell-like.
+    headings = ["production checks", "git workflow", "docker basics", "why this matters",
+                "tail latency", "ssh hardening", "service boundaries", "nginx configuration",
+                "find the slow query", "npm scripts"]
+    blocks = body("\n\n".join(headings) + "\n\nthis one is a sentence.\n")
+    assert blocks == [{"type": "heading", "text": text} for text in headings] + [
+        {"type": "paragraph", "text": "this one is a sentence."}
+    ]
 
 
 def test_code_shapes_are_recognised():
@@ -91,6 +96,11 @@ def test_code_shapes_are_recognised():
         "}",
         "    pass",
         "$ ls -la /var/log",
+        "ssh deploy@host",
+        "tail -f /var/log/app.log",
+        "cat app.log",
+        "git status",
+        'echo "done"',
     ]
     for sample in samples:
         assert body(sample + "\n") == [{"type": "code", "text": sample}], sample
