@@ -30,21 +30,28 @@ _CODE_OPERATORS = ("=", "->", "::", "&&", "||")
 _VARIABLE = re.compile(r"\$[\w{]")  # $var, ${var}
 _CALL = re.compile(r"\w\(")  # name(
 
-# Code shapes at the start of the (stripped) line.
-_SQL_DOCKER = (
-    "CREATE|SELECT|INSERT|UPDATE|DELETE|ALTER|DROP|ON|FROM|WHERE|JOIN|LEFT|RIGHT|INNER"
-    "|GROUP|ORDER|LIMIT|VALUES|SET|BEGIN|COMMIT|ROLLBACK|GRANT|REVOKE|EXPLAIN|ANALYZE"
-    "|VACUUM|REINDEX|TRUNCATE|WITH|UNION|RETURNING|AND|OR|RUN|COPY|CMD|ENV|WORKDIR"
-    "|EXPOSE|ENTRYPOINT|ARG|ADD|USER|VOLUME|LABEL"
-)
-_CODE_START = re.compile(
+# Code shapes that start with a symbol (tried when the line starts with one of
+# _SYMBOL_FIRST).
+_SYMBOL_FIRST = frozenset("}])@$#/*<-")
+_SYMBOL_START = re.compile(
     r"""
     [}\])]                                  # closing bracket
     | @\w                                   # decorator, annotation
     | \$\ ?\S                               # shell prompt, PHP/shell variable
     | \#!  | //  | /\*  | \*/  | <\?php  | \#include\b  | --\s
     | </?[A-Za-z][\w-]*(?:\s|>|/)           # markup tag
-    | (?:(?:final|abstract|export|public|private|protected|static|async)\s+)*
+    """,
+    re.VERBOSE,
+)
+# Code shapes led by a keyword (tried when the first word is one of _KEYWORDS): looking
+# the first word up in a set first keeps the common case, prose, to one dict lookup.
+_KEYWORDS = frozenset(
+    "final abstract export public private protected static async def function func fn "
+    "class from import const let var else try finally except for".split()
+)
+_KEYWORD_SHAPE = re.compile(
+    r"""
+    (?:(?:final|abstract|export|public|private|protected|static|async)\s+)*
       (?:def|function|func|fn)\s+\w+\s*\(
     | (?:(?:final|abstract|export)\s+)?class\s+\w+\s*(?:[({:]|extends\b|implements\b)
     | from\s+[\w.]+\s+import\s
@@ -53,11 +60,16 @@ _CODE_START = re.compile(
     | (?:else|try|finally)\s*:
     | except\b[^:]*:$
     | for\s+\w+(?:\s*,\s*\w+)*\s+in\s[^:]*:$
-    | (?:"""
-    + _SQL_DOCKER
-    + r""")(?:\s|\(|;|$)
     """,
     re.VERBOSE,
+)
+# Upper-case SQL and Dockerfile keywords that start a line of code (`CREATE INDEX ...`,
+# `ON events(created_at DESC);`, `RUN pip install ...`).
+_UPPER_KEYWORDS = frozenset(
+    "CREATE SELECT INSERT UPDATE DELETE ALTER DROP ON FROM WHERE JOIN LEFT RIGHT INNER GROUP "
+    "ORDER LIMIT VALUES SET BEGIN COMMIT ROLLBACK GRANT REVOKE EXPLAIN ANALYZE VACUUM REINDEX "
+    "TRUNCATE WITH UNION RETURNING AND OR RUN COPY CMD ENV WORKDIR EXPOSE ENTRYPOINT ARG ADD "
+    "USER VOLUME LABEL".split()
 )
 
 # Commands that start a shell line whatever follows them: words no heading starts with.
@@ -93,24 +105,15 @@ _CODE_CHARS = re.compile(r"[=()\[\]{}<>$;]")
 def _is_prose(text: str) -> bool:
     """A sentence: starts with a letter, several words, ends with a full stop (or a colon
     that introduces what follows, when nothing in it looks like code)."""
-    if len(text) < 3 or not text[0].isalpha() or text.count(" ") < 2:
+    if len(text) < 3 or not text[0].isalpha():
         return False
     end = text[-1]
     if end in _SENTENCE_END:
-        return text[-2].isalnum() or text[-2] in ")'\""
+        return (text[-2].isalnum() or text[-2] in ")'\"") and text.count(" ") >= 2
     if end == ":":
         return text.count(" ") >= 3 and _CODE_CHARS.search(text) is None and (
-            _CODE_START.match(text) is None
+            _KEYWORD_SHAPE.match(text) is None
         )
-    return False
-
-
-def _is_shell(text: str) -> bool:
-    command, _, rest = text.partition(" ")
-    if command in _SHELL_ALWAYS:
-        return True
-    if command in _SHELL_MAYBE and rest:
-        return rest.partition(" ")[0] in _SHELL_SUBCOMMANDS or bool(_SHELLISH.search(rest))
     return False
 
 
@@ -130,7 +133,17 @@ def line_kind(line: str) -> int:
         return CODE
     if "(" in text and _CALL.search(text):
         return CODE
-    if _CODE_START.match(text) or _is_shell(text):
+    if text[0] in _SYMBOL_FIRST and _SYMBOL_START.match(text):
+        return CODE
+    word, _, rest = text.partition(" ")
+    word = word.rstrip(":;(")
+    if word in _KEYWORDS:
+        return CODE if _KEYWORD_SHAPE.match(text) else NEUTRAL
+    if word in _UPPER_KEYWORDS or word in _SHELL_ALWAYS:
+        return CODE
+    if word in _SHELL_MAYBE and rest and (
+        rest.partition(" ")[0] in _SHELL_SUBCOMMANDS or _SHELLISH.search(rest)
+    ):
         return CODE
     return NEUTRAL
 
@@ -204,6 +217,14 @@ class _BodyBuilder:
 
     def emit_chunk(self, lines: list[str]) -> None:
         """A run of lines that are neither bullets nor image lines."""
+        if len(lines) == 1:  # the common case, kept short
+            if line_kind(lines[0]) == CODE:
+                self.emit_code(lines)
+            else:
+                text = lines[0].strip()
+                self.emit({"type": "heading" if is_heading(text) else "paragraph",
+                           "text": text})
+            return
         kinds = [line_kind(line) for line in lines]
         if CODE not in kinds:
             self.emit_text(lines, kinds)
@@ -258,7 +279,7 @@ def parse_body(lines: list[str]) -> list[dict]:
         if "|" in line and is_artefact(line):
             continue
         in_group = True
-        match = bullet(line)
+        match = bullet(line) if "•" in line else None
         if match is not None:
             if chunk:
                 builder.emit_chunk(chunk)

@@ -80,11 +80,24 @@ FIELDS: dict[str, Field] = {
 }
 
 _BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS.values()}
-# Longest first so that a longer name wins over a shorter one that prefixes it.
-_NAME_RE = re.compile(
-    "|".join(re.escape(name) for name in sorted(_BY_NAME, key=len, reverse=True)),
-    re.IGNORECASE,
-)
+_LONGEST_NAME = max(len(name) for name in _BY_NAME)
+# Known names by their first two letters, longest first so that a longer name wins over a
+# shorter one that prefixes it: a glued line ("reading time8") is matched with a dict
+# lookup and a startswith or two.
+_BY_PREFIX: dict[str, tuple[str, ...]] = {}
+for _name in sorted(_BY_NAME, key=len, reverse=True):
+    _BY_PREFIX[_name[:2]] = (*_BY_PREFIX.get(_name[:2], ()), _name)
+del _name
+
+
+def match_name(line: str) -> Field | None:
+    """The known field whose name starts `line` (any case), longest name first."""
+    head = line[:_LONGEST_NAME].lower()
+    for name in _BY_PREFIX.get(head[:2], ()):
+        if head.startswith(name):
+            return _BY_NAME[name]
+    return None
+
 
 UNKNOWN_LINES = "unknown_lines"  # meta key for lines that fit nowhere
 
@@ -114,6 +127,29 @@ def _key(name: str) -> str:
     return key
 
 
+MAX_WARNINGS = 50  # per document; past that they are counted in one last warning
+
+
+class _Warnings(list):
+    """A list of warnings that keeps the first MAX_WARNINGS and counts the rest, so that a
+    hostile meta box of 100k stray lines does not format 100k messages:
+    `if warnings.wanted(): warnings.append(...)`."""
+
+    dropped = 0
+
+    def wanted(self) -> bool:
+        if len(self) < MAX_WARNINGS:
+            return True
+        self.dropped += 1
+        return False
+
+    def close(self) -> list[str]:
+        result = list(self)
+        if self.dropped:
+            result.append(f"{self.dropped} more meta box warnings not shown")
+        return result
+
+
 def parse_meta(lines: list[str], first_lineno: int = 1) -> tuple[dict, list[str]]:
     """Parse the meta box lines (without the `alphanode post meta` line itself).
 
@@ -121,7 +157,7 @@ def parse_meta(lines: list[str], first_lineno: int = 1) -> tuple[dict, list[str]
     Returns (meta, warnings).
     """
     meta: dict = {}
-    warnings: list[str] = []
+    warnings = _Warnings()
     # (header line, its line number, [(indent, bullet text, line number)])
     entries: list[tuple[str, int, list[tuple[int, str, int]]]] = []
     bullets: list[tuple[int, str, int]] | None = None  # of the current entry
@@ -165,10 +201,11 @@ def parse_meta(lines: list[str], first_lineno: int = 1) -> tuple[dict, list[str]
         else:
             _lone_entry(header, header_lineno, meta, warnings)
 
+    result = warnings.close()
     missing = [key for key in _REQUIRED if key not in meta]
     if missing:
-        warnings.append("missing meta fields: " + ", ".join(missing))
-    return meta, warnings
+        result.append("missing meta fields: " + ", ".join(missing))
+    return meta, result
 
 
 _REQUIRED = tuple(f.key for f in FIELDS.values() if f.required)
@@ -178,21 +215,23 @@ def _is_artefact(line: str) -> bool:
     return "|" in line and not line.strip(" \t|")
 
 
-def _stray(meta: dict, warnings: list[str], line: str, lineno: int) -> None:
+def _stray(meta: dict, warnings: _Warnings, line: str, lineno: int) -> None:
     meta.setdefault(UNKNOWN_LINES, []).append(line.strip())
-    warnings.append(f"line {lineno}: stray line in meta box kept as {UNKNOWN_LINES}: "
-                    f"{shorten(line)!r}")
+    if warnings.wanted():
+        warnings.append(f"line {lineno}: stray line in meta box kept as {UNKNOWN_LINES}: "
+                        f"{shorten(line)!r}")
 
 
-def _store(meta: dict, warnings: list[str], key: str, value, lineno: int) -> None:
+def _store(meta: dict, warnings: _Warnings, key: str, value, lineno: int) -> None:
     if key in meta:
-        warnings.append(f"line {lineno}: duplicate meta field {key!r}; first value kept")
+        if warnings.wanted():
+            warnings.append(f"line {lineno}: duplicate meta field {key!r}; first value kept")
     else:
         meta[key] = value
 
 
 def _structured_entry(header: str, lineno: int, bullets: list[tuple[int, str, int]],
-                      meta: dict, warnings: list[str]) -> None:
+                      meta: dict, warnings: _Warnings) -> None:
     # With bullets under it, the whole line is the field name (no glued value).
     name = header.strip()
     field = _BY_NAME.get(name.lower())
@@ -204,19 +243,19 @@ def _structured_entry(header: str, lineno: int, bullets: list[tuple[int, str, in
     key = snake_case(name) or "unnamed"
     value = _convert(bullets, kind, key, warnings)
     if field is not None:
-        warnings.append(f"line {lineno}: meta field {key!r} should be {field.kind}, "
-                        f"found bullet lines; kept as {kind}")
-    else:
+        if warnings.wanted():
+            warnings.append(f"line {lineno}: meta field {key!r} should be {field.kind}, "
+                            f"found bullet lines; kept as {kind}")
+    elif warnings.wanted():
         warnings.append(f"line {lineno}: unknown meta field {shorten(name)!r} "
                         f"kept as {key!r}")
     _store(meta, warnings, key, value, lineno)
 
 
-def _lone_entry(line: str, lineno: int, meta: dict, warnings: list[str]) -> None:
-    match = _NAME_RE.match(line)
-    if match is not None:
-        field = _BY_NAME[match.group().lower()]
-        rest = line[match.end():]
+def _lone_entry(line: str, lineno: int, meta: dict, warnings: _Warnings) -> None:
+    field = match_name(line)
+    if field is not None:
+        rest = line[len(field.name):]
         if rest.startswith(":"):  # lenient: "topic: x" reads like "topicx"
             rest = rest[1:]
         rest = rest.strip()
@@ -225,7 +264,7 @@ def _lone_entry(line: str, lineno: int, meta: dict, warnings: list[str]) -> None
             return
         if field.kind == INT:
             value = scalar(rest)
-            if not isinstance(value, int):
+            if not isinstance(value, int) and warnings.wanted():
                 warnings.append(f"line {lineno}: {field.key} is not an integer: "
                                 f"{shorten(rest)!r}")
             _store(meta, warnings, field.key, value, lineno)
@@ -235,10 +274,11 @@ def _lone_entry(line: str, lineno: int, meta: dict, warnings: list[str]) -> None
             return
         # "scorecard" is not "score" + "card": fall through to an unknown field.
     name, colon, value = line.partition(":")
-    key = snake_case(name)
-    if colon and key:
-        warnings.append(f"line {lineno}: unknown meta field {shorten(name)!r} "
-                        f"kept as {key!r}")
+    key = snake_case(name) if colon else ""
+    if key:
+        if warnings.wanted():
+            warnings.append(f"line {lineno}: unknown meta field {shorten(name)!r} "
+                            f"kept as {key!r}")
         _store(meta, warnings, key, scalar(value.strip()), lineno)
     else:
         _stray(meta, warnings, line, lineno)
@@ -263,7 +303,7 @@ def _infer_kind(bullets: list[tuple[int, str, int]]) -> str:
 
 
 def _convert(bullets: list[tuple[int, str, int]], kind: str, field_key: str,
-             warnings: list[str]):
+             warnings: _Warnings):
     if kind == LIST:
         return [scalar(text) for _indent, text, _lineno in bullets]
     mapping: dict = {}
@@ -275,8 +315,9 @@ def _convert(bullets: list[tuple[int, str, int]], kind: str, field_key: str,
         name, colon, value = text.partition(":")
         key = (cached_key(name) or _key(name)) if colon else ""
         if not key:
-            warnings.append(f"line {lineno}: {field_key}: bullet without 'key: value': "
-                            f"{shorten(text)!r}")
+            if warnings.wanted():
+                warnings.append(f"line {lineno}: {field_key}: bullet without 'key: value': "
+                                f"{shorten(text)!r}")
             key, value = snake_case(text) or "unnamed", ""
         if records_kind and key in mapping:  # a repeated key starts the next item
             mapping = {}

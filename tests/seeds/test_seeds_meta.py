@@ -178,3 +178,12 @@ def test_text_field_with_bullets_keeps_them_with_a_warning():
     assert "line 7: meta field 'topic' should be text, found bullet lines; kept as list" in (
         warnings
     )
+
+
+def test_warnings_are_capped_but_every_stray_line_is_kept():
+    meta, warnings = meta_of("".join(f"stray {n}\n" for n in range(200)))
+    assert meta["unknown_lines"] == [f"stray {n}" for n in range(200)]
+    assert len(warnings) == 52
+    assert warnings[0] == "line 7: stray line in meta box kept as unknown_lines: 'stray 0'"
+    assert warnings[50] == "150 more meta box warnings not shown"
+    assert warnings[51].startswith("missing meta fields: topic, summary")

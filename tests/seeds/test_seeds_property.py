@@ -27,7 +27,7 @@ CLEAN_ODD_LINES = [line for line in ODD_LINES if line not in ("\r", "\ufeff")]
 BLOCK_TYPES = {"heading", "paragraph", "list", "image", "code"}
 
 PROPERTY_SETTINGS = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
