@@ -92,6 +92,8 @@ class ReviewBook:
         """Save many decisions (None removes one) and, when given, the whole conflicts table,
         in one durable write: a merge of thousands of decisions is one rewrite, not thousands.
         """
+        # the in-memory decisions, when they are current, are updated rather than re-read
+        cache = self._cache if not self._storage.changed_on_disk() else None
         data = dict(self._storage.read() or {})
         reviews = dict(data.get(REVIEWS_TABLE) or {})
         key_of = {doc.get("id"): key for key, doc in reviews.items()}
@@ -112,7 +114,14 @@ class ReviewBook:
         # TinyDB's Table caches the next free doc id, which the write above may have taken
         self._table._next_id = None
         self._table.clear_cache()
-        self._cache = None
+        if cache is not None:
+            cache = dict(cache)
+            for post_id, review in decisions.items():
+                if review is None:
+                    cache.pop(post_id, None)
+                else:
+                    cache[post_id] = review
+        self._cache = cache
 
     def close(self) -> None:
         self._db.close()

@@ -335,3 +335,13 @@ def test_their_export_made_with_all_skips_pending(ours, template, tmp_path, monk
         [SEED_IDS["000"], SEED_IDS["001"], SEED_IDS["003"], SEED_IDS["004"]]
     )
     assert ours.review(SEED_IDS["004"]) is None
+
+
+def test_in_memory_decisions_match_the_file_after_merge_and_settling(ours, colleague_file):
+    path, _ = colleague_file
+    ours.merge_reviews(path)
+    ours.resolve_conflict(SEED_IDS["003"], "theirs")
+    ours.resolve_conflict(SEED_IDS["001"], "ours")
+    with Store.open(ours.path) as fresh:
+        assert fresh.reviews() == ours.reviews()
+        assert fresh.conflicts() == ours.conflicts() == []

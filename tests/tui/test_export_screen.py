@@ -250,3 +250,21 @@ async def test_conflicts_view_with_nothing_to_settle(store):
         await pilot.press("escape")
         await pilot.pause()
         assert app.results == [[]]
+
+
+async def test_keeping_theirs_settles_an_agreeing_conflict_from_another_reviewer(store, tmp_path):
+    for name in ("bob", "carol"):
+        path = tmp_path / f"{name}.jsonl"
+        line = {"id": SEED_IDS["001"], "status": "approved", "note": "ok", "reviewer": name}
+        path.write_text(json.dumps(line) + "\n")
+        store.merge_reviews(path)
+    app = Host(lambda: ConflictsScreen(store))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        assert [c.theirs.reviewer for c in screen.conflicts] == ["bob", "carol"]
+        await pilot.press("t")
+        await pilot.pause()
+        # carol's decision now agrees with the one in place: nothing left to settle
+        assert screen.conflicts == []
+        assert store.conflicts() == []
+        assert store.review(SEED_IDS["001"]).reviewer == "bob"

@@ -10,6 +10,7 @@ caller can refresh those rows.
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -21,6 +22,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from storage import StoreError
+from storage.merge import same_decision
 from tui.text import clean, clean_line
 
 CONFLICTS_BINDINGS = [
@@ -119,8 +121,12 @@ class ConflictsScreen(Screen[list[str]]):
     # -- data ----------------------------------------------------------------------------
 
     def reload(self, keep_index: int = 0) -> None:
+        """Read the conflicts from the store and show them."""
         with self._lock():
             self.conflicts = self._store.conflicts()
+        self._fill(keep_index)
+
+    def _fill(self, keep_index: int = 0) -> None:
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options(Option(self._option_text(c)) for c in self.conflicts)
@@ -185,13 +191,14 @@ class ConflictsScreen(Screen[list[str]]):
         index = self.query_one(OptionList).highlighted or 0
         try:
             with self._lock():
-                self._store.resolve_conflict(
+                decision = self._store.resolve_conflict(
                     conflict.post_id, side, reviewer=conflict.theirs.reviewer
                 )
         except StoreError as exc:
             self.notify(str(exc), title="Could not settle", severity="error", markup=False)
             self.reload(index)
             return
+        self._settled(index, conflict, decision)
         if side == "theirs" and conflict.post_id not in self.changed_ids:
             self.changed_ids.append(conflict.post_id)
         self.notify(
@@ -199,7 +206,21 @@ class ConflictsScreen(Screen[list[str]]):
             title="Conflict settled",
             markup=False,
         )
-        self.reload(index)
+
+    def _settled(self, index: int, conflict: Any, decision: Any | None) -> None:
+        """Update the list without re-reading every conflict (thousands after a big merge)."""
+        remaining = []
+        for position, other in enumerate(self.conflicts):
+            if position == index:
+                continue
+            if other.post_id == conflict.post_id:
+                # the decision in place may have changed; agreeing conflicts are settled
+                if decision is not None and same_decision(decision, other.theirs):
+                    continue
+                other = replace(other, ours=decision)
+            remaining.append(other)
+        self.conflicts = remaining
+        self._fill(index)
 
     def action_close_conflicts(self) -> None:
         self.dismiss(list(self.changed_ids))
