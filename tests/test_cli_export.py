@@ -344,3 +344,14 @@ def test_import_reviews_missing_file_is_a_usage_error(reviewed, tmp_path):
     result = run(reviewed, "import-reviews", str(tmp_path / "missing.jsonl"))
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
+
+
+def test_import_reviews_json_report(reviewed, colleague_jsonl):
+    result = run(reviewed, "import-reviews", "--json", str(colleague_jsonl))
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["added"] == [SEED_IDS["002"]]
+    assert report["agreed"] == [SEED_IDS["001"]]
+    assert report["conflicts"] == [SEED_IDS["000"]]
+    assert report["unknown_ids"] == [] and report["bad_lines"] == []
+    assert report["summary"] == "1 added, 1 agreed, 1 conflicts, 0 unknown ids, 0 bad lines"
