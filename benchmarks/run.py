@@ -155,13 +155,20 @@ def load_average() -> str:
         return "n/a"
 
 
-def ratio_row(measure: str, value: float, base: float | None, base_label: str, target: float,
-              fmt: Callable[[float], str] = ms) -> Row:
+def ratio_row(
+    measure: str,
+    value: float,
+    base: float | None,
+    base_label: str,
+    target: float,
+    fmt: Callable[[float], str] = ms,
+) -> Row:
     if base is None or base <= 0:
         return Row(measure, fmt(value), base_label, None, f"<= {target:g}x", None)
     ratio = value / base
-    return Row(measure, fmt(value), f"{fmt(base)} {base_label}", ratio, f"<= {target:g}x",
-               ratio > target)
+    return Row(
+        measure, fmt(value), f"{fmt(base)} {base_label}", ratio, f"<= {target:g}x", ratio > target
+    )
 
 
 def absolute_row(measure: str, value: float, unit: str, target: float, applies: bool) -> Row:
@@ -199,8 +206,13 @@ def measure_import(result: Result, corpus: Path, db: Path) -> list[str]:
     if report.errors or len(report.imported) != len(files):
         result.notes.append(f"import: {report.summary()}")
     result.rows.append(
-        ratio_row(f"import {len(files)} files (`Store.import_paths`, fresh store)", import_s,
-                  parse_s, "parse-only, 1 process", TARGETS["import"])
+        ratio_row(
+            f"import {len(files)} files (`Store.import_paths`, fresh store)",
+            import_s,
+            parse_s,
+            "parse-only, 1 process",
+            TARGETS["import"],
+        )
     )
     result.notes.append(
         f"import: {len(files) / import_s:,.0f} posts/s; parse-only "
@@ -234,8 +246,13 @@ def fzf_times(titles_file: Path, queries: list[str], repeats: int) -> list[float
         for _ in range(repeats):
             with open(titles_file, "rb") as stdin:
                 started = time.perf_counter()
-                subprocess.run([fzf, "--filter", words], stdin=stdin, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, check=False)
+                subprocess.run(
+                    [fzf, "--filter", words],
+                    stdin=stdin,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    check=False,
+                )
                 runs.append(time.perf_counter() - started)
         out.append(median(runs))
     return out
@@ -265,8 +282,9 @@ def keystroke_times(store: Store, queries: list[str]) -> list[float]:
     return out
 
 
-def measure_search(result: Result, store: Store, titles: list[str], workdir: Path,
-                   settings: Settings) -> None:
+def measure_search(
+    result: Result, store: Store, titles: list[str], workdir: Path, settings: Settings
+) -> None:
     queries = list(QUERIES)
     counts = {}
     for query in queries:
@@ -276,25 +294,31 @@ def measure_search(result: Result, store: Store, titles: list[str], workdir: Pat
         result.notes.append(f"search: no results for {empty}")
     times = search_times(store, queries, settings.repeats)
     titles_file = workdir / "titles.txt"
-    titles_file.write_text(
-        "".join(t.replace("\n", " ") + "\n" for t in titles), encoding="utf-8"
-    )
+    titles_file.write_text("".join(t.replace("\n", " ") + "\n" for t in titles), encoding="utf-8")
     fzf = fzf_times(titles_file, queries, settings.repeats)
     label = f"`store.search(q, limit=50)`, median of {len(queries)} queries"
     if fzf is None:
-        row = ratio_row(f"search keystroke to top 50 ({label})", median(times), None,
-                        FZF_MISSING, TARGETS["search"])
+        row = ratio_row(
+            f"search keystroke to top 50 ({label})",
+            median(times),
+            None,
+            FZF_MISSING,
+            TARGETS["search"],
+        )
     else:
-        row = ratio_row(f"search keystroke to top 50 ({label})", median(times), median(fzf),
-                        "`fzf --filter` median", TARGETS["search"])
+        row = ratio_row(
+            f"search keystroke to top 50 ({label})",
+            median(times),
+            median(fzf),
+            "`fzf --filter` median",
+            TARGETS["search"],
+        )
         result.notes.append(
             f"search: p90 {ms(p90(times))} vs fzf p90 {ms(p90(fzf))}; max {ms(max(times))}"
         )
     result.rows.append(row)
     slowest = sorted(zip(times, queries, strict=True), reverse=True)[:4]
-    result.notes.append(
-        "search: slowest " + ", ".join(f"{q!r} {ms(t)}" for t, q in slowest)
-    )
+    result.notes.append("search: slowest " + ", ".join(f"{q!r} {ms(t)}" for t, q in slowest))
     typed = keystroke_times(store, queries)
     result.notes.append(
         f"search typed character by character ({len(typed)} keystrokes): "
@@ -312,9 +336,13 @@ def measure_similar(result: Result, store: Store, titles: list[str], settings: S
     probes = titles[::step][: settings.extract_queries]
     extracts = [timed(lambda t=t: process.extract(t, titles)) for t in probes]
     result.rows.append(
-        ratio_row(f"similar posts lookup (`store.similar(id)`, median of {len(lookups)})",
-                  median(lookups), median(extracts),
-                  f"`process.extract` over {len(titles)} titles", TARGETS["similar"])
+        ratio_row(
+            f"similar posts lookup (`store.similar(id)`, median of {len(lookups)})",
+            median(lookups),
+            median(extracts),
+            f"`process.extract` over {len(titles)} titles",
+            TARGETS["similar"],
+        )
     )
 
 
@@ -329,18 +357,27 @@ def durable_write(directory: Path, payload: bytes) -> None:
     os.replace(tmp, directory / "bench-baseline.bin")
 
 
-def measure_save(result: Result, store: Store, db: Path, workdir: Path,
-                 settings: Settings) -> None:
+def measure_save(result: Result, store: Store, db: Path, workdir: Path, settings: Settings) -> None:
     ids = store.ids()
     prefill = ids[: max(1, min(5000, len(ids) // 20))]
     decisions = workdir / "decisions.jsonl"
     with open(decisions, "wb") as fh:
         for post_id in prefill:
-            fh.write(orjson.dumps({"id": post_id, "status": "approved", "note": "",
-                                   "decided_at": "2025-01-01T00:00:00Z",
-                                   "reviewer": "bench-prefill", "content_sha256": ""}) + b"\n")
+            fh.write(
+                orjson.dumps(
+                    {
+                        "id": post_id,
+                        "status": "approved",
+                        "note": "",
+                        "decided_at": "2025-01-01T00:00:00Z",
+                        "reviewer": "bench-prefill",
+                        "content_sha256": "",
+                    }
+                )
+                + b"\n"
+            )
     store.merge_reviews(decisions)
-    targets = ids[len(prefill):][: settings.saves] or ids[: settings.saves]
+    targets = ids[len(prefill) :][: settings.saves] or ids[: settings.saves]
     statuses = ("approved", "rejected", "changes_requested")
     saves = [
         timed(lambda i=i, n=n: store.set_review(i, statuses[n % 3], note="benchmark"))
@@ -353,9 +390,14 @@ def measure_save(result: Result, store: Store, db: Path, workdir: Path,
     for leftover in (directory / "bench-baseline.bin", directory / ".bench-baseline.tmp"):
         leftover.unlink(missing_ok=True)
     result.rows.append(
-        ratio_row(f"save one decision (`store.set_review`, median of {len(saves)}, "
-                  f"{len(prefill)} decisions saved before)", median(saves), median(writes),
-                  "durable 1 KB write", TARGETS["save"])
+        ratio_row(
+            f"save one decision (`store.set_review`, median of {len(saves)}, "
+            f"{len(prefill)} decisions saved before)",
+            median(saves),
+            median(writes),
+            "durable 1 KB write",
+            TARGETS["save"],
+        )
     )
 
 
@@ -364,8 +406,13 @@ def run_probe(args: list[str], timeout: float = 600) -> tuple[dict, float]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, str(PROBE), *args], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, str(PROBE), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = child.stdout.readline() if child.stdout else ""
         elapsed = time.perf_counter() - started
@@ -378,14 +425,20 @@ def run_probe(args: list[str], timeout: float = 600) -> tuple[dict, float]:
     return json.loads(line), elapsed
 
 
-def measure_memory(result: Result, db: Path, ids: list[str], settings: Settings,
-                   applies: bool) -> None:
+def measure_memory(
+    result: Result, db: Path, ids: list[str], settings: Settings, applies: bool
+) -> None:
     step = max(1, len(ids) // settings.similar_ids)
     sample = ids[::step][: settings.similar_ids]
     data, _ = run_probe(["memory", str(db), json.dumps(list(QUERIES)), json.dumps(sample)])
     result.rows.append(
-        absolute_row("memory after open + search + similar (RSS, fresh process)", data["rss_mb"],
-                     "MB", TARGETS["memory_mb"], applies)
+        absolute_row(
+            "memory after open + search + similar (RSS, fresh process)",
+            data["rss_mb"],
+            "MB",
+            TARGETS["memory_mb"],
+            applies,
+        )
     )
     result.notes.append(
         f"memory: after imports {data['imports_mb']:.0f} MB, after open "
@@ -394,16 +447,20 @@ def measure_memory(result: Result, db: Path, ids: list[str], settings: Settings,
     )
 
 
-def measure_tui(result: Result, db: Path, workdir: Path, settings: Settings,
-                applies: bool) -> None:
+def measure_tui(result: Result, db: Path, workdir: Path, settings: Settings, applies: bool) -> None:
     config = workdir / "tui-config"
     config.mkdir(exist_ok=True)
     runs = [run_probe(["tui", str(db), str(config)]) for _ in range(settings.tui_runs)]
     walls = [elapsed for _, elapsed in runs]
     best = min(runs, key=lambda r: r[1])[0]
     result.rows.append(
-        absolute_row(f"TUI cold start to first screen (fresh process, median of {len(runs)})",
-                     median(walls), "s", TARGETS["tui_s"], applies)
+        absolute_row(
+            f"TUI cold start to first screen (fresh process, median of {len(runs)})",
+            median(walls),
+            "s",
+            TARGETS["tui_s"],
+            applies,
+        )
     )
     result.notes.append(
         f"tui: fastest run: imports {ms(best['imports_s'])}, open {ms(best['open_s'])}, app "
@@ -436,7 +493,9 @@ def bench_size(size: int, corpus: Path, workdir: Path, settings: Settings) -> Re
         return result
     started = time.perf_counter()
     store = Store.open(db)
-    result.notes.append(f"open (this process, after the import): {ms(time.perf_counter() - started)}")
+    result.notes.append(
+        f"open (this process, after the import): {ms(time.perf_counter() - started)}"
+    )
     try:
         step("search", lambda: measure_search(result, store, titles, workdir, settings))
         step("similar", lambda: measure_similar(result, store, titles, settings))
@@ -451,16 +510,19 @@ def bench_size(size: int, corpus: Path, workdir: Path, settings: Settings) -> Re
 
 def print_result(result: Result, load_before: str) -> None:
     print()
-    print(f"### {result.size:,} posts  (load average before: {load_before}; "
-          f"after: {load_average()}; {os.cpu_count()} cores)")
+    print(
+        f"### {result.size:,} posts  (load average before: {load_before}; "
+        f"after: {load_average()}; {os.cpu_count()} cores)"
+    )
     print()
     print("| measure | value | baseline (same run) | ratio | target | |")
     print("|---|---|---|---|---|---|")
     for row in result.rows:
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
         verdict = {None: "", True: "OVER", False: "ok"}[row.over]
-        print(f"| {row.measure} | {row.value} | {row.baseline} | {ratio} | {row.target} "
-              f"| {verdict} |")
+        print(
+            f"| {row.measure} | {row.value} | {row.baseline} | {ratio} | {row.target} | {verdict} |"
+        )
     print()
     for note in result.notes:
         print(f"- {note}")
@@ -469,19 +531,25 @@ def print_result(result: Result, load_before: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000,100000",
-                        help="comma-separated corpus sizes (default 10000,100000)")
-    parser.add_argument("--smoke", action="store_true",
-                        help=f"one tiny run on {SMOKE_SIZE} posts (CI): every figure, quickly")
-    parser.add_argument("--keep", type=Path, metavar="DIR",
-                        help="build the stores in DIR and leave them there")
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000",
+        help="comma-separated corpus sizes (default 10000,100000)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"one tiny run on {SMOKE_SIZE} posts (CI): every figure, quickly",
+    )
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="build the stores in DIR and leave them there"
+    )
     parser.add_argument("--seed", type=int, default=0, help="synthesizer seed (default 0)")
     args = parser.parse_args(argv)
 
     if args.smoke:
         sizes = [SMOKE_SIZE]
-        settings = Settings(True, repeats=1, similar_ids=20, extract_queries=5, saves=5,
-                            tui_runs=1)
+        settings = Settings(True, repeats=1, similar_ids=20, extract_queries=5, saves=5, tui_runs=1)
     else:
         try:
             sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -489,8 +557,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--sizes: not a list of numbers: {args.sizes!r}")
         if not sizes or min(sizes) < 1:
             parser.error("--sizes: give positive numbers")
-        settings = Settings(False, repeats=3, similar_ids=300, extract_queries=20, saves=30,
-                            tui_runs=3)
+        settings = Settings(
+            False, repeats=3, similar_ids=300, extract_queries=20, saves=30, tui_runs=3
+        )
 
     if args.keep is not None:
         workdir = args.keep.resolve()
@@ -500,10 +569,17 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tempfile.mkdtemp(prefix="copydesk-bench-"))
         cleanup = True
     fzf = shutil.which("fzf")
-    fzf_version = "missing" if fzf is None else subprocess.run(
-        [fzf, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    print(f"copydesk benchmarks: sizes {sizes}, python {sys.version.split()[0]}, "
-          f"fzf {fzf_version}, work dir {workdir}")
+    fzf_version = (
+        "missing"
+        if fzf is None
+        else subprocess.run(
+            [fzf, "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    )
+    print(
+        f"copydesk benchmarks: sizes {sizes}, python {sys.version.split()[0]}, "
+        f"fzf {fzf_version}, work dir {workdir}"
+    )
     if fzf is None:
         print(f"note: {FZF_MISSING}; search is printed without its baseline")
     os.environ.setdefault("COPYDESK_REVIEWER", "benchmark")
