@@ -7,6 +7,7 @@ from functools import partial
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 from tui.keymap import BoundKey, effective_bindings
 
@@ -34,7 +35,8 @@ class CopydeskCommands(Provider):
 
     def _help(self, bound: BoundKey) -> str:
         keys = ", ".join(self.app.get_key_display(Binding(key, "")) for key in bound.keys)
-        return f"{bound.tooltip}  [{keys}]" if keys else bound.tooltip
+        # The palette reads help as Textual markup; a remapped key may be "[" or "/".
+        return escape(f"{bound.tooltip} · key {keys}" if keys else bound.tooltip)
 
     async def discover(self) -> Hits:
         for name, help_text, command in self._commands():

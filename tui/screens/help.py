@@ -48,10 +48,12 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self._bound = list(bound)
         self._keymap_note = keymap_note
+        self.table: Table | None = None
 
     def compose(self):
         with VerticalScroll(id="help-scroll"):
-            yield Static(bindings_table(self._bound, self._key_display), id="help-table")
+            self.table = bindings_table(self._bound, self._key_display)
+            yield Static(self.table, id="help-table")
             if self._keymap_note:
                 yield Static(Text(self._keymap_note, style="dim"), id="help-keymap-note")
 

@@ -448,6 +448,12 @@ class ReviewScreen(Screen[None]):
         label = STATUS_LABELS.get(status, status)
         if len(post_ids) > 1:
             self.notify(f"{len(post_ids)} posts {label}", markup=False, timeout=3)
+        if (
+            post_list.highlighted_id not in post_ids
+            and post_list.highlighted is not None
+            and (post_list.status_of(post_list.highlighted) == "pending")
+        ):
+            return  # a bulk decision left the post under the cursor pending: stay on it
         next_index = post_list.next_pending_index(post_list.cursor)
         if next_index is None:
             self.notify("No pending posts left in this list", markup=False, timeout=3)

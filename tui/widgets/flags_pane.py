@@ -7,10 +7,9 @@ from typing import Any
 
 from rich.console import Group
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from tui.text import clean, clean_line
+from tui.widgets.rendered_view import RenderedView
 
 FLAG_NAMES = ("ai_generated_style", "has_images", "image_heavy", "needs_human_review")
 
@@ -85,14 +84,8 @@ def _field(item: Any, name: str) -> Any:
     return getattr(item, name, None)
 
 
-class FlagsPane(VerticalScroll, can_focus=True):
-    DEFAULT_CSS = """
-    FlagsPane { padding: 0 1; scrollbar-size-vertical: 1; }
-    FlagsPane > Static { width: 100%; }
-    """
-
-    def compose(self):
-        yield Static(Text(""), id="flags-content")
+class FlagsPane(RenderedView):
+    """The four flags, the decision with its note, and hints by severity."""
 
     def show_flags(
         self,
@@ -100,4 +93,4 @@ class FlagsPane(VerticalScroll, can_focus=True):
         review: Any | None,
         hints: Sequence[Any] | None,
     ) -> None:
-        self.query_one("#flags-content", Static).update(flags_renderable(flags, review, hints))
+        self.show(flags_renderable(flags, review, hints))

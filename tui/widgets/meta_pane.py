@@ -8,10 +8,9 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from tui.text import clean, clean_line
+from tui.widgets.rendered_view import RenderedView
 
 # Known fields in reading order; anything else follows under its own name.
 FIELD_ORDER = [
@@ -157,20 +156,14 @@ def meta_renderable(meta: Mapping[str, Any]) -> RenderableType:
     return grid
 
 
-class MetaPane(VerticalScroll, can_focus=True):
+class MetaPane(RenderedView):
     """Scrollable meta box."""
 
-    DEFAULT_CSS = """
-    MetaPane { padding: 0 1; scrollbar-size-vertical: 1; }
-    MetaPane > Static { width: 100%; }
-    """
-
-    def compose(self):
-        yield Static(Text("no post selected", style="dim italic"), id="meta-content")
+    def on_mount(self) -> None:
+        self.show(Text("no post selected", style="dim italic"))
 
     def show_meta(self, meta: Mapping[str, Any] | None) -> None:
-        self.query_one("#meta-content", Static).update(meta_renderable(meta or {}))
-        self.scroll_home(animate=False)
+        self.show(meta_renderable(meta or {}))
 
     def clear(self) -> None:
-        self.query_one("#meta-content", Static).update(Text(""))
+        self.show(Text(""))

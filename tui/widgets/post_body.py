@@ -23,6 +23,7 @@ from tui.widgets.body_render import post_renderables
 
 # Lines handed to the UI per batch (the first batch goes as soon as it exists).
 BATCH_LINES = 400
+FIRST_BATCH_LINES = 200  # enough to fill a screen
 
 
 class PostBody(ScrollView, can_focus=True):
@@ -43,6 +44,7 @@ class PostBody(ScrollView, can_focus=True):
         self._generation = 0
         self._content: tuple[str, Sequence[Mapping[str, object]], str | None] | None = None
         self._rendered_width = 0
+        self._replace_on_next_batch = False
         self.rendering = False
         self._placeholder: str | None = "no post selected"
 
@@ -54,13 +56,13 @@ class PostBody(ScrollView, can_focus=True):
         """Render a post's title and body blocks (in a worker)."""
         self._content = (title, blocks, code_language)
         self._placeholder = None
-        self.scroll_to(0, 0, animate=False, immediate=True)
         self._start_render()
 
     def show_message(self, message: str) -> None:
         """Replace the body with a short message (no post, loading, error)."""
         self._content = None
         self._generation += 1
+        self.rendering = False
         self._placeholder = message
         self._set_lines([])
 
@@ -75,9 +77,12 @@ class PostBody(ScrollView, can_focus=True):
         return max(20, self.scrollable_content_region.width or self.size.width or 80)
 
     def _start_render(self) -> None:
+        # The old lines stay until the first batch of the new ones replaces them:
+        # one layout pass per post instead of two.
         self._generation += 1
-        self._set_lines([])
+        self._replace_on_next_batch = True
         if self._content is None:
+            self._set_lines([])
             return
         width = self._render_width()
         self._rendered_width = width
@@ -112,7 +117,7 @@ class PostBody(ScrollView, can_focus=True):
                 return
             for line in console.render_lines(renderable, options, pad=False):
                 batch.append(Strip(line).adjust_cell_length(width))
-            if len(batch) >= BATCH_LINES or (first and len(batch) >= 60):
+            if len(batch) >= BATCH_LINES or (first and len(batch) >= FIRST_BATCH_LINES):
                 if not self._deliver(generation, batch, done=False):
                     return
                 batch = []
@@ -129,6 +134,10 @@ class PostBody(ScrollView, can_focus=True):
     def _append_lines(self, generation: int, batch: list[Strip], done: bool) -> None:
         if generation != self._generation:
             return  # a newer post or width took over
+        if self._replace_on_next_batch:
+            self._replace_on_next_batch = False
+            self._lines = []
+            self.scroll_to(0, 0, animate=False, immediate=True)
         self._lines.extend(batch)
         if done:
             self.rendering = False

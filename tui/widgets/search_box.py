@@ -28,6 +28,8 @@ class SearchBox(Vertical):
     SearchBox.-error > #search-error { display: block; }
     """
 
+    error_text = ""
+
     def compose(self):
         yield Input(placeholder="/ search titles", id="search-input", select_on_focus=False)
         yield Static(id="search-error")
@@ -46,7 +48,8 @@ class SearchBox(Vertical):
     def show_error(self, message: str | None) -> None:
         """Show a query error under the box (None hides it)."""
         self.set_class(bool(message), "-error")
-        self.query_one("#search-error", Static).update(Text(clean_line(message or "")))
+        self.error_text = clean_line(message or "")
+        self.query_one("#search-error", Static).update(Text(self.error_text))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -36,16 +36,11 @@ class SimilarPane(OptionList):
     """
 
     def show_similar(self, items: Sequence[Any]) -> None:
-        self.clear_options()
         if not items:
-            self.add_option(Option(Text("no similar posts", style="dim italic"), disabled=True))
+            self.set_options([Option(Text("no similar posts", style="dim italic"), disabled=True)])
             return
-        self.add_options(Option(similar_prompt(item), id=item.id) for item in items)
+        self.set_options(Option(similar_prompt(item), id=item.id) for item in items)
         self.highlighted = 0
-
-    def show_loading(self) -> None:
-        self.clear_options()
-        self.add_option(Option(Text("…", style="dim"), disabled=True))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

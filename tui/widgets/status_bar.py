@@ -33,6 +33,8 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; }
     """
 
+    text: Text = Text("")
+
     def update_status(
         self,
         *,
@@ -43,4 +45,5 @@ class StatusBar(Static):
         total: int,
         tagged: int,
     ) -> None:
-        self.update(status_text(reviewed, needing, query, shown, total, tagged))
+        self.text = status_text(reviewed, needing, query, shown, total, tagged)
+        self.update(self.text)

@@ -1,0 +1,95 @@
+"""Fixtures for the TUI tests: a real store on the five sample seeds, in a tmp dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage import Store
+from tui.app import CopydeskApp, create_app
+
+SAMPLES = Path(__file__).resolve().parents[2] / "seeds" / "samples"
+
+HOSTILE_TITLE = (
+    "fixing [/] closing tags [link=file:///etc/passwd]x[/link] [bold red]x[/bold red]"
+    "\x1b]0;PWNED-TITLE\x07 \x1b[31mred\x1b[0m"
+)
+HOSTILE_SEED = (
+    HOSTILE_TITLE
+    + "\n\n"
+    + "this paragraph has [bold]fake bold[/bold] and [link=file:///etc/passwd]a link[/link] "
+    + "and \x1b]8;;https://evil.example\x07click\x1b]8;;\x07 with a bell\x07 here.\n\n"
+    + "alphanode post meta\n\n"
+    + "topic[red]hostile[/red] / markup\n"
+    + "referenceanp-ref-999999-0001\n"
+    + "flags\n"
+    + "  \u2022 ai generated style: 0\n"
+    + "  \u2022 has images: 0\n"
+    + "  \u2022 image heavy: 0\n"
+    + "  \u2022 needs human review: 1\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_reviewer(monkeypatch):
+    monkeypatch.setenv("COPYDESK_REVIEWER", "test-reviewer")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "db.json"
+
+
+@pytest.fixture
+def store(db_path: Path):
+    store = Store.open(db_path)
+    report = store.import_paths([SAMPLES])
+    assert report.ok and len(report.imported) == 5
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def hostile_store(tmp_path: Path, db_path: Path):
+    seeds_dir = tmp_path / "seeds"
+    seeds_dir.mkdir()
+    (seeds_dir / "900_hostile.txt").write_text(HOSTILE_SEED, encoding="utf-8")
+    store = Store.open(db_path)
+    assert store.import_paths([seeds_dir]).ok
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "config"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def make_app(config_dir: Path):
+    def make(store) -> CopydeskApp:
+        return create_app(store, config_dir=config_dir)
+
+    return make
+
+
+@pytest.fixture
+def settle():
+    return settle_app
+
+
+async def settle_app(pilot) -> None:
+    """Wait until the list, post, similar and body-render workers have all finished."""
+    app = pilot.app
+    for _ in range(50):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        busy = [worker for worker in app.workers if worker.is_running and worker.group != "poll"]
+        body_rendering = any(getattr(w, "rendering", False) for w in app.screen.query("PostBody"))
+        if not busy and not body_rendering:
+            return
+    raise AssertionError("the app did not settle")
