@@ -47,9 +47,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, keep_backup: bool = True) -> 
             written = os.write(fd, view)
             view = view[written:]
         os.fsync(fd)
-    except BaseException:
+    except BaseException as exc:
         os.close(fd)
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # so that the user's error names the store file
         raise
     os.close(fd)
     if keep_backup and path.exists():
@@ -92,10 +94,16 @@ def _decode(path: Path) -> tuple[dict | None, str | None]:
     return data, None
 
 
-def read_json(path: Path, *, warn: Warn | None = None) -> dict | None:
+DEFAULT_ADVICE = (
+    "Restore it from your own backup, or move it aside to start afresh without what it held."
+)
+
+
+def read_json(path: Path, *, warn: Warn | None = None, advice: str | None = None) -> dict | None:
     """Read a store file, recovering from ``.bak`` if the file is damaged.
 
-    Returns None when neither the file nor a backup exists (a new store).
+    Returns None when neither the file nor a backup exists (a new store). ``advice`` is
+    what the error tells the user to do when there is no valid backup.
     """
     path = Path(path)
     data, reason = _decode(path)
@@ -109,9 +117,7 @@ def read_json(path: Path, *, warn: Warn | None = None) -> dict | None:
         if reason == "missing":
             return None
         raise StoreCorruptError(
-            path,
-            f"{reason}; no valid backup ({bak.name}: {bak_reason}). Move the file aside to "
-            "start a new store, or restore it from your own backup.",
+            path, f"{reason}; no valid backup ({bak.name}: {bak_reason}). {advice or DEFAULT_ADVICE}"
         )
     if reason != "missing":
         damaged = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -135,9 +141,12 @@ class AtomicJSONStorage(Storage):
     (mtime, size, inode) so another process's write is still noticed.
     """
 
-    def __init__(self, path: str | os.PathLike, *, warn: Warn | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, warn: Warn | None = None, advice: str | None = None
+    ) -> None:
         self.path = Path(path)
         self._warn = warn
+        self._advice = advice
         self._cache: dict | None = None
         self._signature: tuple | None = None
 
@@ -152,7 +161,7 @@ class AtomicJSONStorage(Storage):
         signature = self._stat_signature()
         if self._cache is not None and signature == self._signature:
             return self._cache
-        data = read_json(self.path, warn=self._warn)
+        data = read_json(self.path, warn=self._warn, advice=self._advice)
         self._cache = data
         self._signature = self._stat_signature()
         return data

@@ -60,10 +60,16 @@ class Store:
         self.warnings: list[str] = []
         self._warn_cb = warn
         self._lock = filelock.FileLock(str(self.path.with_name(self.path.name + ".lock")))
-        self._manifest_db = TinyDB(self.path, storage=AtomicJSONStorage, warn=self._warn)
+        self._manifest_db = TinyDB(
+            self.path,
+            storage=AtomicJSONStorage,
+            warn=self._warn,
+            advice=f"Move it aside: copydesk rebuilds it from {self.data_dir.name}.",
+        )
         self._manifest_storage: AtomicJSONStorage = self._manifest_db.storage  # type: ignore
         self._reviews = ReviewBook(self.data_dir / "reviews.json", warn=self._warn)
         self._shards: OrderedDict[int, TinyDB] = OrderedDict()
+        self._shard_recovered = False  # a shard came back from its .bak: index is suspect
         # in-memory index, loaded from the cache or rebuilt from the shards
         self._generation = -1
         self._rows: dict[str, dict[str, Any]] = {}
@@ -142,7 +148,7 @@ class Store:
             # Re-read under the lock: another writer's file can carry the (mtime, size,
             # inode) we cached (ext4 reuses inodes; mtimes move in coarse clock ticks).
             self._manifest_storage.close()
-            self._reviews.reload()
+            self._reviews.db.storage.close()
             for db in self._shards.values():
                 db.storage.close()
             yield
@@ -163,29 +169,40 @@ class Store:
         if manifest["generation"] == self._generation:
             return
         cache = self._read_index_cache()
-        if (
-            cache is None
-            or cache.get("generation") != manifest["generation"]
-            or not manifest.get("clean", True)
-        ):
+        if not self._cache_is_current(cache, manifest):
             with self._write_lock():
                 manifest = self._manifest()
-                cache = self._read_index_cache()
-                if (
-                    cache is None
-                    or cache.get("generation") != manifest["generation"]
-                    or not (manifest.get("clean", True))
-                ):
+                cache = self._read_index_cache(warn=True)
+                if not self._cache_is_current(cache, manifest):
                     cache = self._rebuild_index_cache(manifest)
         self._install_index(cache)
 
-    def _read_index_cache(self) -> dict | None:
+    def _cache_is_current(self, cache: dict | None, manifest: dict) -> bool:
+        """The cache is of the manifest's generation, which is clean (no import died half-way),
+        and no shard it points into has gone (moved aside after damage, say)."""
+        if cache is None or cache.get("generation") != manifest["generation"]:
+            return False
+        if not manifest.get("clean", True):
+            return False
+        shards = {doc_id % SHARD_COUNT for doc_id in cache["doc_ids"].values()}
+        return all(self._shard_exists(shard) for shard in shards)
+
+    def _shard_exists(self, shard: int) -> bool:
+        path = self._shard_path(shard)
+        return path.exists() or path.with_name(path.name + ".bak").exists()
+
+    def _read_index_cache(self, *, warn: bool = False) -> dict | None:
         try:
             with open(self._index_path, "rb") as fh:
                 cache = pickle.load(fh)
         except FileNotFoundError:
             return None
-        except Exception:  # a damaged cache is only a cache: rebuild it from the shards
+        except Exception as exc:  # a damaged cache is only a cache: rebuild it from the shards
+            if warn:
+                self._warn(
+                    f"{self._index_path}: damaged ({type(exc).__name__}: {exc}); "
+                    "rebuilding it from the post shards"
+                )
             return None
         if not isinstance(cache, dict) or cache.get("format") != INDEX_FORMAT:
             return None
@@ -205,8 +222,7 @@ class Store:
         fields: dict[str, dict] = {}
         items = []
         for shard in range(SHARD_COUNT):
-            path = self._shard_path(shard)
-            if not path.exists() and not path.with_name(path.name + ".bak").exists():
+            if not self._shard_exists(shard):
                 continue
             db = self._open_shard(shard)
             for doc in db.table("posts").all():
@@ -230,18 +246,23 @@ class Store:
                 items.append((post_id, features(data)))
         similarity = SimilarityIndex()
         similarity.add_many(items)
+        self._shard_recovered = False  # what the shards hold now is what the index says
+        # a new generation, so that other handles pick the rebuilt index up on refresh()
+        generation = manifest["generation"] + 1
         cache = {
             "format": INDEX_FORMAT,
-            "generation": manifest["generation"],
+            "generation": generation,
             "rows": rows,
             "doc_ids": doc_ids,
             "fields": fields,
             "similarity": similarity.to_state(),
         }
         self._write_index_cache(cache)
-        if not manifest.get("clean", True):
-            manifest["clean"] = True
-            self._write_manifest(manifest)
+        # a lost manifest restarts at doc id 1: never hand out an id a shard already holds
+        next_doc_id = max(manifest.get("next_doc_id", 1), max(doc_ids.values(), default=0) + 1)
+        self._write_manifest(
+            {**manifest, "generation": generation, "next_doc_id": next_doc_id, "clean": True}
+        )
         return cache
 
     def _install_index(self, cache: dict) -> None:
@@ -267,21 +288,41 @@ class Store:
         if db is not None:
             self._shards.move_to_end(shard)
             return db
-        db = TinyDB(self._shard_path(shard), storage=AtomicJSONStorage, warn=self._warn)
+        db = TinyDB(
+            self._shard_path(shard),
+            storage=AtomicJSONStorage,
+            warn=self._shard_warn,
+            advice="Move it aside, then `copydesk import` your seed files again to re-read its "
+            "posts (decisions are kept).",
+        )
         self._shards[shard] = db
         while len(self._shards) > OPEN_SHARDS:
             _, old = self._shards.popitem(last=False)
             old.close()
         return db
 
+    def _shard_warn(self, message: str) -> None:
+        self._shard_recovered = True
+        self._warn(message)
+
     def _read_record(self, post_id: str) -> dict:
         doc_id = self._doc_ids[post_id]
         doc = self._open_shard(doc_id % SHARD_COUNT).table("posts").get(doc_id=doc_id)
-        if doc is None:
-            raise StoreCorruptError(
-                self._shard_path(doc_id % SHARD_COUNT),
-                f"post {post_id} is missing from its shard; run `copydesk import` again",
-            )
+        if doc is None or self._shard_recovered:
+            # The shard came back from an older .bak or lost the post: re-index from the
+            # shards, so that list, get and the next import (which re-adds what is gone) agree.
+            with self._write_lock():
+                self._install_index(self._rebuild_index_cache(self._manifest()))
+            doc = None
+            if post_id in self._doc_ids:
+                new_id = self._doc_ids[post_id]
+                doc = self._open_shard(new_id % SHARD_COUNT).table("posts").get(doc_id=new_id)
+            if doc is None:
+                raise StoreCorruptError(
+                    self._shard_path(doc_id % SHARD_COUNT),
+                    f"post {post_id} was lost with a damaged shard file; import its seed "
+                    "file again (`copydesk import`)",
+                )
         return doc
 
     # ------------------------------------------------------------------ import
@@ -332,7 +373,7 @@ class Store:
                 report.updated.append(post_id)
         if not changes:
             return
-        next_doc_id = manifest["next_doc_id"]
+        next_doc_id = max(manifest["next_doc_id"], max(self._doc_ids.values(), default=0) + 1)
         doc_ids = dict(self._doc_ids)
         for post_id in changes:
             if post_id not in doc_ids:
@@ -340,9 +381,8 @@ class Store:
                 next_doc_id += 1
         generation = manifest["generation"] + 1
         # 1. mark the index dirty: a crash from here on rebuilds it from the shards
-        self._write_manifest(
-            {**manifest, "generation": generation, "next_doc_id": next_doc_id, "clean": False}
-        )
+        dirty = {**manifest, "generation": generation, "next_doc_id": next_doc_id, "clean": False}
+        self._write_manifest(dirty)
         # 2. write the touched shards, each atomically
         by_shard: dict[int, list[tuple[int, bytes]]] = {}
         for post_id, post in changes.items():
@@ -350,6 +390,9 @@ class Store:
             by_shard.setdefault(doc_id % SHARD_COUNT, []).append((doc_id, post.record_json))
         for shard, docs in by_shard.items():
             self._write_shard(shard, docs)
+        if self._shard_recovered:  # a shard came back from an older .bak while merging
+            self._install_index(self._rebuild_index_cache(dirty))
+            return
         # 3. the derived index
         rows = dict(self._rows)
         cache_fields = dict(self._cached_fields())

@@ -66,6 +66,9 @@ def handles_errors(func: Callable) -> Callable:
         except BrokenPipeError:  # `copydesk list | head`
             sys.stderr.close()
             sys.exit(0)
+        except OSError as exc:  # disk full, no permission, ...: the saved files are untouched
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}", 1)
 
     return wrapper
 

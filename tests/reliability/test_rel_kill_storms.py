@@ -1,0 +1,154 @@
+"""kill -9 storms: a child process decides or imports, the parent SIGKILLs it at random
+moments, round after round. Afterwards the store opens, every decision the child
+acknowledged (printed after ``set_review``/``copydesk review`` returned) is there, and the
+posts form a consistent set that a re-import completes.
+
+Rounds: ``COPYDESK_STORM_ROUNDS`` (decision rounds, default 15) and
+``COPYDESK_IMPORT_STORM_ROUNDS`` (default 5); raise them to run the storms by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+
+from relsupport import Child, read_reviews_file
+
+import seeds
+from storage import Store
+
+DECISION_ROUNDS = int(os.environ.get("COPYDESK_STORM_ROUNDS", "15"))
+IMPORT_ROUNDS = int(os.environ.get("COPYDESK_IMPORT_STORM_ROUNDS", "5"))
+IMPORT_FILES = 240  # above the importer's PARALLEL_THRESHOLD: the process pool is used
+
+
+def _note_key(note: str) -> tuple[int, int]:
+    round_part, seq_part = note.split("-")
+    return int(round_part[1:]), int(seq_part[1:])
+
+
+def _decision_storm(db: Path, env, tmp_path: Path, via: str, rounds: int, seed: int):
+    rng = random.Random(seed)
+    last_ack: dict[str, tuple[str, str]] = {}  # post id -> (note, status) last acknowledged
+    expected: dict[str, tuple[str, str]] = {}  # the same, plus in-flight writes that landed
+    acknowledged = in_flight_landed = 0
+    for round_no in range(rounds):
+        child = Child(["decide", str(db), str(round_no), via], env, tmp_path / f"{round_no}.err")
+        if round_no % 5 == 4:
+            time.sleep(rng.uniform(0.0, 0.5))  # often while it starts and opens the store
+        else:
+            assert child.wait_for("ready")
+            time.sleep(rng.uniform(0.01, 0.4))
+        child.kill()
+        assert "Traceback" not in child.stderr, child.stderr
+        acks = child.acks()
+        acknowledged += len(acks)
+        for post_id, status, note in acks:
+            last_ack[post_id] = expected[post_id] = (note, status)
+        # After every kill: each acknowledged decision is on disk. The only decision allowed
+        # to differ is the one write in flight when the kill came (saved, not yet printed).
+        in_flight_key = (round_no, _note_key(acks[-1][2])[1] + 1 if acks else 0)
+        on_disk = read_reviews_file(db)
+        for post_id, doc in on_disk.items():
+            stored = (doc["note"], doc["status"])
+            if expected.get(post_id) != stored:
+                assert _note_key(doc["note"]) == in_flight_key, (post_id, doc, expected.get(post_id))
+                expected[post_id] = stored
+                in_flight_landed += 1
+        assert set(on_disk) == set(expected)
+    with Store.open(db) as store:
+        assert {pid: (r.note, r.status) for pid, r in store.reviews().items()} == expected
+        for post_id, (note, _status) in last_ack.items():
+            review = store.review(post_id)
+            assert review is not None and review.reviewer == "storm"
+            assert _note_key(review.note) >= _note_key(note)
+            assert store.summary(post_id).status == review.status
+    return acknowledged, len(last_ack), in_flight_landed
+
+
+def test_kill_9_storm_during_decisions_via_the_api_loses_no_acknowledged_decision(
+    db, env, tmp_path
+):
+    acknowledged, posts, landed = _decision_storm(db, env, tmp_path, "api", DECISION_ROUNDS, 1)
+    print(f"\napi storm: {DECISION_ROUNDS} rounds, {acknowledged} decisions acknowledged on "
+          f"{posts} posts, all found; {landed} unacknowledged in-flight writes landed")
+    assert acknowledged > DECISION_ROUNDS  # the storm really decided things
+
+
+def test_kill_9_storm_during_cli_review_commands_loses_no_acknowledged_decision(
+    db, env, tmp_path
+):
+    rounds = max(3, DECISION_ROUNDS // 4)
+    acknowledged, posts, landed = _decision_storm(db, env, tmp_path, "cli", rounds, 2)
+    print(f"\ncli storm: {rounds} rounds, {acknowledged} `copydesk review` acknowledged on "
+          f"{posts} posts, all found; {landed} unacknowledged in-flight writes landed")
+    assert acknowledged > 0
+
+
+def _retitle(path: Path, round_no: int) -> None:
+    text = path.read_text(encoding="utf-8")
+    title = seeds.parse(text).title
+    path.write_text(text.replace(title, f"{title} rev {round_no}", 1), encoding="utf-8")
+
+
+def _assert_consistent(db: Path) -> int:
+    """Every listed post can be read, and its shard record agrees with the index."""
+    with Store.open(db) as store:
+        ids = store.ids()
+        assert len(set(ids)) == len(ids) == len(store)
+        for post_id in ids:
+            post = store.get(post_id)
+            assert post.title == store.summary(post_id).title
+            assert post.id == post_id
+        return len(ids)
+
+
+def test_kill_9_storm_during_imports_keeps_a_consistent_store_and_every_decision(
+    db, env, tmp_path, synth_corpus
+):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    files = [Path(shutil.copy(p, corpus / p.name)) for p in synth_corpus[:IMPORT_FILES]]
+    with Store.open(db) as store:  # decisions acknowledged before the storm
+        decided = {pid: f"before-{n}" for n, pid in enumerate(store.ids()[:40])}
+        for pid, note in decided.items():
+            store.set_review(pid, "approved", note)
+    rng = random.Random(3)
+    outcomes: Counter[str] = Counter()
+    counts = []
+    for round_no in range(IMPORT_ROUNDS):
+        for path in rng.sample(files, 50):  # changed files: the import has writing to do
+            _retitle(path, round_no)
+        child = Child(["import", str(db), str(corpus)], env, tmp_path / f"import-{round_no}.err")
+        assert child.wait_for("ready")
+        if round_no % 3 == 0:
+            time.sleep(rng.uniform(0.0, 1.5))  # anywhere, the process pool's parse included
+        elif child.wait_for("analysed"):
+            time.sleep(rng.uniform(0.0, 0.8))  # in the write phase: shards, index, manifest
+        finished = any(line.startswith("done") for line in child.lines)
+        child.kill()
+        outcomes["finished before the kill" if finished else "killed mid-import"] += 1
+        assert "Traceback" not in child.stderr, child.stderr
+        counts.append(_assert_consistent(db))
+        notes = {pid: doc["note"] for pid, doc in read_reviews_file(db).items()}
+        assert notes == decided
+
+    with Store.open(db) as store:  # re-running the import completes it
+        report = store.import_paths([corpus])
+        assert report.errors == []
+        changed = 0
+        for path in files:
+            post = seeds.read_file(path)
+            stored = store.get(post.id)
+            assert (stored.title, stored.source["sha256"]) == (post.title, post.sha256)
+        for pid, note in decided.items():
+            review = store.review(pid)
+            assert review is not None and (review.status, review.note) == ("approved", note)
+            changed += store.get(pid).changed
+        assert len(store) == len(files)
+    print(f"\nimport storm: {IMPORT_ROUNDS} rounds ({dict(outcomes)}), posts after each round "
+          f"{counts}, {len(decided)} decisions kept, {changed} of them changed since review")
