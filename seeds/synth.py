@@ -25,13 +25,14 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import accumulate
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 __all__ = ["MAX_COUNT", "render_document", "synthesize"]
@@ -1232,6 +1233,14 @@ def _write_range(out_dir: str, rng_seed: int, start: int, stop: int) -> list[str
     return names
 
 
+def _pool_context():
+    """fork when this process has a single thread (fast, and works from any `__main__`,
+    stdin scripts included); spawn otherwise, as forking a threaded process can deadlock."""
+    if threading.active_count() == 1 and "fork" in get_all_start_methods():
+        return get_context("fork")
+    return get_context("spawn")
+
+
 def synthesize(count: int, out_dir: Path, *, seed: int = 0,
                progress: Callable[[int, int], None] | None = None,
                workers: int | None = None) -> list[Path]:
@@ -1259,15 +1268,19 @@ def synthesize(count: int, out_dir: Path, *, seed: int = 0,
             if progress is not None:
                 progress(done, count)
     else:
-        # spawn, not fork: the caller may be a threaded app (fork with threads can deadlock).
         with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
-                                 mp_context=get_context("spawn")) as pool:
+                                 mp_context=_pool_context()) as pool:
             futures = {pool.submit(_write_range, str(out_dir), seed, start, stop): (start, stop)
                        for start, stop in chunks}
-            for future in as_completed(futures):
-                start, stop = futures[future]
-                results[start] = future.result()
-                done += stop - start
-                if progress is not None:
-                    progress(done, count)
+            try:
+                for future in as_completed(futures):
+                    start, stop = futures[future]
+                    results[start] = future.result()
+                    done += stop - start
+                    if progress is not None:
+                        progress(done, count)
+            except BaseException:
+                # A failed chunk (disk full, ...) or Ctrl-C: do not write the remaining chunks.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     return [out_dir / name for start, _ in chunks for name in results[start]]
