@@ -5,7 +5,8 @@ topic and a 64-byte MinHash signature of its body text. ``SimilarityIndex`` keep
 post, its best ``NEIGHBOURS_KEPT`` neighbours and their scores, computed when posts are
 added, so ``similar()`` is a lookup, not a search.
 
-Score, 0-100 = 60 x body resemblance + 20% of the title ratio + 20 for the same topic:
+Score (0-100) = 60 x body resemblance (0-1) + 0.2 x title ratio (0-100) + 20 when the
+topic is the same:
 
 * body: estimated Jaccard resemblance of the text units of the body: its clauses (text
   between `. , ; : ! ?`), list items, code lines and headings. Images are left out, so an
@@ -25,11 +26,11 @@ Candidate pairs (all pairs of 100,000 posts is impossible):
 
 * LSH banding over the signature, 8 bands of 8 bytes: near-copies (resemblance >= 0.9)
   share a band with probability > 0.98; pairs at the template-sharing level (<= 0.4)
-  with probability < 0.005. An oversized bucket is chained, not expanded into all pairs.
+  with probability ~0.005. An oversized bucket is chained, not expanded into all pairs.
 * blocking by topic: the ``BLOCK_TOP`` best titles of the same topic
-  (``rapidfuzz.process.extract``); a post whose topic has few other posts also looks at
-  the posts sharing a part of its topic (``problem / stack``), or at all posts of a small
-  index.
+  (``rapidfuzz.process.extract`` over the topic's titles only); the posts of a topic with
+  fewer than ``WIDEN_BELOW`` others also get ``WIDEN_TOP`` candidates from the posts
+  sharing a part of their topic (``problem / stack``), or from all posts of a tiny index.
 
 Each scored pair is offered to both posts' lists, so an existing post picks up a better
 new neighbour without being recomputed. While no topic holds more than ``BLOCK_TOP`` + 1
@@ -60,12 +61,14 @@ __all__ = [
 ]
 
 # A pair scoring this or more is a near-duplicate (hint `near_duplicate`, clusters).
-# Measured: the five seeds score 22-50 against each other (they share 16-55% of their
-# 5-word shingles); in 100,000 synthesized posts pairs that share only template text score
-# <= 78 (same topic, similar title) and the planted near-copies (another post's body under
-# a reworded title, sometimes one more image) >= 95; a copy with one clause edited as well
-# still scores ~90. At 80, a same-topic pair needs >= ~75% of its body in common with a
-# near-identical title, ~85% with a title only half alike; other topics need ~100%.
+# Measured: the five seeds score 20-41 against each other (they share 16-55% of their
+# 5-word shingles). In 100,000 synthesized posts (seeds.synth) the 2,043 planted
+# near-copies (another post's body under a reworded title, sometimes one more image) score
+# 91-100 against their source, while the best pair that only shares template text scores
+# 80 (same topic, 80% of the units in the same order): 85 sits in that gap. Seed 004 and
+# its near-copy in tests/data/similar score 96; 004 and its own sentences in another order
+# 58. A same-topic pair needs >= ~80% of its body in common (with a title 75% alike);
+# posts on another topic never reach 85 unless body and title are the same.
 NEAR_DUPLICATE_THRESHOLD = 85
 
 NEIGHBOURS_KEPT = 16  # per post; similar() returns at most this many
