@@ -141,13 +141,13 @@ def test_same_seed_same_bytes_other_seed_other_documents(tmp_path, corpus_dir):
 
 def test_process_pool_output_matches_one_process(tmp_path):
     done: list[tuple[int, int]] = []
-    serial = synthesize(1500, tmp_path / "serial", seed=5, workers=1)
-    pooled = synthesize(1500, tmp_path / "pooled", seed=5, workers=2,
+    serial = synthesize(1100, tmp_path / "serial", seed=5, workers=1)
+    pooled = synthesize(1100, tmp_path / "pooled", seed=5, workers=2,
                         progress=lambda d, t: done.append((d, t)))
     assert [p.name for p in pooled] == [p.name for p in serial]
     assert [p.read_bytes() for p in pooled[::37]] == [p.read_bytes() for p in serial[::37]]
-    assert len(list((tmp_path / "pooled").iterdir())) == 1500
-    assert done[-1] == (1500, 1500) and len(done) == 2
+    assert len(list((tmp_path / "pooled").iterdir())) == 1100
+    assert done[-1] == (1100, 1100) and len(done) == 2
     assert sorted(d for d, _ in done) == [d for d, _ in done]
 
 
