@@ -199,6 +199,15 @@ def test_state_round_trips_through_json(seed_posts, near_copy):
     assert neighbours(restored) == neighbours(index)
 
 
+def test_copy_is_independent(seed_posts, near_copy):
+    index = index_of((i, features(p)) for i, p in seed_posts.items())
+    before = neighbours(index)
+    twin = index.copy()
+    twin.add_many([(near_copy[0], features(near_copy[1]))])
+    assert neighbours(index) == before and near_copy[0] not in index
+    assert twin.similar(SEED_004)[0][0] == near_copy[0]
+
+
 def test_from_state_rejects_what_is_not_a_state():
     with pytest.raises(ValueError):
         SimilarityIndex.from_state({"format": "something else"})
