@@ -1,0 +1,890 @@
+"""The in-memory search index: answers a query over 100,000 posts per keystroke.
+
+Built once from the store's index rows `(id, index_fields(post), queue_key)`, it keeps
+
+* one column per field, values lower-cased. A column whose values repeat (notes, tools,
+  topic, summary, scores...) holds one shared object per distinct value, and a term on it
+  is decided once per distinct value, then mapped back to posts by identity;
+* a vocabulary of the words of title, topic and summary with, per word, the posts holding
+  it in the title and in topic/summary. A free word is matched against the vocabulary, not
+  against every post: exact, prefix and substring hits by `in`, typos by rapidfuzz
+  (`fuzz.ratio`, `processor=None`, a score cutoff) over the distinct words; the matched
+  words' posts are then combined with set operations;
+* the queue order (slots sorted by `(queue_key, id)`), for unranked results and for ties.
+
+Every per-post loop of a search is a C-level one (`map`, `compress`, set operations).
+Review status, hints, "changed" and bodies live in the store: the search asks for them
+through callbacks, only for posts that passed every other term, bodies last and only when
+title, topic and summary do not hold the phrase, and stops as soon as `limit` posts pass.
+
+The results of the previous query's terms are kept, so typing one more character only
+re-evaluates the term being typed. The index pickles (without those caches): the store can
+cache it on disk instead of rebuilding it at every open.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import operator
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import chain, compress, islice, repeat
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from .query import (
+    CHANGED,
+    COMPARE,
+    FIELD,
+    FLAG,
+    FLAG_PARENT,
+    HINT,
+    KNOWN_FIELDS,
+    PHRASE,
+    STATUS,
+    TEXT_FIELDS,
+    WORD,
+    Query,
+    Term,
+    parents_of,
+    parse_query,
+    words_of,
+)
+
+StatusOf = Callable[[str], str]
+HintsOf = Callable[[str], Iterable[str]]
+ChangedOf = Callable[[str], bool]
+BodyContains = Callable[[str, str], bool]
+
+# Scores of one query word against one vocabulary word (0..100).
+EXACT = 100.0
+PREFIX = 90.0  # + up to 10 for how much of the word was typed
+SUBSTRING = 80.0  # + up to 10 likewise
+TYPO_CUTOFF = 80.0  # fuzz.ratio below this is not a match
+TYPO_WEIGHT = 0.9  # a typo ranks below a prefix of similar length
+TYPO_MIN_LENGTH = 4  # shorter words match by substring only
+REST_PENALTY = 5  # a word found in topic/summary but not in the title ranks lower
+
+# A result group holding at least 1/_SCAN_SHARE of all posts is walked in queue order
+# (stopping at the limit); smaller groups are sorted by queue rank.
+_SCAN_SHARE = 8
+# Incremental queue-order updates (each moves the order list in memory) before the index
+# falls back to one sort at the next search.
+_MAX_INCREMENTAL = 256
+# A column shares its values when it has at most this share of distinct values; a column
+# whose first values are nearly all distinct (ids, hashes, titles) is not even counted.
+_SHARE_RATIO = 0.1
+_SAMPLE = 2000
+# A word whose posts outnumber the candidates this many times is scored per candidate.
+_CANDIDATE_SHARE = 8
+# Distinct (topic, summary) pairs whose words are remembered for per-candidate scoring.
+_REST_WORDS_CACHE = 20_000
+_UNIQUE_RATIO = 0.9
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "=": operator.eq,
+}
+_NAN = float("nan")  # compares false with everything: "no number" in numeric scans
+_MISSING = object()
+_IDENTITY: dict[int, int] = {}  # marks a queue rank equal to the slot
+
+
+def _norm(value: Any) -> Any:
+    """Lower-cased, hashable form of one field value."""
+    if value is None or value.__class__ is int:
+        return value
+    if isinstance(value, str):
+        return value.lower()
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(v for v in map(_norm, value) if v is not None)
+    return str(value).lower()
+
+
+def _is_lower(strings: Iterable[Any]) -> bool:
+    """True when every item is a str with no upper-case letter (one C-level pass)."""
+    try:
+        joined = "\x00".join(strings)
+    except TypeError:  # not all strings
+        return False
+    return joined == joined.lower()
+
+
+def _where(values: list, mask: Iterable[Any]) -> set[int]:
+    """The slots whose mask item is true."""
+    return set(compress(range(len(values)), mask))
+
+
+class _Column:
+    """The values of one field, slot by slot (missing: None, or () in a list column)."""
+
+    __slots__ = ("values", "shared", "is_list", "_numbers")
+
+    def __init__(self, values: list, shared: dict | None, is_list: bool) -> None:
+        self.values = values
+        # raw value (tuple for a list) -> its shared normalised object; None: not shared
+        self.shared = shared
+        self.is_list = is_list
+        self._numbers: list | None = None  # values with NaN for non-ints, built on demand
+
+    def __getstate__(self) -> tuple:
+        return self.values, self.shared, self.is_list
+
+    def __setstate__(self, state: tuple) -> None:
+        self.values, self.shared, self.is_list = state
+        self._numbers = None
+
+    @property
+    def missing(self) -> Any:
+        return () if self.is_list else None
+
+    @classmethod
+    def build(cls, raw: list) -> _Column:
+        """A column from one raw value per slot (None: missing), in a few C-level passes."""
+        try:
+            joined = "\x00".join(raw)  # the common case: text in every post
+        except TypeError:
+            types = set(map(type, raw))
+        else:
+            types = {str}
+        is_list = bool(types) and types <= {list, tuple, type(None)}
+        if is_list:
+            if type(None) in types:
+                keys = [() if v is None else tuple(v) for v in raw]
+            else:
+                keys = list(map(tuple, raw))
+            clean = _is_lower(chain.from_iterable(keys))
+        else:
+            keys = raw
+            if types & {list, tuple, dict}:
+                return cls([None if v is None else _norm(v) for v in raw], None, False)
+            if types == {str}:
+                clean = joined == joined.lower()
+            elif str in types:
+                clean = _is_lower(v for v in raw if v.__class__ is str)
+            else:
+                clean = True  # numbers
+        sample = keys[:_SAMPLE]
+        if len(set(sample)) <= len(sample) * _UNIQUE_RATIO:
+            distinct = dict.fromkeys(keys)
+            if len(distinct) <= len(keys) * _SHARE_RATIO:
+                if clean:
+                    shared = dict(zip(distinct, distinct, strict=True))
+                else:
+                    shared = {}
+                    for key in distinct:
+                        norm = _norm(key)
+                        shared[key] = shared.setdefault(norm, norm)
+                if not is_list:
+                    shared.setdefault(None, None)
+                return cls(list(map(shared.__getitem__, keys)), shared, is_list)
+        if clean:
+            return cls(keys, None, is_list)
+        return cls([None if v is None else _norm(v) for v in keys], None, is_list)
+
+    def set(self, slot: int, value: Any) -> None:
+        if value is None:
+            norm = self.missing
+        else:
+            norm = _norm(value)
+            if self.shared is not None:
+                key = tuple(value) if isinstance(value, list) else value
+                # equal normalised values share one object ("PHP" and "php": one "php")
+                norm = self.shared.setdefault(norm, norm)
+                self.shared.setdefault(key, norm)
+        values = self.values
+        if slot >= len(values):
+            values.extend(repeat(self.missing, slot + 1 - len(values)))
+        values[slot] = norm
+        self._numbers = None
+
+    # -------------------------------------------------------------- scans
+
+    def where(self, test: Callable[[Any], bool], mask: Iterable[Any] | None = None) -> set[int]:
+        """Slots whose value passes `test` (never called with a missing value).
+
+        A shared column calls `test` once per distinct value; otherwise `mask` (a C-level
+        mask over `values`) is used when given, else `test` per value.
+        """
+        values = self.values
+        missing = self.missing
+        if self.shared is not None:
+            hits = {
+                id(v): v
+                for v in self.shared.values()
+                if v is not None and v is not missing and test(v)
+            }
+            if not hits:
+                return set()
+            if len(hits) == 1:  # the fastest C-level scan: identity with one object
+                (hit,) = hits.values()
+                return _where(values, map(operator.is_, values, repeat(hit)))
+            if not self.is_list:  # str and int hashes are cached or trivial
+                return _where(values, map(set(hits.values()).__contains__, values))
+            return _where(values, map(hits.__contains__, map(id, values)))
+        if mask is not None:
+            return _where(values, mask)
+        return _where(values, (v is not missing and test(v) for v in values))
+
+    def equal(self, targets: set[Any]) -> set[int]:
+        """Slots whose value is one of `targets` (a list value: holds one of them)."""
+        if self.is_list:
+            return self.where(
+                lambda v: not targets.isdisjoint(v),
+                map(operator.not_, map(targets.isdisjoint, self.values)),
+            )
+        try:
+            mask = map(targets.__contains__, self.values)
+            return self.where(targets.__contains__, mask)
+        except TypeError:  # an unhashable value in a mixed column
+            return self.where(lambda v: not isinstance(v, list | tuple) and v in targets)
+
+    def compare(self, op: str, number: int) -> set[int]:
+        compare = _OPERATORS[op]
+        if self.is_list:
+            return set()
+        if self.shared is not None:
+            return self.where(lambda v: v.__class__ is int and compare(v, number))
+        if self._numbers is None:
+            self._numbers = [v if v.__class__ is int else _NAN for v in self.values]
+        return _where(self.values, map(compare, self._numbers, repeat(number)))
+
+    def contains(self, phrase: str) -> set[int]:
+        """Slots whose text holds `phrase` (title, topic, summary: always strings)."""
+        return self.where(lambda v: phrase in v, map(str.__contains__, self.values, repeat(phrase)))
+
+
+class SearchIndex:
+    """Query answering over many posts; see the module docstring.
+
+    `rows`: `(id, fields, queue_key)` with `fields` from `storage.query.index_fields` and
+    `queue_key` any sortable value giving the queue order (ties broken by id). Rows given
+    already in queue order make construction cheaper.
+    """
+
+    def __init__(self, rows: Iterable[tuple[str, Mapping[str, Any], Any]] = ()) -> None:
+        rows = rows if isinstance(rows, list) else list(rows)
+        # The build allocates a few hundred thousand objects next to the callers' rows:
+        # cyclic GC passes over all of them are pure overhead here (nothing is cyclic).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(rows)
+        finally:
+            if collecting:
+                gc.enable()
+        self._init_caches()
+
+    def _build(self, rows: list[tuple[str, Mapping[str, Any], Any]]) -> None:
+        self._ids: list[str | None] = [row[0] for row in rows]
+        self._keys: list[Any] = [row[2] for row in rows]
+        self._slot: dict[str, int] = dict(zip(self._ids, range(len(rows)), strict=True))
+        fields: list[Mapping[str, Any]] = [row[1] for row in rows]
+        if len(self._slot) != len(rows):  # a repeated id: the last row wins
+            for slot, post_id in enumerate(self._ids):
+                if self._slot[post_id] != slot:
+                    self._ids[slot] = self._keys[slot] = None
+                    fields[slot] = {}
+        self._free: list[int] = [s for s, i in enumerate(self._ids) if i is None]
+        names = set().union(*fields) | set(TEXT_FIELDS)
+        self._columns: dict[str, _Column] = {}
+        for name in sorted(names):
+            self._columns[name] = _Column.build([f.get(name) for f in fields])
+        del fields
+        for name in TEXT_FIELDS:
+            column = self._columns[name]
+            if column.is_list or not _is_lower(column.values):
+                column.values = [v if isinstance(v, str) else "" for v in column.values]
+        self._title_posts: dict[str, array] = {}
+        self._rest_posts: dict[str, array] = {}
+        self._words: list[str] = []  # the vocabulary, for rapidfuzz
+        self._vocab: set[str] = set()
+        self._build_postings()
+        self._order: list[int] = self._sorted_slots(s for s in self._slot.values())
+        self._order_dirty = False
+
+    def _init_caches(self) -> None:
+        self._incremental = 0
+        self._rank: dict[int, int] | None = None
+        self._version = 0
+        self._cache: dict[tuple, Any] = {}  # term -> result, for the current query
+        self._previous: dict[tuple, Any] = {}  # the same for the previous query
+        self._cache_version = 0
+        self._extras: tuple[frozenset[str], frozenset[str]] | None = None
+        self._rest_words: dict[tuple[str, str], frozenset[str]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {
+            name: getattr(self, name)
+            for name in (
+                "_ids",
+                "_keys",
+                "_slot",
+                "_free",
+                "_columns",
+                "_title_posts",
+                "_rest_posts",
+                "_words",
+            )
+        }
+        state["_order"] = self._queue_order()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._vocab = set(self._words)
+        self._order_dirty = False
+        self._init_caches()
+
+    # ------------------------------------------------------------------ building
+
+    def _sort_key(self, slot: int) -> tuple:
+        return (self._keys[slot], self._ids[slot])
+
+    def _sorted_slots(self, slots: Iterable[int]) -> list[int]:
+        # two stable C-keyed sorts == one sort by (queue_key, id), without a Python key call
+        order = sorted(slots, key=self._ids.__getitem__)
+        order.sort(key=self._keys.__getitem__)
+        return order
+
+    def _add_word(self, word: str) -> None:
+        if word not in self._vocab:
+            self._vocab.add(word)
+            self._words.append(word)
+
+    def _build_postings(self) -> None:
+        title_posts = self._title_posts
+        for slot, text in enumerate(self._columns["title"].values):
+            if text:
+                for word in words_of(text):
+                    posts = title_posts.get(word)
+                    if posts is None:
+                        posts = title_posts[word] = array("I")
+                    posts.append(slot)
+        # Topic and summary repeat across posts: group the posts by the pair, then add each
+        # group to the words of the pair at once.
+        groups: dict[tuple[str, str], array] = {}
+        for slot, pair in enumerate(
+            zip(self._columns["topic"].values, self._columns["summary"].values, strict=True)
+        ):
+            if self._ids[slot] is not None:
+                group = groups.get(pair)
+                if group is None:
+                    group = groups[pair] = array("I")
+                group.append(slot)
+        rest_posts = self._rest_posts
+        for (topic, summary), slots in groups.items():
+            for word in set(words_of(topic)) | set(words_of(summary)):
+                posts = rest_posts.get(word)
+                if posts is None:
+                    rest_posts[word] = array("I", slots)
+                else:
+                    posts.extend(slots)
+        for word in chain(title_posts, rest_posts):
+            self._add_word(word)
+
+    def _post_words(self, slot: int) -> tuple[set[str], set[str]]:
+        columns = self._columns
+        title = set(words_of(columns["title"].values[slot]))
+        rest = set(words_of(columns["topic"].values[slot]))
+        rest.update(words_of(columns["summary"].values[slot]))
+        return title, rest
+
+    # ------------------------------------------------------------------ changes
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __contains__(self, post_id: object) -> bool:
+        return post_id in self._slot
+
+    def add_or_update(self, post_id: str, fields: Mapping[str, Any], queue_key: Any) -> None:
+        """Insert or replace one post (cheap; after a bulk change build a new index)."""
+        slot = self._slot.get(post_id)
+        if slot is not None:
+            self._unpost(slot)
+            self._unorder(slot)
+        elif self._free:
+            slot = self._free.pop()
+        else:
+            slot = len(self._ids)
+            self._ids.append(None)
+            self._keys.append(None)
+        self._ids[slot] = post_id
+        self._keys[slot] = queue_key
+        self._slot[post_id] = slot
+        for name, value in fields.items():
+            if name not in self._columns:
+                is_list = isinstance(value, list | tuple)
+                self._columns[name] = _Column([], None, is_list)
+        for name, column in self._columns.items():
+            value = fields.get(name)
+            if name in TEXT_FIELDS and not isinstance(value, str):
+                value = "" if value is None else str(value)
+            column.set(slot, value)
+        title, rest = self._post_words(slot)
+        for words, postings in ((title, self._title_posts), (rest, self._rest_posts)):
+            for word in words:
+                postings.setdefault(word, array("I")).append(slot)
+                self._add_word(word)
+        self._order_insert(slot)
+        self._changed()
+
+    def remove(self, post_id: str) -> None:
+        """Forget one post; an unknown id is ignored."""
+        slot = self._slot.pop(post_id, None)
+        if slot is None:
+            return
+        self._unpost(slot)
+        self._unorder(slot)
+        self._ids[slot] = self._keys[slot] = None
+        for name, column in self._columns.items():
+            column.set(slot, "" if name in TEXT_FIELDS else None)
+        self._free.append(slot)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._version += 1
+        self._extras = None
+
+    def _unpost(self, slot: int) -> None:
+        title, rest = self._post_words(slot)
+        for words, postings in ((title, self._title_posts), (rest, self._rest_posts)):
+            for word in words:
+                posts = postings.get(word)
+                while posts:
+                    try:
+                        posts.remove(slot)
+                    except ValueError:
+                        break
+
+    def _order_position(self, slot: int) -> int | None:
+        if self._order_dirty:
+            return None
+        position = bisect.bisect_left(self._order, self._sort_key(slot), key=self._sort_key)
+        if position < len(self._order) and self._order[position] == slot:
+            return position
+        return None
+
+    def _unorder(self, slot: int) -> None:
+        """Take `slot` out of the queue order (before its key changes)."""
+        self._rank = None
+        position = self._order_position(slot)
+        if position is None or self._incremental >= _MAX_INCREMENTAL:
+            self._order_dirty = True
+            return
+        del self._order[position]
+        self._incremental += 1
+
+    def _order_insert(self, slot: int) -> None:
+        self._rank = None
+        if self._order_dirty or self._incremental >= _MAX_INCREMENTAL:
+            self._order_dirty = True
+            return
+        bisect.insort(self._order, slot, key=self._sort_key)
+        self._incremental += 1
+
+    def _queue_order(self) -> list[int]:
+        if self._order_dirty:
+            self._order = self._sorted_slots(self._slot.values())
+            self._order_dirty = False
+        self._incremental = 0
+        return self._order
+
+    def _queue_rank(self) -> dict[int, int] | None:
+        """Slot -> queue position; None when they are equal (rows given in queue order)."""
+        order = self._queue_order()
+        if self._rank is None:
+            if order == list(range(len(self._ids))):
+                self._rank = _IDENTITY
+            else:
+                self._rank = dict(zip(order, range(len(order)), strict=True))
+        return None if self._rank is _IDENTITY else self._rank
+
+    # ------------------------------------------------------------------ queries
+
+    def ids(self) -> list[str]:
+        """All ids in queue order."""
+        return list(map(self._ids.__getitem__, self._queue_order()))  # type: ignore[arg-type]
+
+    def _extra_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Field and flag names of the indexed posts beyond the seeds' table."""
+        if self._extras is None:
+            names = {n for n in self._columns if n not in KNOWN_FIELDS}
+            names.update(p for p in parents_of(names) if p not in KNOWN_FIELDS)
+            prefix = f"{FLAG_PARENT}."
+            flags = {n[len(prefix) :] for n in names if n.startswith(prefix)}
+            self._extras = frozenset(names), frozenset(flags)
+        return self._extras
+
+    def parse(self, text: str) -> Query:
+        """`parse_query`, also knowing the unknown meta fields the indexed posts carry."""
+        fields, flags = self._extra_names()
+        return parse_query(text, extra_fields=fields, extra_flags=flags)
+
+    def search(
+        self,
+        query: str | Query,
+        *,
+        limit: int | None = 50,
+        status_of: StatusOf | None = None,
+        hints_of: HintsOf | None = None,
+        changed_of: ChangedOf | None = None,
+        body_contains: BodyContains | None = None,
+    ) -> list[str]:
+        """Ids matching `query`: ranked best first when it has free words, else in queue
+        order; at most `limit` (None: all).
+
+        Raises QueryError for a malformed query string. `status_of` (default: every post
+        pending), `hints_of` (default: no hints) and `changed_of` (default: unchanged) are
+        asked only for posts that passed every field term; `body_contains(id, phrase)`
+        (phrase lower-cased; None: phrases look at title, topic and summary only) only for
+        posts that passed every other term and whose title, topic and summary lack it.
+        """
+        plan = self._plan(query, status_of, hints_of, changed_of, body_contains)
+        if plan is None:
+            return []
+        slots = islice(self._enumerate(*plan), limit)
+        return list(map(self._ids.__getitem__, slots))  # type: ignore[arg-type]
+
+    def count(
+        self,
+        query: str | Query,
+        *,
+        status_of: StatusOf | None = None,
+        hints_of: HintsOf | None = None,
+        changed_of: ChangedOf | None = None,
+        body_contains: BodyContains | None = None,
+    ) -> int:
+        """How many posts `search` would return without a limit."""
+        plan = self._plan(query, status_of, hints_of, changed_of, body_contains)
+        if plan is None:
+            return 0
+        groups, excluded, tests = plan
+        if not tests:
+            left_out = set().union(*excluded)
+            if groups is None:
+                return len(self._slot) - len(left_out)
+            return sum(len(group - left_out) for _, group in groups)
+        return sum(1 for _ in self._enumerate(groups, excluded, tests))
+
+    def _plan(self, query, status_of, hints_of, changed_of, body_contains):
+        """(groups, excluded, tests), or None when nothing can match.
+
+        groups: None (all posts) or [(score, slots)] best first; each group is listed in
+        queue order. excluded: slot sets left out. tests: per-slot predicates, asked last.
+        """
+        if isinstance(query, str):
+            query = self.parse(query)
+        if self._cache_version != self._version:
+            self._cache = {}
+            self._cache_version = self._version
+        self._previous, self._cache = self._cache, {}
+        try:
+            return self._make_plan(query, status_of, hints_of, changed_of, body_contains)
+        finally:
+            self._previous = {}
+
+    def _cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        value = self._cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._previous.get(key, _MISSING)
+            if value is _MISSING:
+                value = compute()
+            self._cache[key] = value
+        return value
+
+    def _make_plan(self, query: Query, status_of, hints_of, changed_of, body_contains):
+        ids = self._ids
+        positive: list[set[int]] = []
+        excluded: list[set[int]] = []
+        late: list[tuple[int, Callable[[int], bool]]] = []
+        ranked: list[_WordMatch] = []
+        for term in query.terms:
+            kind = term.kind
+            if kind == WORD:
+                match = self._cached(("word", term.value), lambda t=term: self._word(t))
+                if term.negated:
+                    excluded.append(match.matched())
+                elif not match.estimate:
+                    return None
+                else:
+                    ranked.append(match)
+            elif kind in (FIELD, COMPARE, FLAG) or (kind == PHRASE and body_contains is None):
+                key = (kind, term.field, term.op, term.value)
+                slots = self._cached(key, lambda t=term: self._term_slots(t))
+                if term.negated:
+                    excluded.append(slots)
+                elif not slots:
+                    return None
+                else:
+                    positive.append(slots)
+            elif kind == PHRASE:
+                key = (kind, term.field, term.op, term.value)
+                near = self._cached(key, lambda t=term: self._term_slots(t))
+                late.append((2, _phrase_test(term, near, ids, body_contains)))
+            else:
+                late.append((1, _review_test(term, ids, status_of, hints_of, changed_of)))
+        late.sort(key=lambda item: item[0])  # callbacks first, bodies last
+        tests = [test for _, test in late]
+        base: set[int] | None = None
+        if positive:
+            positive.sort(key=len)
+            base = positive[0]
+            for slots in positive[1:]:
+                base = base & slots
+                if not base:
+                    return None
+        if not ranked:
+            return (None if base is None else [(0, base)]), excluded, tests
+        return self._rank_groups(ranked, base, excluded), [], tests
+
+    def _rank_groups(
+        self, ranked: list[_WordMatch], base: set[int] | None, excluded: list[set[int]]
+    ) -> Iterable[tuple[int, set[int]]]:
+        """The candidates split by total score: (score, slots), best first.
+
+        One word: its score buckets, built lazily (the first ones usually fill the limit).
+        More: the most selective word's buckets are split by the others' buckets with set
+        operations, or, when the candidates are few next to a word's posts (a word being
+        typed: `postgress i`), by scoring each candidate against that word.
+        """
+
+        def restrict(slots: set[int]) -> set[int]:
+            if base is not None:
+                slots = slots & base
+            for other in excluded:
+                slots = slots - other
+            return slots
+
+        ranked = sorted(ranked, key=lambda match: match.estimate)
+        if len(ranked) == 1:
+            groups = ((score, restrict(slots)) for score, slots in ranked[0].buckets())
+            return (group for group in groups if group[1])
+        parts: dict[int, set[int]] = {}
+        for score, slots in ranked[0].buckets():
+            slots = restrict(slots)
+            if slots:
+                parts[score] = slots
+        for match in ranked[1:]:
+            merged: dict[int, set[int]] = {}
+            candidates = sum(map(len, parts.values()))
+            if candidates * _CANDIDATE_SHARE < match.estimate:
+                for total, part in parts.items():
+                    for slot in part:
+                        score = self._slot_score(slot, match.scores)
+                        if score is not None:
+                            merged.setdefault(total + score, set()).add(slot)
+            else:
+                for total, part in parts.items():
+                    for score, slots in match.buckets():
+                        both = part & slots
+                        if both:
+                            key = total + score
+                            merged[key] = merged[key] | both if key in merged else both
+            parts = merged
+            if not parts:
+                break
+        return sorted(parts.items(), key=lambda item: -item[0])
+
+    def _slot_score(self, slot: int, scores: dict[str, float]) -> int | None:
+        """One post's score for one word (as its buckets would give it), None: no match."""
+        columns = self._columns
+        best = None
+        for word in scores.keys() & words_of(columns["title"].values[slot]):
+            score = int(scores[word])
+            if best is None or score > best:
+                best = score
+        pair = (columns["topic"].values[slot], columns["summary"].values[slot])
+        rest = self._rest_words.get(pair)
+        if rest is None:
+            if len(self._rest_words) >= _REST_WORDS_CACHE:
+                self._rest_words.clear()
+            rest = self._rest_words[pair] = frozenset(words_of(pair[0] + " " + pair[1]))
+        for word in scores.keys() & rest:
+            score = int(scores[word]) - REST_PENALTY
+            if best is None or score > best:
+                best = score
+        return best
+
+    def _enumerate(
+        self,
+        groups: list[tuple[int, set[int]]] | None,
+        excluded: list[set[int]],
+        tests: list[Callable[[int], bool]],
+    ) -> Iterator[int]:
+        slots = self._ordered(groups, [e for e in excluded if e])
+        for test in tests:
+            slots = filter(test, slots)
+        return slots
+
+    def _ordered(
+        self, groups: list[tuple[int, set[int]]] | None, excluded: list[set[int]]
+    ) -> Iterator[int]:
+        if groups is None:
+            order = self._queue_order()
+            if not excluded:
+                return iter(order)
+            left_out = excluded[0] if len(excluded) == 1 else set().union(*excluded)
+            return compress(order, map(operator.not_, map(left_out.__contains__, order)))
+        return chain.from_iterable(self._group_in_order(group, excluded) for _, group in groups)
+
+    def _group_in_order(self, group: set[int], excluded: list[set[int]]) -> Iterator[int]:
+        for other in excluded:
+            group = group - other
+        if len(group) * _SCAN_SHARE >= len(self._slot):
+            # a big group: walk the queue order, usually stopping early at the limit
+            order = self._queue_order()
+            return compress(order, map(group.__contains__, order))
+        rank = self._queue_rank()
+        return iter(sorted(group) if rank is None else sorted(group, key=rank.__getitem__))
+
+    # ------------------------------------------------------------------ terms
+
+    def _term_slots(self, term: Term) -> set[int]:
+        """The slots a field, compare, flag or phrase term holds for (ignoring negation)."""
+        columns = self._columns
+        if term.kind == PHRASE:
+            phrase = str(term.value)
+            found = set()
+            for name in TEXT_FIELDS:
+                found |= columns[name].contains(phrase)
+            return found
+        if term.kind == COMPARE:
+            column = columns.get(term.field)
+            return set() if column is None else column.compare(term.op, int(term.value))
+        value: Any = term.value
+        targets: set[Any] = {value}
+        if isinstance(value, int):
+            targets.add(str(value))
+        elif value.lstrip("+-").isdigit():
+            targets.add(int(value))
+        names = [term.field]
+        if term.field not in columns:  # a structured field: any of its keys
+            names = parents_of(columns).get(term.field, [])
+        found = set()
+        for name in names:
+            column = columns.get(name)
+            if column is not None:
+                found |= column.equal(targets)
+        return found
+
+    def _word(self, term: Term) -> _WordMatch:
+        by_score: dict[int, list[array]] = {}
+        scores = self._vocab_scores(str(term.value))
+        for word, score in scores.items():
+            title = self._title_posts.get(word)
+            if title:
+                by_score.setdefault(int(score), []).append(title)
+            rest = self._rest_posts.get(word)
+            if rest:
+                by_score.setdefault(int(score) - REST_PENALTY, []).append(rest)
+        return _WordMatch(scores, sorted(by_score.items(), reverse=True))
+
+    def _vocab_scores(self, word: str) -> dict[str, float]:
+        """Vocabulary word -> how well `word` matches it (0..100), for matches only."""
+        length = len(word)
+        scores: dict[str, float] = {}
+        for other in compress(self._words, map(str.__contains__, self._words, repeat(word))):
+            share = 10.0 * length / len(other)
+            if other == word:
+                scores[other] = EXACT
+            elif other.startswith(word):
+                scores[other] = PREFIX + share
+            else:
+                scores[other] = SUBSTRING + share
+        if length >= TYPO_MIN_LENGTH:
+            for other, ratio, _ in process.extract(
+                word,
+                self._words,
+                scorer=fuzz.ratio,
+                processor=None,
+                score_cutoff=TYPO_CUTOFF,
+                limit=None,
+            ):
+                scores.setdefault(other, ratio * TYPO_WEIGHT)
+        return scores
+
+
+class _WordMatch:
+    """One free word against the index: vocabulary scores and score buckets of posts.
+
+    The buckets (disjoint slot sets, best score first) are built on demand, one at a time.
+    """
+
+    __slots__ = ("scores", "estimate", "_pending", "_buckets", "_matched")
+
+    def __init__(self, scores: dict[str, float], by_score: list[tuple[int, list[array]]]):
+        self.scores = scores
+        self.estimate = sum(len(posts) for _, group in by_score for posts in group)
+        self._pending = iter(by_score)
+        self._buckets: list[tuple[int, set[int]]] = []
+        self._matched: set[int] = set()
+
+    def buckets(self) -> Iterator[tuple[int, set[int]]]:
+        yield from self._buckets  # safe: only this generator appends, after the last item
+        for score, group in self._pending:
+            slots = set().union(*group)
+            if self._matched:
+                slots -= self._matched
+            if slots:
+                self._matched |= slots
+                self._buckets.append((score, slots))
+                yield score, slots
+
+    def matched(self) -> set[int]:
+        """Every slot the word matches (builds all buckets)."""
+        for _ in self.buckets():
+            pass
+        return self._matched
+
+
+def _phrase_test(
+    term: Term, near: set[int], ids: list, body_contains: BodyContains
+) -> Callable[[int], bool]:
+    phrase = term.value
+    if term.negated:
+        return lambda slot: slot not in near and not body_contains(ids[slot], phrase)
+    return lambda slot: slot in near or body_contains(ids[slot], phrase)
+
+
+def _review_test(
+    term: Term,
+    ids: list,
+    status_of: StatusOf | None,
+    hints_of: HintsOf | None,
+    changed_of: ChangedOf | None,
+) -> Callable[[int], bool]:
+    value = term.value
+    if term.kind == STATUS:
+        status = status_of or (lambda _id: "pending")
+
+        def test(slot: int) -> bool:
+            return status(ids[slot]) == value
+
+    elif term.kind == HINT:
+        hints = hints_of or (lambda _id: ())
+
+        def test(slot: int) -> bool:
+            return value in hints(ids[slot])
+
+    elif term.kind == CHANGED:
+        changed = changed_of or (lambda _id: False)
+
+        def test(slot: int) -> bool:
+            return bool(changed(ids[slot])) == value
+
+    else:  # pragma: no cover - the parser makes no other kinds
+        raise ValueError(f"unexpected term kind {term.kind!r}")
+    if term.negated:
+        return lambda slot: not test(slot)
+    return test
