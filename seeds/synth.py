@@ -1032,6 +1032,8 @@ def _build_body(stack_index: int, problem_index: int, scenario_index: int, rng: 
     snippets = rng.sample(stack.snippets, min(len(stack.snippets), 2))
     # Code after the first section (as in most samples), the second, or one after each.
     code_after = rng.weighted(((0,), (1,), (0, 1)), (65, 85, 100))
+    if len(snippets) < len(code_after):  # one snippet: never the same code twice
+        code_after = code_after[:1]
     for section_no, heading in enumerate(headings):
         first = section_no == 0
         size = rng.randint(3, 5) if first else rng.randint(2, 3)
@@ -1040,7 +1042,7 @@ def _build_body(stack_index: int, problem_index: int, scenario_index: int, rng: 
         blocks.extend((text, False) for text in _section(rng, heading, size, first, stack.name))
         paragraphs += size
         if section_no in code_after:
-            blocks.append((snippets[code_after.index(section_no) % len(snippets)], False))
+            blocks.append((snippets[code_after.index(section_no)], False))
 
     blocks.append(("implementation checklist", False))
     blocks.append(("\n".join(BULLET + item for item in checklist), False))
@@ -1071,7 +1073,7 @@ def _add_image(body: _Body, rng: _Rng, post_number: int) -> None:
 
 
 def _random_date(rng: _Rng) -> str:
-    # 2015-01-01 .. 2026-06-30; the older half of the range counts as stale for reviewers.
+    # 2015-01-01 .. 2026-06-30: a spread of fresh and stale `last reviewed` dates.
     year = rng.randint(2015, 2026)
     month = rng.randint(1, 6 if year == 2026 else 12)
     day = rng.randint(1, 28)
