@@ -162,7 +162,7 @@ def test_body_blocks_agree_with_meta(parsed):
         # The samples' convention: payload paragraphs = body paragraphs - 1.
         assert meta["payload"]["paragraphs"] == kinds["paragraph"] - 1
         code = [block for block in post.body if block["type"] == "code"]
-        assert 1 <= len(code) <= 2
+        assert 1 <= len(code) <= 2 and len({block["text"] for block in code}) == len(code)
         for block in code:
             assert block["language"] == meta["code_language"] == meta["stack"][2]
             assert block["text"] in SNIPPETS[meta["code_language"]]
