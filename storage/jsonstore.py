@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import filelock
 import orjson
 from tinydb.storages import Storage
 
@@ -58,6 +60,26 @@ def atomic_write_bytes(path: Path, data: bytes, *, keep_backup: bool = True) -> 
         _keep_previous_generation(path)
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def remove_stale_temp_files(directory: Path, prefix: str = ".") -> None:
+    """Delete the temp files (``.NAME.PID.*.tmp``) of writers that died mid-write (kill -9).
+    They are never read, only in the way; a live process's are left alone."""
+    for tmp in Path(directory).glob(f"{prefix}*.tmp"):
+        parts = tmp.name.split(".")
+        if len(parts) < 5 or not parts[-3].isdigit():
+            continue
+        pid = int(parts[-3])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # alive (or reused by another process): keep
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, another user's
+        tmp.unlink(missing_ok=True)
 
 
 def _keep_previous_generation(path: Path) -> None:
@@ -111,6 +133,35 @@ def read_json(path: Path, *, warn: Warn | None = None, advice: str | None = None
         return data
     if reason == "missing" and not backup_path(path).exists():
         return None
+    # Recover under a lock, after reading again: a reader holds no store lock, and another
+    # process may have recovered the file and saved a new generation over it meanwhile,
+    # which must not be moved aside as "damaged".
+    with _recovery_lock(path):
+        data, reason = _decode(path)
+        if reason is None:
+            return data
+        return _recover(path, reason, warn, advice)
+
+
+@contextmanager
+def _recovery_lock(path: Path) -> Iterator[None]:
+    lock = filelock.FileLock(str(path.with_name(f".{path.name}.recover.lock")))
+    try:
+        lock.acquire(timeout=60)
+    except filelock.Timeout as exc:
+        raise StoreCorruptError(
+            path, "damaged and being recovered by another copydesk process; try again"
+        ) from exc
+    except OSError:  # no lock file possible here (read-only?): the recovery write fails too
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _recover(path: Path, reason: str, warn: Warn | None, advice: str | None) -> dict | None:
     bak = backup_path(path)
     bak_data, bak_reason = _decode(bak)
     if bak_reason is not None:

@@ -26,7 +26,7 @@ from tinydb import TinyDB
 from . import importer
 from .errors import InvalidStatusError, StoreCorruptError, StoreError, UnknownPostError
 from .hints import near_duplicate_hints
-from .jsonstore import AtomicJSONStorage, atomic_write_bytes
+from .jsonstore import AtomicJSONStorage, atomic_write_bytes, remove_stale_temp_files
 from .merge import Conflict, MergeReport
 from .models import (
     PENDING,
@@ -217,6 +217,9 @@ class Store:
         from .query import index_fields
         from .similarity import features
 
+        # after a crash: the dead writer's temp files (under the lock, so none is in use)
+        remove_stale_temp_files(self.data_dir)
+        remove_stale_temp_files(self.path.parent, f".{self.path.name}.")
         rows: dict[str, dict] = {}
         doc_ids: dict[str, int] = {}
         fields: dict[str, dict] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 import filelock
 import pytest
 from click.testing import CliRunner
-from relsupport import copy_store, run_cli
+from relsupport import copy_store, read_reviews_file, run_cli
 
 import seeds
 import storage.store as store_module
@@ -303,3 +303,36 @@ def test_stale_temp_files_are_never_read(case):
     assert _listed(db)[case["second"]]["status"] == "approved"
     shown = json.loads(_cli("--db", str(db), "show", case["edited"], "--json").stdout)
     assert shown["title"] == case["new_title"]
+
+
+def test_a_reader_recovering_a_file_never_moves_aside_a_decision_saved_meanwhile(
+    case, monkeypatch
+):
+    # The reader (the TUI, say, holding no lock) finds reviews.json damaged; before it puts
+    # the backup in place, a writer recovers the file itself and saves a decision on top.
+    import storage.jsonstore as jsonstore
+
+    db = case["db"]
+    reviews = _target(case, "reviews")
+    reviews.write_bytes(b"garbage")
+    writer, reader = Store.open(db), Store.open(db)
+    real_decode = jsonstore._decode
+    armed = [True]
+
+    def decode_then_let_the_writer_in(path):
+        result = real_decode(path)
+        if armed[0] and Path(path) == reviews and result[1] is not None:
+            armed[0] = False
+            writer.set_review(case["second"], "changes_requested", "saved meanwhile")
+        return result
+
+    monkeypatch.setattr(jsonstore, "_decode", decode_then_let_the_writer_in)
+    seen = reader.reviews()
+    monkeypatch.undo()
+    assert not armed[0]
+    assert seen[case["second"]].note == "saved meanwhile"
+    saved = read_reviews_file(db)
+    assert saved[case["second"]]["note"] == "saved meanwhile"
+    assert len(list(reviews.parent.glob("reviews.json.damaged-*"))) == 1
+    writer.close()
+    reader.close()

@@ -150,5 +150,8 @@ def test_kill_9_storm_during_imports_keeps_a_consistent_store_and_every_decision
             assert review is not None and (review.status, review.note) == ("approved", note)
             changed += store.get(pid).changed
         assert len(store) == len(files)
+    leftovers = [p for p in db.parent.rglob(".*.tmp")]
     print(f"\nimport storm: {IMPORT_ROUNDS} rounds ({dict(outcomes)}), posts after each round "
-          f"{counts}, {len(decided)} decisions kept, {changed} of them changed since review")
+          f"{counts}, {len(decided)} decisions kept, {changed} of them changed since review; "
+          f"{len(leftovers)} temp files of killed writers left "
+          f"({sum(p.stat().st_size for p in leftovers)} bytes)")
