@@ -115,7 +115,14 @@ REVIEW_BINDINGS = [
     Binding("u", "undo", "Undo", tooltip="Undo the last decision", id="undo"),
     Binding("space", "tag", "Tag", tooltip="Tag or untag this post for a bulk decision", id="tag"),
     Binding("slash", "search", "Search", tooltip="Filter the list as you type", id="search"),
-    Binding("s", "focus_similar", "Similar", tooltip="Focus the Similar pane", id="focus_similar"),
+    Binding(
+        "s",
+        "focus_similar",
+        "Similar",
+        tooltip="Focus the Similar pane (enter there jumps to a post)",
+        show=False,
+        id="focus_similar",
+    ),
     Binding(
         "m",
         "toggle_side",
@@ -157,6 +164,17 @@ CONFIRM_BINDINGS = [
     Binding("n,escape", "cancel", "No", tooltip="Keep things as they are", id="cancel"),
 ]
 
+SIMILAR_BINDINGS = [
+    Binding(
+        "enter",
+        "select",
+        "Open",
+        tooltip="Jump to the highlighted similar post",
+        show=False,
+        id="open_similar",
+    ),
+]
+
 HELP_BINDINGS = [
     Binding(
         "escape,q,question_mark",
@@ -172,6 +190,7 @@ BINDING_GROUPS: list[tuple[str, list[Binding]]] = [
     ("Review", REVIEW_BINDINGS),
     ("Post list", POST_LIST_BINDINGS),
     ("Search box", SEARCH_BINDINGS),
+    ("Similar pane", SIMILAR_BINDINGS),
     ("Application", APP_BINDINGS),
     ("Note editor", NOTE_BINDINGS),
     ("Bulk confirm", CONFIRM_BINDINGS),

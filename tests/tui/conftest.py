@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.worker import WorkerCancelled, WorkerState
 
 from storage import Store
 from tui.app import CopydeskApp, create_app
@@ -81,14 +82,27 @@ def settle():
     return settle_app
 
 
+async def wait_for_workers(app) -> None:
+    """Wait for every started worker except the store poll; cancelled ones are fine
+    (an exclusive worker is cancelled by a newer one)."""
+    for worker in list(app.workers):
+        if worker.group == "poll" or worker.state == WorkerState.PENDING:
+            continue
+        try:
+            await worker.wait()
+        except WorkerCancelled:
+            pass
+
+
 async def settle_app(pilot) -> None:
-    """Wait until the list, post, similar and body-render workers have all finished."""
+    """Wait until the list, post, similar and body-render workers have all finished
+    and their results are on screen (results can start new workers, hence the loop)."""
     app = pilot.app
-    for _ in range(50):
+    for _ in range(100):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await wait_for_workers(app)
         await pilot.pause()
-        busy = [worker for worker in app.workers if worker.is_running and worker.group != "poll"]
+        busy = [w for w in app.workers if w.is_running and w.group != "poll"]
         body_rendering = any(getattr(w, "rendering", False) for w in app.screen.query("PostBody"))
         if not busy and not body_rendering:
             return

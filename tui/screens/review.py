@@ -89,7 +89,7 @@ class ReviewScreen(Screen[None]):
                 yield MetaPane(id="meta")
                 yield FlagsPane(id="flags")
                 yield SimilarPane(id="similar")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#left").border_title = "Posts"
@@ -520,8 +520,18 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="poll")
     def _poll_store(self) -> None:
-        with self.app.store_lock:
-            changed = self.store.refresh()
+        try:
+            with self.app.store_lock:
+                changed = self.store.refresh()
+        except Exception as error:  # noqa: BLE001 - e.g. a file mid-write elsewhere; retried
+            self.app.call_from_thread(
+                self.notify,
+                f"cannot re-read the store: {error}",
+                severity="warning",
+                markup=False,
+                timeout=4,
+            )
+            return
         if changed and not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._store_changed)
 

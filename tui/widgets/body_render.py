@@ -103,7 +103,10 @@ def post_renderables(
 ) -> Iterator[RenderableType]:
     yield from title_renderables(title)
     for block in blocks:
-        yield from block_renderables(block, code_language)
+        if isinstance(block, Mapping):
+            yield from block_renderables(block, code_language)
+        else:  # not a block dict: show it as text rather than fail
+            yield Text(clean(block, max_chars=PARAGRAPH_PIECE_CHARS))
 
 
 def _split_long(text: str, limit: int) -> Iterator[str]:

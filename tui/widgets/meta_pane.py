@@ -52,7 +52,8 @@ def chips(items: list[Any]) -> Text:
     for index, item in enumerate(items):
         if index:
             text.append(" ")
-        text.append(f" {clean_line(item, max_chars=80)} ", style=CHIP_STYLE)
+        # No padding spaces inside a chip: Rich wraps at spaces and would split it.
+        text.append(clean_line(item, max_chars=80), style=CHIP_STYLE)
     return text
 
 

@@ -9,6 +9,7 @@ render in progress.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Mapping, Sequence
 
 from rich.console import Console
@@ -21,9 +22,11 @@ from textual.worker import get_current_worker
 
 from tui.widgets.body_render import post_renderables
 
-# Lines handed to the UI per batch (the first batch goes as soon as it exists).
-BATCH_LINES = 400
-FIRST_BATCH_LINES = 200  # enough to fill a screen
+# The first lines go to the UI as soon as a screenful exists; after that, lines
+# are handed over at most every DELIVERY_SECONDS: each hand-over grows the
+# scrollable area, which costs a layout pass on the UI thread.
+FIRST_BATCH_LINES = 200
+DELIVERY_SECONDS = 1.0
 
 
 class PostBody(ScrollView, can_focus=True):
@@ -89,7 +92,8 @@ class PostBody(ScrollView, can_focus=True):
         self.rendering = True
         self._render_lines(self._generation, width, *self._content)
 
-    @work(thread=True, exclusive=True, group="body-render")
+    # A fixed description: Textual would otherwise repr() the whole body on the UI thread.
+    @work(thread=True, exclusive=True, group="body-render", description="render post body")
     def _render_lines(
         self,
         generation: int,
@@ -112,16 +116,29 @@ class PostBody(ScrollView, can_focus=True):
         options = console.options.update_width(width)
         batch: list[Strip] = []
         first = True
+        last_delivery = time.monotonic()
         for renderable in post_renderables(title, blocks, code_language):
             if worker.is_cancelled:
                 return
-            for line in console.render_lines(renderable, options, pad=False):
+            try:
+                lines = console.render_lines(renderable, options, pad=False)
+            except Exception as error:  # noqa: BLE001 - one odd block must not end the app
+                lines = console.render_lines(
+                    Text(f"[block not shown: {error}]", style="red"), options, pad=False
+                )
+            for line in lines:
                 batch.append(Strip(line).adjust_cell_length(width))
-            if len(batch) >= BATCH_LINES or (first and len(batch) >= FIRST_BATCH_LINES):
+            due = (
+                len(batch) >= FIRST_BATCH_LINES
+                if first
+                else time.monotonic() - last_delivery >= DELIVERY_SECONDS
+            )
+            if due:
                 if not self._deliver(generation, batch, done=False):
                     return
                 batch = []
                 first = False
+                last_delivery = time.monotonic()
         self._deliver(generation, batch, done=True)
 
     def _deliver(self, generation: int, batch: list[Strip], *, done: bool) -> bool:

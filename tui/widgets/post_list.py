@@ -231,7 +231,9 @@ class PostList(ScrollView, can_focus=True):
                 return self._to_strip(text, width, base)
             return Strip.blank(width, base)
         row = self._rows[index]
-        return self._to_strip(self._row_text(row, width), width, base + self._row_style(index))
+        on_cursor = index == self.cursor
+        text = self._row_text(row, width, plain_marks=on_cursor)
+        return self._to_strip(text, width, base + self._row_style(index))
 
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(component, partial=True)
@@ -241,7 +243,8 @@ class PostList(ScrollView, can_focus=True):
             return self._style("post-list--cursor")
         return Style()
 
-    def _row_text(self, row: Any, width: int) -> Text:
+    def _row_text(self, row: Any, width: int, *, plain_marks: bool = False) -> Text:
+        """One row; ``plain_marks`` drops the mark colours (they vanish on the cursor bar)."""
         mark, mark_class = STATUS_MARKS.get(self.status_of(row), ("?", "post-list--pending"))
         tagged = row.id in self._tagged
         markers = ""
@@ -252,8 +255,9 @@ class PostList(ScrollView, can_focus=True):
         if getattr(row, "changed", False):
             markers += "Δ"
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append("●" if tagged else " ", self._style("post-list--tag"))
-        text.append(mark, self._style(mark_class))
+        style = (lambda component: Style()) if plain_marks else self._style
+        text.append("●" if tagged else " ", style("post-list--tag"))
+        text.append(mark, style(mark_class))
         text.append(" ")
         title_width = max(1, width - 3 - (len(markers) + 1 if markers else 0))
         title = Text(clean_line(row.title, max_chars=width + 10))
@@ -261,7 +265,7 @@ class PostList(ScrollView, can_focus=True):
         text.append_text(title)
         if markers:
             text.append(" ")
-            text.append(markers, self._style("post-list--marker"))
+            text.append(markers, style("post-list--marker"))
         return text
 
     def _to_strip(self, text: Text, width: int, style: Style) -> Strip:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tui.keymap import SIMILAR_BINDINGS
 from tui.messages import SimilarChosen
 from tui.text import clean_line
 
@@ -30,6 +31,8 @@ def similar_prompt(item: Any) -> Text:
 
 class SimilarPane(OptionList):
     """Enter on a row sends ``SimilarChosen`` with that post's id."""
+
+    BINDINGS: ClassVar = SIMILAR_BINDINGS
 
     DEFAULT_CSS = """
     SimilarPane { scrollbar-size-vertical: 1; text-wrap: nowrap; text-overflow: ellipsis; }
