@@ -42,7 +42,8 @@ def _decision_storm(db: Path, env, tmp_path: Path, via: str, rounds: int, seed: 
             time.sleep(rng.uniform(0.0, 0.5))  # often while it starts and opens the store
         else:
             assert child.wait_for("ready")
-            time.sleep(rng.uniform(0.01, 0.4))
+            # a `copydesk review` opens the store each time: give it longer to decide some
+            time.sleep(rng.uniform(0.01, 0.4) if via == "api" else rng.uniform(0.2, 1.0))
         child.kill()
         assert "Traceback" not in child.stderr, child.stderr
         acks = child.acks()
