@@ -27,9 +27,10 @@ from __future__ import annotations
 import bisect
 import gc
 import operator
+import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from itertools import chain, compress, islice, repeat
+from itertools import accumulate, chain, compress, islice, repeat
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -91,6 +92,8 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
 }
 _NAN = float("nan")  # compares false with everything: "no number" in numeric scans
+_EXACT_FLOAT = 2**53  # integers below this are exact as doubles
+_MAX_PATCHES = 64  # changed values of a packed column kept aside before packing again
 _MISSING = object()
 _IDENTITY: dict[int, int] = {}  # marks a queue rank equal to the slot
 
@@ -119,148 +122,420 @@ def _is_lower(strings: Iterable[Any]) -> bool:
     return joined == joined.lower()
 
 
-def _where(values: list, mask: Iterable[Any]) -> set[int]:
-    """The slots whose mask item is true."""
-    return set(compress(range(len(values)), mask))
+def _where(size: int, mask: Iterable[Any]) -> set[int]:
+    """The slots (0..size-1) whose mask item is true."""
+    return set(compress(range(size), mask))
+
+
+def _key(value: Any) -> Any:
+    return tuple(value) if value.__class__ is list else value
 
 
 class _Column:
-    """The values of one field, slot by slot (missing: None, or () in a list column)."""
+    """The values of one field, slot by slot, compactly; see the subclasses.
 
-    __slots__ = ("values", "shared", "is_list", "_numbers")
+    `set` returns the column to keep using (a column may need another encoding).
+    """
 
-    def __init__(self, values: list, shared: dict | None, is_list: bool) -> None:
-        self.values = values
-        # raw value (tuple for a list) -> its shared normalised object; None: not shared
-        self.shared = shared
+    __slots__ = ("is_list",)
+
+    def __init__(self, is_list: bool) -> None:
         self.is_list = is_list
-        self._numbers: list | None = None  # values with NaN for non-ints, built on demand
 
-    def __getstate__(self) -> tuple:
-        return self.values, self.shared, self.is_list
-
-    def __setstate__(self, state: tuple) -> None:
-        self.values, self.shared, self.is_list = state
-        self._numbers = None
-
-    @property
-    def missing(self) -> Any:
-        return () if self.is_list else None
-
-    @classmethod
-    def build(cls, raw: list) -> _Column:
-        """A column from one raw value per slot (None: missing), in a few C-level passes."""
+    @staticmethod
+    def build(raw: list) -> _Column:
+        """The best encoding for one raw value per slot (None: missing)."""
         try:
             joined = "\x00".join(raw)  # the common case: text in every post
         except TypeError:
             types = set(map(type, raw))
         else:
-            types = {str}
-        is_list = bool(types) and types <= {list, tuple, type(None)}
-        if is_list:
-            if type(None) in types:
+            lower = joined == joined.lower()
+            if _repetitive(raw):
+                return _Coded.build(raw, False, clean=lower)
+            if lower and "\n" not in joined and "\x1f" not in joined:
+                return _Packed.from_strings(raw)  # all in C
+            return _Packed.from_values(raw, False)
+        none = type(None)
+        if types <= {int, none} and max(map(abs, filter(None, raw)), default=0) < _EXACT_FLOAT:
+            if _repetitive(raw):
+                return _Coded.build(raw, False, clean=True)
+            return _Numbers.build(raw)
+        if types <= {list, tuple, none}:
+            if none in types:
                 keys = [() if v is None else tuple(v) for v in raw]
             else:
                 keys = list(map(tuple, raw))
-            clean = _is_lower(chain.from_iterable(keys))
-        else:
-            keys = raw
-            if types & {list, tuple, dict}:
-                return cls([None if v is None else _norm(v) for v in raw], None, False)
-            if types == {str}:
-                clean = joined == joined.lower()
-            elif str in types:
-                clean = _is_lower(v for v in raw if v.__class__ is str)
-            else:
-                clean = True  # numbers
-        sample = keys[:_SAMPLE]
-        if len(set(sample)) <= len(sample) * _UNIQUE_RATIO:
-            distinct = dict.fromkeys(keys)
-            if len(distinct) <= len(keys) * _SHARE_RATIO:
-                if clean:
-                    shared = dict(zip(distinct, distinct, strict=True))
-                else:
-                    shared = {}
-                    for key in distinct:
-                        norm = _norm(key)
-                        shared[key] = shared.setdefault(norm, norm)
-                if not is_list:
-                    shared.setdefault(None, None)
-                return cls(list(map(shared.__getitem__, keys)), shared, is_list)
-        if clean:
-            return cls(keys, None, is_list)
-        return cls([None if v is None else _norm(v) for v in keys], None, is_list)
+            if _repetitive(keys):
+                return _Coded.build(keys, True, clean=_is_lower(chain.from_iterable(keys)))
+            if set(map(type, chain.from_iterable(keys))) <= {str}:
+                return _Packed.from_values(keys, True)
+            return _Plain([None if v is None else _norm(v) for v in raw], True)
+        if types <= {str, none}:
+            if _repetitive(raw):
+                return _Coded.build(raw, False, clean=False)
+            return _Packed.from_values(raw, False)
+        try:
+            if _repetitive(raw):
+                return _Coded.build(raw, False, clean=False)
+        except TypeError:  # pragma: no cover - index_fields gives hashable values
+            pass
+        return _Plain([None if v is None else _norm(v) for v in raw], False)
 
-    def set(self, slot: int, value: Any) -> None:
-        if value is None:
-            norm = self.missing
-        else:
-            norm = _norm(value)
-            if self.shared is not None:
-                key = tuple(value) if isinstance(value, list) else value
-                # equal normalised values share one object ("PHP" and "php": one "php")
-                norm = self.shared.setdefault(norm, norm)
-                self.shared.setdefault(key, norm)
-        values = self.values
-        if slot >= len(values):
-            values.extend(repeat(self.missing, slot + 1 - len(values)))
-        values[slot] = norm
-        self._numbers = None
+    def value(self, slot: int) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    # -------------------------------------------------------------- scans
-
-    def where(self, test: Callable[[Any], bool], mask: Iterable[Any] | None = None) -> set[int]:
-        """Slots whose value passes `test` (never called with a missing value).
-
-        A shared column calls `test` once per distinct value; otherwise `mask` (a C-level
-        mask over `values`) is used when given, else `test` per value.
-        """
-        values = self.values
-        missing = self.missing
-        if self.shared is not None:
-            hits = {
-                id(v): v
-                for v in self.shared.values()
-                if v is not None and v is not missing and test(v)
-            }
-            if not hits:
-                return set()
-            if len(hits) == 1:  # the fastest C-level scan: identity with one object
-                (hit,) = hits.values()
-                return _where(values, map(operator.is_, values, repeat(hit)))
-            if not self.is_list:  # str and int hashes are cached or trivial
-                return _where(values, map(set(hits.values()).__contains__, values))
-            return _where(values, map(hits.__contains__, map(id, values)))
-        if mask is not None:
-            return _where(values, mask)
-        return _where(values, (v is not missing and test(v) for v in values))
+    def set(self, slot: int, value: Any) -> _Column:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def equal(self, targets: set[Any]) -> set[int]:
         """Slots whose value is one of `targets` (a list value: holds one of them)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def compare(self, op: str, number: int) -> set[int]:
+        """Slots whose integer value compares true with `number`."""
+        compare = _OPERATORS[op]
+        return self.where(lambda v: v.__class__ is int and compare(v, number))
+
+    def contains(self, phrase: str) -> set[int]:
+        """Slots whose text holds `phrase`."""
+        return self.where(lambda v: isinstance(v, str) and phrase in v)
+
+    def where(self, test: Callable[[Any], bool]) -> set[int]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def text(self, slot: int) -> str:
+        """The value of a text field ("" when missing or not text)."""
+        value = self.value(slot)
+        return value if isinstance(value, str) else ""
+
+    def texts(self, size: int) -> list[str]:
+        """`text(slot)` for slots 0..size-1."""
+        return list(map(self.text, range(size)))
+
+
+def _repetitive(keys: list) -> bool:
+    """Few distinct values (notes, tools, topic, scores...): worth a dictionary."""
+    sample = keys[:_SAMPLE]
+    if len(set(sample)) > len(sample) * _UNIQUE_RATIO:
+        return False  # ids, hashes, titles: not even counted
+    return len(set(keys)) <= max(len(keys) * _SHARE_RATIO, 1)
+
+
+class _Coded(_Column):
+    """Dictionary-encoded: one small int per slot into a list of distinct values.
+
+    A term is decided once per distinct value, then found with one C-level scan of the
+    codes. Code 0 is "missing".
+    """
+
+    __slots__ = ("codes", "distinct", "lookup")
+
+    def __init__(self, codes: array, distinct: list, lookup: dict, is_list: bool) -> None:
+        super().__init__(is_list)
+        self.codes = codes
+        self.distinct = distinct  # code -> normalised value
+        self.lookup = lookup  # raw value (tuple for a list) or normalised value -> code
+
+    def __getstate__(self) -> tuple:
+        return self.codes, self.distinct, self.lookup, self.is_list
+
+    def __setstate__(self, state: tuple) -> None:
+        self.codes, self.distinct, self.lookup, self.is_list = state
+
+    @classmethod
+    def build(cls, keys: list, is_list: bool, clean: bool) -> _Coded:
+        missing = () if is_list else None
+        lookup: dict[Any, int] = {None: 0, (): 0}
+        distinct: list[Any] = [missing]
+        for key in dict.fromkeys(keys):
+            if key in lookup:
+                continue
+            norm = key if clean else _norm(key)
+            code = lookup.get(norm)
+            if code is None:
+                code = len(distinct)
+                distinct.append(norm)
+                lookup[norm] = code
+            lookup[key] = code
+        typecode = "H" if len(distinct) < 2**16 else "I"
+        return cls(array(typecode, map(lookup.__getitem__, keys)), distinct, lookup, is_list)
+
+    @classmethod
+    def empty(cls, is_list: bool) -> _Coded:
+        return cls(array("H"), [() if is_list else None], {None: 0, (): 0}, is_list)
+
+    def value(self, slot: int) -> Any:
+        return self.distinct[self.codes[slot]] if slot < len(self.codes) else None
+
+    def set(self, slot: int, value: Any) -> _Column:
+        code = 0
+        if value is not None:
+            key = _key(value)
+            code = self.lookup.get(key)
+            if code is None:
+                norm = _norm(value)
+                code = self.lookup.get(norm)
+                if code is None:
+                    code = len(self.distinct)
+                    self.distinct.append(norm)
+                    self.lookup[norm] = code
+                    if code >= 2**16 and self.codes.typecode == "H":
+                        self.codes = array("I", self.codes)
+                self.lookup[key] = code
+        codes = self.codes
+        if slot >= len(codes):
+            codes.extend(repeat(0, slot + 1 - len(codes)))
+        codes[slot] = code
+        return self
+
+    def where(self, test: Callable[[Any], bool]) -> set[int]:
+        hits = [code for code, v in enumerate(self.distinct) if code and test(v)]
+        codes = self.codes
+        if not hits:
+            return set()
+        if len(hits) == 1:
+            return _where(len(codes), map(operator.eq, codes, repeat(hits[0])))
+        return _where(len(codes), map(set(hits).__contains__, codes))
+
+    def equal(self, targets: set[Any]) -> set[int]:
         if self.is_list:
-            return self.where(
-                lambda v: not targets.isdisjoint(v),
-                map(operator.not_, map(targets.isdisjoint, self.values)),
-            )
-        try:
-            mask = map(targets.__contains__, self.values)
-            return self.where(targets.__contains__, mask)
-        except TypeError:  # an unhashable value in a mixed column
-            return self.where(lambda v: not isinstance(v, list | tuple) and v in targets)
+            return self.where(lambda v: not targets.isdisjoint(v))
+        return self.where(lambda v: v in targets)
+
+    def texts(self, size: int) -> list[str]:
+        strings = [v if isinstance(v, str) else "" for v in self.distinct]
+        texts = list(map(strings.__getitem__, self.codes[:size]))
+        return texts + [""] * (size - len(texts))
+
+
+class _Numbers(_Column):
+    """Integers as doubles (exact below 2**53), NaN for missing: scans without objects."""
+
+    __slots__ = ("numbers",)
+
+    def __init__(self, numbers: array) -> None:
+        super().__init__(False)
+        self.numbers = numbers
+
+    def __getstate__(self) -> array:
+        return self.numbers
+
+    def __setstate__(self, state: array) -> None:
+        self.numbers = state
+        self.is_list = False
+
+    @classmethod
+    def build(cls, raw: list) -> _Numbers:
+        if None in raw:
+            return cls(array("d", [_NAN if v is None else v for v in raw]))
+        return cls(array("d", raw))
+
+    def value(self, slot: int) -> int | None:
+        if slot >= len(self.numbers) or self.numbers[slot] != self.numbers[slot]:
+            return None
+        return int(self.numbers[slot])
+
+    def set(self, slot: int, value: Any) -> _Column:
+        if value is not None and not (value.__class__ is int and abs(value) < _EXACT_FLOAT):
+            # not a number after all: a plain column from here on
+            plain = _Plain([self.value(s) for s in range(len(self.numbers))], False)
+            return plain.set(slot, value)
+        numbers = self.numbers
+        if slot >= len(numbers):
+            numbers.extend(repeat(_NAN, slot + 1 - len(numbers)))
+        numbers[slot] = _NAN if value is None else value
+        return self
+
+    def where(self, test: Callable[[Any], bool]) -> set[int]:
+        return {s for s in range(len(self.numbers)) if (v := self.value(s)) is not None and test(v)}
+
+    def equal(self, targets: set[Any]) -> set[int]:
+        numbers = {t for t in targets if t.__class__ is int}
+        if not numbers:
+            return set()
+        return _where(len(self.numbers), map(numbers.__contains__, self.numbers))
 
     def compare(self, op: str, number: int) -> set[int]:
         compare = _OPERATORS[op]
-        if self.is_list:
-            return set()
-        if self.shared is not None:
-            return self.where(lambda v: v.__class__ is int and compare(v, number))
-        if self._numbers is None:
-            self._numbers = [v if v.__class__ is int else _NAN for v in self.values]
-        return _where(self.values, map(compare, self._numbers, repeat(number)))
+        return _where(len(self.numbers), map(compare, self.numbers, repeat(number)))
 
     def contains(self, phrase: str) -> set[int]:
-        """Slots whose text holds `phrase` (title, topic, summary: always strings)."""
-        return self.where(lambda v: phrase in v, map(str.__contains__, self.values, repeat(phrase)))
+        return set()
+
+
+class _Packed(_Column):
+    """Mostly distinct text (titles, hashes, urls) in one string: no object per post.
+
+    `packed` is a newline, the values each followed by a newline, list items joined by
+    the unit separator (0x1F);
+    slot i is packed[starts[i] : starts[i + 1] - 1]. Values changed later live in
+    `patches` until there are enough of them to pack again.
+    """
+
+    __slots__ = ("packed", "starts", "patches")
+
+    def __init__(self, packed: str, starts: array, is_list: bool) -> None:
+        super().__init__(is_list)
+        self.packed = packed
+        self.starts = starts
+        self.patches: dict[int, Any] = {}
+
+    def __getstate__(self) -> tuple:
+        if self.patches:
+            self._repack()
+        return self.packed, self.starts, self.is_list
+
+    def __setstate__(self, state: tuple) -> None:
+        self.packed, self.starts, self.is_list = state
+        self.patches = {}
+
+    @classmethod
+    def from_strings(cls, strings: list[str], is_list: bool = False) -> _Packed:
+        """From clean strings (lower-case, no separators)."""
+        lengths = map(operator.add, map(len, strings), repeat(1))
+        starts = array("I", accumulate(lengths, initial=1))
+        return cls("\n" + "\n".join(strings) + "\n", starts, is_list)
+
+    @classmethod
+    def from_values(cls, values: Iterable[Any], is_list: bool) -> _Packed:
+        return cls.from_strings([_pack(v, is_list) for v in values], is_list)
+
+    def _size(self) -> int:
+        return len(self.starts) - 1
+
+    def value(self, slot: int) -> Any:
+        patched = self.patches.get(slot, _MISSING)
+        if patched is not _MISSING:
+            return patched
+        if slot >= self._size():
+            return () if self.is_list else None
+        text = self.packed[self.starts[slot] : self.starts[slot + 1] - 1]
+        if self.is_list:
+            return tuple(text.split("\x1f")) if text else ()
+        return text
+
+    def set(self, slot: int, value: Any) -> _Column:
+        if value is not None and not (
+            (
+                self.is_list
+                and isinstance(value, list | tuple)
+                and all(isinstance(v, str) for v in value)
+            )
+            or (not self.is_list and isinstance(value, str))
+        ):
+            plain = _Plain([self.value(s) for s in range(self._size())], self.is_list)
+            return plain.set(slot, value)
+        norm = _norm(value) if value is not None else (() if self.is_list else None)
+        self.patches[slot] = norm
+        if len(self.patches) > max(_MAX_PATCHES, self._size() // 100):
+            self._repack()
+        return self
+
+    def _repack(self) -> None:
+        size = max(self._size(), max(self.patches, default=-1) + 1)
+        values = [self.value(s) for s in range(size)]
+        self.patches = {}
+        packed = self.from_values(values, self.is_list)
+        self.packed, self.starts = packed.packed, packed.starts
+
+    def _slots_at(self, positions: Iterable[int]) -> set[int]:
+        starts = self.starts
+        slots = {bisect.bisect_right(starts, p) - 1 for p in positions}
+        if self.patches:
+            slots.difference_update(self.patches)
+        return slots
+
+    def where(self, test: Callable[[Any], bool]) -> set[int]:
+        found = {s for s in range(self._size()) if s not in self.patches and test(self.value(s))}
+        found.update(s for s, v in self.patches.items() if v is not None and test(v))
+        return found
+
+    def equal(self, targets: set[Any]) -> set[int]:
+        texts = {str(t) for t in targets} - {""}
+        texts = {t for t in texts if _SEPARATORS.isdisjoint(t)}
+        if not texts:
+            return set()
+        pattern = re.compile("(?<=[\n\x1f])(?:" + "|".join(map(re.escape, texts)) + ")(?=[\n\x1f])")
+        found = self._slots_at(m.start() for m in pattern.finditer(self.packed))
+        for slot, v in self.patches.items():
+            if v is not None and (not texts.isdisjoint(v) if isinstance(v, tuple) else v in texts):
+                found.add(slot)
+        return found
+
+    def contains(self, phrase: str) -> set[int]:
+        if not phrase or not _SEPARATORS.isdisjoint(phrase):
+            return set()
+        starts, find = self.starts, self.packed.find
+        found: set[int] = set()
+        position = find(phrase)
+        while position >= 0:
+            slot = bisect.bisect_right(starts, position) - 1
+            found.add(slot)
+            position = find(phrase, starts[slot + 1])  # next post
+        if self.patches:
+            found.difference_update(self.patches)
+            for slot, v in self.patches.items():
+                if isinstance(v, str) and phrase in v:
+                    found.add(slot)
+        return found
+
+    def compare(self, op: str, number: int) -> set[int]:
+        return set()
+
+    def texts(self, size: int) -> list[str]:
+        if self.is_list or self.patches or size != self._size():
+            return super().texts(size)
+        return self.packed[1:-1].split("\n") if size else []
+
+
+_SEPARATORS = frozenset("\n\x1f")
+
+
+def _pack(value: Any, is_list: bool) -> str:
+    """One value as packed text: lower-case, separators replaced by spaces."""
+    if value is None:
+        return ""
+    items = value if is_list else (value,)
+    text = "\x1f".join(str(item).lower().replace("\n", " ").replace("\x1f", " ") for item in items)
+    return text
+
+
+class _Plain(_Column):
+    """One normalised object per slot: the fallback for mixed values."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: list, is_list: bool) -> None:
+        super().__init__(is_list)
+        self.values = values
+
+    def __getstate__(self) -> tuple:
+        return self.values, self.is_list
+
+    def __setstate__(self, state: tuple) -> None:
+        self.values, self.is_list = state
+
+    def value(self, slot: int) -> Any:
+        return self.values[slot] if slot < len(self.values) else None
+
+    def set(self, slot: int, value: Any) -> _Column:
+        values = self.values
+        if slot >= len(values):
+            values.extend(repeat(None, slot + 1 - len(values)))
+        values[slot] = None if value is None else _norm(value)
+        return self
+
+    def where(self, test: Callable[[Any], bool]) -> set[int]:
+        return {s for s, v in enumerate(self.values) if v is not None and v != () and test(v)}
+
+    def equal(self, targets: set[Any]) -> set[int]:
+        def test(v: Any) -> bool:
+            if isinstance(v, tuple):
+                return not targets.isdisjoint(v)
+            return v in targets
+
+        return self.where(test)
 
 
 class SearchIndex:
@@ -300,16 +575,12 @@ class SearchIndex:
         for name in sorted(names):
             self._columns[name] = _Column.build([f.get(name) for f in fields])
         del fields
-        for name in TEXT_FIELDS:
-            column = self._columns[name]
-            if column.is_list or not _is_lower(column.values):
-                column.values = [v if isinstance(v, str) else "" for v in column.values]
         self._title_posts: dict[str, array] = {}
         self._rest_posts: dict[str, array] = {}
         self._words: list[str] = []  # the vocabulary, for rapidfuzz
         self._vocab: set[str] = set()
         self._build_postings()
-        self._order: list[int] = self._sorted_slots(s for s in self._slot.values())
+        self._order: array = self._sorted_slots(self._slot.values())
         self._order_dirty = False
 
     def _init_caches(self) -> None:
@@ -350,11 +621,11 @@ class SearchIndex:
     def _sort_key(self, slot: int) -> tuple:
         return (self._keys[slot], self._ids[slot])
 
-    def _sorted_slots(self, slots: Iterable[int]) -> list[int]:
+    def _sorted_slots(self, slots: Iterable[int]) -> array:
         # two stable C-keyed sorts == one sort by (queue_key, id), without a Python key call
         order = sorted(slots, key=self._ids.__getitem__)
         order.sort(key=self._keys.__getitem__)
-        return order
+        return array("I", order)
 
     def _add_word(self, word: str) -> None:
         if word not in self._vocab:
@@ -362,8 +633,9 @@ class SearchIndex:
             self._words.append(word)
 
     def _build_postings(self) -> None:
+        size = len(self._ids)
         title_posts = self._title_posts
-        for slot, text in enumerate(self._columns["title"].values):
+        for slot, text in enumerate(self._columns["title"].texts(size)):
             if text:
                 for word in words_of(text):
                     posts = title_posts.get(word)
@@ -374,7 +646,11 @@ class SearchIndex:
         # group to the words of the pair at once.
         groups: dict[tuple[str, str], array] = {}
         for slot, pair in enumerate(
-            zip(self._columns["topic"].values, self._columns["summary"].values, strict=True)
+            zip(
+                self._columns["topic"].texts(size),
+                self._columns["summary"].texts(size),
+                strict=True,
+            )
         ):
             if self._ids[slot] is not None:
                 group = groups.get(pair)
@@ -394,9 +670,9 @@ class SearchIndex:
 
     def _post_words(self, slot: int) -> tuple[set[str], set[str]]:
         columns = self._columns
-        title = set(words_of(columns["title"].values[slot]))
-        rest = set(words_of(columns["topic"].values[slot]))
-        rest.update(words_of(columns["summary"].values[slot]))
+        title = set(words_of(columns["title"].text(slot)))
+        rest = set(words_of(columns["topic"].text(slot)))
+        rest.update(words_of(columns["summary"].text(slot)))
         return title, rest
 
     # ------------------------------------------------------------------ changes
@@ -424,13 +700,12 @@ class SearchIndex:
         self._slot[post_id] = slot
         for name, value in fields.items():
             if name not in self._columns:
-                is_list = isinstance(value, list | tuple)
-                self._columns[name] = _Column([], None, is_list)
+                self._columns[name] = _Coded.empty(isinstance(value, list | tuple))
         for name, column in self._columns.items():
             value = fields.get(name)
-            if name in TEXT_FIELDS and not isinstance(value, str):
-                value = "" if value is None else str(value)
-            column.set(slot, value)
+            if name in TEXT_FIELDS and value is not None and not isinstance(value, str):
+                value = str(value)
+            self._columns[name] = column.set(slot, value)
         title, rest = self._post_words(slot)
         for words, postings in ((title, self._title_posts), (rest, self._rest_posts)):
             for word in words:
@@ -438,6 +713,15 @@ class SearchIndex:
                 self._add_word(word)
         self._order_insert(slot)
         self._changed()
+
+    def set_queue_key(self, post_id: str, queue_key: Any) -> None:
+        """Move one post in the queue (after a decision, say); its fields stay."""
+        slot = self._slot[post_id]
+        if self._keys[slot] == queue_key:
+            return
+        self._unorder(slot)
+        self._keys[slot] = queue_key
+        self._order_insert(slot)
 
     def remove(self, post_id: str) -> None:
         """Forget one post; an unknown id is ignored."""
@@ -448,7 +732,7 @@ class SearchIndex:
         self._unorder(slot)
         self._ids[slot] = self._keys[slot] = None
         for name, column in self._columns.items():
-            column.set(slot, "" if name in TEXT_FIELDS else None)
+            self._columns[name] = column.set(slot, None)
         self._free.append(slot)
         self._changed()
 
@@ -493,7 +777,7 @@ class SearchIndex:
         bisect.insort(self._order, slot, key=self._sort_key)
         self._incremental += 1
 
-    def _queue_order(self) -> list[int]:
+    def _queue_order(self) -> array:
         if self._order_dirty:
             self._order = self._sorted_slots(self._slot.values())
             self._order_dirty = False
@@ -504,7 +788,7 @@ class SearchIndex:
         """Slot -> queue position; None when they are equal (rows given in queue order)."""
         order = self._queue_order()
         if self._rank is None:
-            if order == list(range(len(self._ids))):
+            if order == array("I", range(len(self._ids))):
                 self._rank = _IDENTITY
             else:
                 self._rank = dict(zip(order, range(len(order)), strict=True))
@@ -700,11 +984,11 @@ class SearchIndex:
         """One post's score for one word (as its buckets would give it), None: no match."""
         columns = self._columns
         best = None
-        for word in scores.keys() & words_of(columns["title"].values[slot]):
+        for word in scores.keys() & words_of(columns["title"].text(slot)):
             score = int(scores[word])
             if best is None or score > best:
                 best = score
-        pair = (columns["topic"].values[slot], columns["summary"].values[slot])
+        pair = (columns["topic"].text(slot), columns["summary"].text(slot))
         rest = self._rest_words.get(pair)
         if rest is None:
             if len(self._rest_words) >= _REST_WORDS_CACHE:

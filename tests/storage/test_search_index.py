@@ -319,6 +319,19 @@ def test_add_update_remove():
     assert index.search("", limit=3) == ["k8s", "pg2", "k8s-summary"]
 
 
+def test_set_queue_key_moves_a_post():
+    index = build(CORPUS)
+    index.search("jobs")  # results cached for the previous query must not go stale
+    index.set_queue_key("php", -1)
+    assert index.search("")[0] == "php"
+    assert index.search("jobs") == ["php", "k8s", "k8s-summary"]
+    index.set_queue_key("php", -1)  # unchanged key: nothing to do
+    index.set_queue_key("php", 99)
+    assert index.search("", limit=None)[-1] == "php"
+    with pytest.raises(KeyError):
+        index.set_queue_key("missing", 0)
+
+
 def test_many_updates_fall_back_to_one_sort():
     index = build(CORPUS)
     for n in range(search_index._MAX_INCREMENTAL + 10):
