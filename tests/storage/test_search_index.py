@@ -459,3 +459,99 @@ def test_filters_without_words_keep_queue_order(big_corpus):
     expected = [i for i, p in big_corpus.items() if "php" not in p["meta"]["stack"]]
     assert index.search("-stack:php", limit=None) == expected
     assert index.search("-stack:php", limit=5) == expected[:5]
+
+
+# --------------------------------------------------------------------------- column encodings
+
+
+def brute_equal(values: list, target) -> set[int]:
+    found = set()
+    for slot, value in enumerate(values):
+        items = value if isinstance(value, list) else [value]
+        if any(str(item).lower() == str(target).lower() for item in items if item is not None):
+            found.add(slot)
+    return found
+
+
+COLUMN_DATA = {
+    # few distinct values: dictionary codes
+    "coded text": [random.Random(1).choice(["PHP", "python", "go", None]) for _ in range(400)],
+    "coded list": [random.Random(2).sample(["a", "B", "c", "d"], 2) for _ in range(400)],
+    "coded ints": [random.Random(3).randint(0, 9) for _ in range(400)],
+    # mostly distinct: packed text, float array
+    "packed text": [f"Title {n} of\nmany" if n % 50 else None for n in range(400)],
+    "packed list": [[f"https://x/{n}", f"https://y/{n}"] if n % 7 else None for n in range(400)],
+    "numbers": [n * 1001 if n % 9 else None for n in range(400)],
+    # mixed kinds: plain objects
+    "plain": [n if n % 2 else f"v{n}" for n in range(400)],
+}
+EXPECTED_KIND = {
+    "coded text": "_Coded",
+    "coded list": "_Coded",
+    "coded ints": "_Coded",
+    "packed text": "_Packed",
+    "packed list": "_Packed",
+    "numbers": "_Numbers",
+    "plain": "_Plain",
+}
+PROBES = {
+    "coded text": ["php", "PHP", "go", "rust"],
+    "coded list": ["b", "a", "z"],
+    "coded ints": [3, "3", 10],
+    "packed text": ["title 7 of many", "title 7", "many"],
+    "packed list": ["https://x/8", "https://y/13", "https://x/"],
+    "numbers": [2002, "2002", 3],
+    "plain": [3, "v4", "4"],
+}
+
+
+@pytest.mark.parametrize("name", list(COLUMN_DATA))
+def test_column_encodings_match_a_brute_force_scan(name):
+    raw = list(COLUMN_DATA[name])
+    column = search_index._Column.build(raw)
+    assert type(column).__name__ == EXPECTED_KIND[name]
+    expected_raw = [
+        v.replace("\n", " ") if isinstance(v, str) and "packed" in name else v for v in raw
+    ]
+
+    def check(column, values):
+        for probe in PROBES[name]:
+            targets = {probe.lower() if isinstance(probe, str) else probe}
+            if isinstance(probe, int):
+                targets.add(str(probe))
+            elif probe.isdigit():
+                targets.add(int(probe))
+            assert column.equal(targets) == brute_equal(values, probe), probe
+        numbers = [v if isinstance(v, int) else None for v in values]
+        assert column.compare(">", 5000) == {
+            s for s, v in enumerate(numbers) if v is not None and v > 5000
+        }
+        texts = [v.lower() if isinstance(v, str) else "" for v in values]
+        assert column.contains("title 1") == {s for s, v in enumerate(texts) if "title 1" in v}
+
+    check(column, expected_raw)
+    # changes, including a value the encoding cannot hold, keep answers right
+    rng = random.Random(9)
+    for _ in range(80):
+        slot = rng.randrange(len(raw) + 5)
+        value = rng.choice(raw + [None, "Title 1 new", 5001, ["new", "B"]])
+        if slot >= len(expected_raw):
+            expected_raw.extend([None] * (slot + 1 - len(expected_raw)))
+        expected_raw[slot] = value
+        column = column.set(slot, value)
+        check(column, expected_raw)
+    check(pickle.loads(pickle.dumps(column)), expected_raw)
+
+
+def test_upper_case_data_matches_lower_case_queries():
+    index = build(
+        {
+            "a": post("Kubernetes Guide", "Ops / K8S", "All About PODS", stack=["PHP"]),
+            "b": post("other post", "misc", "nothing", stack=["python"]),
+        }
+    )
+    assert index.search("stack:php") == ["a"]
+    assert index.search("kubernetes") == ["a"]
+    assert index.search('"kubernetes guide"') == ["a"]
+    assert index.search('"about pods"') == ["a"]
+    assert index.search('topic:"ops / k8s"') == ["a"]
