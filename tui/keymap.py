@@ -1,7 +1,8 @@
 """Key bindings: ids, default keys, descriptions, and the user's remapping file.
 
 Every binding has an ``id``. A reviewer can move any of them to other keys in
-``keymap.toml`` in the copydesk config dir (``platformdirs.user_config_dir``)::
+``keymap.toml`` in the copydesk config dir (``$COPYDESK_CONFIG_DIR``, else
+``platformdirs.user_config_dir("copydesk")``)::
 
     # keymap.toml
     [keys]
@@ -20,9 +21,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
 from textual.binding import Binding, BindingsMap
 from textual.keys import _character_to_key
+
+from storage import config_dir as storage_config_dir
 
 KEYMAP_FILE = "keymap.toml"
 
@@ -203,7 +205,9 @@ def binding_ids() -> set[str]:
 
 
 def default_config_dir() -> Path:
-    return Path(platformdirs.user_config_dir("copydesk"))
+    """``$COPYDESK_CONFIG_DIR``, else ``platformdirs.user_config_dir("copydesk")``
+    (the same directory as the store's ``config.toml``)."""
+    return storage_config_dir()
 
 
 @dataclass

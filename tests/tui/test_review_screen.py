@@ -443,3 +443,39 @@ async def test_narrow_terminal_toggles_side_panes(store, make_app, settle):
         await pilot.press("m")
         await pilot.pause()
         assert screen.body.display and not screen.query_one("#side").display
+
+
+async def test_list_loads_a_capped_window_and_grows_on_demand(store, make_app, settle, monkeypatch):
+    from tui.screens.review import ReviewScreen
+
+    monkeypatch.setattr(ReviewScreen, "list_window", 2)
+    limits: list[int | None] = []
+    real_search = store.search
+
+    def spy_search(query="", limit=50):
+        limits.append(limit)
+        return real_search(query, limit=limit)
+
+    monkeypatch.setattr(store, "search", spy_search)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        post_list = app.screen.query_one(PostList)
+        # never everything at once: a window of 2, then (near its end) a bigger one
+        assert limits[:2] == [2, 8]
+        assert post_list.total == 5 and post_list.row_count == 5
+        assert post_list.highlighted_id == FIRST
+
+
+async def test_last_key_loads_every_row(store, make_app, settle, monkeypatch):
+    from tui.screens.review import ReviewScreen
+
+    monkeypatch.setattr(ReviewScreen, "list_window", 2)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        post_list = app.screen.query_one(PostList)
+        await pilot.press("G")
+        await settle(pilot)
+        assert post_list.row_count == 5
+        assert post_list.highlighted_id == NOT_FLAGGED[1]

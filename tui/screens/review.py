@@ -66,6 +66,9 @@ def query_error_types() -> tuple[type[BaseException], ...]:
 class ReviewScreen(Screen[None]):
     BINDINGS: ClassVar = REVIEW_BINDINGS
 
+    list_window: ClassVar[int] = LIST_WINDOW
+    """Rows fetched at first; more come in windows as the cursor nears the end."""
+
     app: CopydeskApp
 
     def __init__(self) -> None:
@@ -141,11 +144,13 @@ class ReviewScreen(Screen[None]):
         *,
         select_id: str | None = None,
         first_pending: bool = False,
-        limit: int | None = LIST_WINDOW,
+        limit: int | None | str = "window",
         then_last: bool = False,
     ) -> None:
-        """Fetch a window of rows for ``query``; the newest call wins."""
+        """Fetch a window of rows for ``query`` (``limit=None``: all); the newest call wins."""
         worker = get_current_worker()
+        if limit == "window":
+            limit = self.list_window
         errors = query_error_types()
         try:
             with self.app.store_lock:
@@ -315,7 +320,7 @@ class ReviewScreen(Screen[None]):
         self.load_rows(
             self.query_text,
             select_id=self.post_list.highlighted_id,
-            limit=max(LIST_WINDOW, message.loaded * 4),
+            limit=max(self.list_window, message.loaded * 4),
         )
 
     @on(PostOpened)
@@ -538,7 +543,9 @@ class ReviewScreen(Screen[None]):
     def _store_changed(self) -> None:
         current = self.post_list.highlighted_id
         self.load_rows(
-            self.query_text, select_id=current, limit=max(LIST_WINDOW, self.post_list.row_count)
+            self.query_text,
+            select_id=current,
+            limit=max(self.list_window, self.post_list.row_count),
         )
         if current is not None:
             self.load_post(current)

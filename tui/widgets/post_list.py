@@ -72,6 +72,7 @@ class PostList(ScrollView, can_focus=True):
         self.total = 0
         self.cursor = 0
         self._last_highlighted: str | None = None
+        self._more_requested_at = -1
 
     # -- data ---------------------------------------------------------------------------
 
@@ -173,7 +174,11 @@ class PostList(ScrollView, can_focus=True):
         if force_message or post_id != self._last_highlighted:
             self._last_highlighted = post_id
             self.post_message(PostHighlighted(post_id, self.cursor))
-        if count and index >= count and self.total > count:
+        # Ask for the next window a page before the end, once per window size.
+        page = max(1, self.scrollable_content_region.height)
+        near_end = count and (index >= count or count - self.cursor <= page)
+        if near_end and self.total > count and self._more_requested_at != count:
+            self._more_requested_at = count
             self.post_message(MoreRowsWanted(count))
 
     def move_by(self, delta: int) -> None:
