@@ -30,7 +30,7 @@ import operator
 import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from itertools import accumulate, chain, compress, islice, repeat
+from itertools import accumulate, chain, compress, filterfalse, islice, repeat
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -203,6 +203,9 @@ class _Column:
 
     def where(self, test: Callable[[Any], bool]) -> set[int]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def settle(self) -> None:
+        """After a batch of `set` calls: tidy up (a packed column packs its changes)."""
 
     def text(self, slot: int) -> str:
         """The value of a text field ("" when missing or not text)."""
@@ -428,9 +431,11 @@ class _Packed(_Column):
             return plain.set(slot, value)
         norm = _norm(value) if value is not None else (() if self.is_list else None)
         self.patches[slot] = norm
+        return self
+
+    def settle(self) -> None:
         if len(self.patches) > max(_MAX_PATCHES, self._size() // 100):
             self._repack()
-        return self
 
     def _repack(self) -> None:
         size = max(self._size(), max(self.patches, default=-1) + 1)
@@ -684,10 +689,24 @@ class SearchIndex:
         return post_id in self._slot
 
     def add_or_update(self, post_id: str, fields: Mapping[str, Any], queue_key: Any) -> None:
-        """Insert or replace one post (cheap; after a bulk change build a new index)."""
+        """Insert or replace one post."""
+        self.add_or_update_many([(post_id, fields, queue_key)])
+
+    def add_or_update_many(self, rows: Iterable[tuple[str, Mapping[str, Any], Any]]) -> None:
+        """Insert or replace many posts (rows as for the constructor), in one pass over the
+        postings of the words they leave; the last row of a repeated id wins."""
+        rows = list({row[0]: row for row in rows}.values())
+        replaced = [self._slot[row[0]] for row in rows if row[0] in self._slot]
+        self._unpost(replaced)
+        for post_id, fields, queue_key in rows:
+            self._put(post_id, fields, queue_key)
+        for column in self._columns.values():
+            column.settle()
+        self._changed()
+
+    def _put(self, post_id: str, fields: Mapping[str, Any], queue_key: Any) -> None:
         slot = self._slot.get(post_id)
         if slot is not None:
-            self._unpost(slot)
             self._unorder(slot)
         elif self._free:
             slot = self._free.pop()
@@ -712,7 +731,6 @@ class SearchIndex:
                 postings.setdefault(word, array("I")).append(slot)
                 self._add_word(word)
         self._order_insert(slot)
-        self._changed()
 
     def set_queue_key(self, post_id: str, queue_key: Any) -> None:
         """Move one post in the queue (after a decision, say); its fields stay."""
@@ -728,11 +746,12 @@ class SearchIndex:
         slot = self._slot.pop(post_id, None)
         if slot is None:
             return
-        self._unpost(slot)
+        self._unpost([slot])
         self._unorder(slot)
         self._ids[slot] = self._keys[slot] = None
         for name, column in self._columns.items():
             self._columns[name] = column.set(slot, None)
+            column.settle()
         self._free.append(slot)
         self._changed()
 
@@ -740,16 +759,24 @@ class SearchIndex:
         self._version += 1
         self._extras = None
 
-    def _unpost(self, slot: int) -> None:
-        title, rest = self._post_words(slot)
-        for words, postings in ((title, self._title_posts), (rest, self._rest_posts)):
-            for word in words:
+    def _unpost(self, slots: Iterable[int]) -> None:
+        """Take the words of these posts out of the postings."""
+        leaving: tuple[dict[str, set[int]], dict[str, set[int]]] = ({}, {})
+        for slot in slots:
+            for words, gone in zip(self._post_words(slot), leaving, strict=True):
+                for word in words:
+                    gone.setdefault(word, set()).add(slot)
+        for gone, postings in zip(leaving, (self._title_posts, self._rest_posts), strict=True):
+            for word, slots_gone in gone.items():
                 posts = postings.get(word)
-                while posts:
-                    try:
+                if not posts:
+                    continue
+                if len(slots_gone) == 1 and len(posts) < 4096:
+                    (slot,) = slots_gone
+                    while slot in posts:
                         posts.remove(slot)
-                    except ValueError:
-                        break
+                else:
+                    postings[word] = array("I", filterfalse(slots_gone.__contains__, posts))
 
     def _order_position(self, slot: int) -> int | None:
         if self._order_dirty:

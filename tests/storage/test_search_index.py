@@ -438,6 +438,31 @@ def test_shortcuts_give_the_same_results(big_corpus, monkeypatch, query):
     assert index.count(query) == len(fast)
 
 
+def test_bulk_changes_answer_like_a_fresh_index(big_corpus):
+    rng = random.Random(11)
+    index = build(big_corpus)
+    final = dict(big_corpus)
+    keys = {post_id: n for n, post_id in enumerate(big_corpus)}
+    changes = []
+    for n in rng.sample(range(len(big_corpus)), 900):  # replace 900 posts at once
+        post_id = f"p{n:04d}"
+        words = rng.sample(WORDS, 3)
+        final[post_id] = post(" ".join(words), "changed / " + words[0], "new summary", quality=1)
+        keys[post_id] = -n
+        changes.append((post_id, index_fields(final[post_id]), -n))
+    for n in range(50):  # and add new ones
+        final[f"new{n}"] = post(f"brand new {WORDS[n % len(WORDS)]}", "new", "added")
+        keys[f"new{n}"] = 10_000 + n
+        changes.append((f"new{n}", index_fields(final[f"new{n}"]), 10_000 + n))
+    index.add_or_update_many(changes)
+    fresh = build(final, keys)
+    for query in ("", "quality:1", "changed", "kubernets", "brand new", "p i", "-quality<60"):
+        assert index.search(query, limit=None) == fresh.search(query, limit=None), query
+    assert pickle.loads(pickle.dumps(index)).search("changed redis") == fresh.search(
+        "changed redis"
+    )
+
+
 def test_ranked_results_are_by_score_then_queue(big_corpus):
     index = build(big_corpus)
     results = index.search("redis caching", limit=None)
@@ -539,6 +564,8 @@ def test_column_encodings_match_a_brute_force_scan(name):
             expected_raw.extend([None] * (slot + 1 - len(expected_raw)))
         expected_raw[slot] = value
         column = column.set(slot, value)
+        check(column, expected_raw)
+        column.settle()  # a packed column packs its changes now and then
         check(column, expected_raw)
     check(pickle.loads(pickle.dumps(column)), expected_raw)
 
