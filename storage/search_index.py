@@ -771,10 +771,13 @@ class SearchIndex:
                 posts = postings.get(word)
                 if not posts:
                     continue
-                if len(slots_gone) == 1 and len(posts) < 4096:
-                    (slot,) = slots_gone
-                    while slot in posts:
-                        posts.remove(slot)
+                if len(slots_gone) <= 2:  # a remove scans only up to the slot
+                    for slot in slots_gone:
+                        try:
+                            while True:  # a word twice in a title is posted twice
+                                posts.remove(slot)
+                        except ValueError:
+                            pass
                 else:
                     postings[word] = array("I", filterfalse(slots_gone.__contains__, posts))
 
