@@ -27,8 +27,9 @@ Candidate pairs (all pairs of 100,000 posts is impossible):
 * LSH banding over the signature, 8 bands of 8 bytes: near-copies (resemblance >= 0.9)
   share a band with probability > 0.98; pairs at the template-sharing level (<= 0.4)
   with probability ~0.005. An oversized bucket is chained, not expanded into all pairs.
-* blocking by topic: the ``BLOCK_TOP`` best titles of the same topic
-  (``rapidfuzz.process.extract`` over the topic's titles only); the posts of a topic with
+* blocking by topic: the ``BLOCK_TOP`` posts of the same topic whose signatures agree
+  most (a scan of the topic's signatures in C-level xor/count; a topic of more than
+  ``BLOCK_SCAN_MAX`` posts scans that many, added around the post); the posts of a topic with
   fewer than ``WIDEN_BELOW`` others also get ``WIDEN_TOP`` candidates from the posts
   sharing a part of their topic (``problem / stack``), or from all posts of a tiny index.
 
@@ -47,7 +48,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from itertools import compress, repeat
-from operator import lt, xor
+from operator import ge, lt, methodcaller, xor
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -77,7 +78,8 @@ BANDS = 8  # LSH: 8 bands of 8 bytes
 BAND_BYTES = SIGNATURE_BYTES // BANDS
 BUCKET_CAP = 48  # a bigger LSH bucket is template text: chain its members instead
 BUCKET_CHAIN = 4  # ... each paired with this many on either side
-BLOCK_TOP = 12  # same-topic candidates per post (best titles)
+BLOCK_TOP = 10  # same-topic candidates per post (most alike bodies) ...
+BLOCK_SCAN_MAX = 512  # ... among at most this many posts of its topic
 WIDEN_BELOW = 10  # a post with fewer other posts in its topic also gets ...
 WIDEN_TOP = 16  # ... this many candidates from related topics (see _Widener)
 WIDEN_MAX = 5000  # ... unless its related topics hold more posts than this
@@ -517,8 +519,9 @@ class SimilarityIndex:
             blocks.setdefault(topic_of[slot], []).append(slot)
         lsh = self._lsh_candidates(queries, live)
         widen = _Widener(self, live, blocks)
-        block_titles: dict[int, list[str]] = {}
-        titles = self._titles
+        pools: dict[int, tuple[list[int], list[int]]] = {}
+        sigs = self._sig_list()
+        to_bytes = methodcaller("to_bytes", SIGNATURE_BYTES, "little")
         for q in queries:
             if ids[q] is None:
                 continue
@@ -528,13 +531,23 @@ class SimilarityIndex:
             if len(members) <= BLOCK_TOP + 1:
                 cands.update(members)
             else:
-                choices = block_titles.get(topic)
-                if choices is None:
-                    choices = block_titles[topic] = [titles[m] for m in members]
-                found = process.extract(
-                    titles[q], choices, scorer=fuzz.ratio, processor=None, limit=BLOCK_TOP + 1
-                )
-                cands.update(members[at] for _, _, at in found)
+                # the BLOCK_TOP most alike bodies of the topic: matching signature bytes,
+                # counted in C (xor, to_bytes, count) over the topic's signatures
+                if len(members) <= BLOCK_SCAN_MAX:
+                    pool = pools.get(topic)
+                    if pool is None:
+                        pool = pools[topic] = (members, [sigs[m] for m in members])
+                else:  # a huge topic: the posts added around this one
+                    at = bisect_left(members, q)
+                    start = max(0, min(at - BLOCK_SCAN_MAX // 2, len(members) - BLOCK_SCAN_MAX))
+                    window = members[start : start + BLOCK_SCAN_MAX]
+                    pool = (window, [sigs[m] for m in window])
+                slots, values = pool
+                counts = list(map(bytes.count, map(to_bytes, map(sigs[q].__xor__, values)),
+                                  repeat(0)))
+                floor = sorted(counts)[-(BLOCK_TOP + 1)]  # q itself is one of them
+                best = list(compress(slots, map(ge, counts, repeat(floor))))
+                cands.update(best[: 2 * BLOCK_TOP])  # many ties: a bounded few
             if len(members) <= WIDEN_BELOW:
                 cands.update(widen.candidates(topic))
             cands.discard(q)
