@@ -7,6 +7,7 @@ that can be slow (search, get, similar, refresh) run in thread workers under
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -44,6 +45,7 @@ LIST_WINDOW = 500
 NARROW_WIDTH = 100  # below this the side panes share the centre with the body
 SIMILAR_LIMIT = 10
 POLL_SECONDS = 2.0
+MOVE_DEBOUNCE_SECONDS = 0.04
 
 STATUS_LABELS = {
     "approved": "approved",
@@ -241,6 +243,10 @@ class ReviewScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="post")
     def load_post(self, post_id: str) -> None:
         worker = get_current_worker()
+        # Key repeat: a newer cursor move cancels this one before it reads a shard.
+        time.sleep(MOVE_DEBOUNCE_SECONDS)
+        if worker.is_cancelled:
+            return
         try:
             with self.app.store_lock:
                 post = self.store.get(post_id)
@@ -271,6 +277,9 @@ class ReviewScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="similar")
     def load_similar(self, post_id: str) -> None:
         worker = get_current_worker()
+        time.sleep(MOVE_DEBOUNCE_SECONDS)
+        if worker.is_cancelled:
+            return
         try:
             with self.app.store_lock:
                 items = self.store.similar(post_id, limit=SIMILAR_LIMIT)

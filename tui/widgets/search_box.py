@@ -31,7 +31,9 @@ class SearchBox(Vertical):
     error_text = ""
 
     def compose(self):
-        yield Input(placeholder="/ search titles", id="search-input", select_on_focus=False)
+        yield Input(
+            placeholder="/ search, e.g. stack:php", id="search-input", select_on_focus=False
+        )
         yield Static(id="search-error")
 
     @property
