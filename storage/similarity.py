@@ -48,7 +48,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from itertools import compress, repeat
-from operator import ge, lt, methodcaller, xor
+from operator import eq, gt, lt, methodcaller, xor
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -546,8 +546,9 @@ class SimilarityIndex:
                 counts = list(map(bytes.count, map(to_bytes, map(sigs[q].__xor__, values)),
                                   repeat(0)))
                 floor = sorted(counts)[-(BLOCK_TOP + 1)]  # q itself is one of them
-                best = list(compress(slots, map(ge, counts, repeat(floor))))
-                cands.update(best[: 2 * BLOCK_TOP])  # many ties: a bounded few
+                best = list(compress(slots, map(gt, counts, repeat(floor))))
+                best += compress(slots, map(eq, counts, repeat(floor)))  # ties: the first
+                cands.update(best[: BLOCK_TOP + 1])
             if len(members) <= WIDEN_BELOW:
                 cands.update(widen.candidates(topic))
             cands.discard(q)
@@ -571,11 +572,12 @@ class SimilarityIndex:
         width = SIGNATURE_BYTES
         packed_q = _IDX_MASK - q
         found = []
+        # a pair that cannot beat the worst kept neighbour of either post is not scored
+        # in full (the title ratio is the dearest part): rows are full soon enough
+        q_floor = row[0] >> _IDX_BITS
         for other in cands:
             if other in listed or ids[other] is None:
                 continue
-            title_o = titles[other]
-            title = ratio(title_q, title_o) if title_q and title_o else 0.0
             size_o = sizes[other]
             if size_q and size_o:  # _resemblance, inlined: this loop is the hot path
                 matches = (sig_q ^ sigs[other]).to_bytes(width, "little").count(0)
@@ -585,7 +587,13 @@ class SimilarityIndex:
             else:
                 body = 0.0
             topic_o = topic_of[other]
-            score = _combine(body, title, (topic_q == topic_o) if topic_q or topic_o else None)
+            same = (topic_q == topic_o) if topic_q or topic_o else None
+            best_case = _combine(body, 100.0, same)
+            if best_case < q_floor and best_case < nbrs[other * kept] >> _IDX_BITS:
+                continue
+            title_o = titles[other]
+            title = ratio(title_q, title_o) if title_q and title_o else 0.0
+            score = _combine(body, title, same)
             if score <= 0:
                 continue
             found.append((score << _IDX_BITS) | (_IDX_MASK - other))
