@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,17 +127,47 @@ def _analyse_chunk(paths: list[str]) -> list[AnalysedPost | FileError]:
     return [analyse_file(p) for p in paths]
 
 
+@contextmanager
+def worker_pool(count: int, workers: int | None = None) -> Iterator[Executor | None]:
+    """A process pool to analyse ``count`` files with, or None when one process is cheaper.
+
+    The store keeps it open after the analysis to build the similarity index in one worker
+    while it builds the search index itself.
+    """
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if count < PARALLEL_THRESHOLD or workers < 2:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield pool
+
+
 def analyse_files(
-    files: list[Path], progress: Progress | None = None, workers: int | None = None
+    files: list[Path],
+    progress: Progress | None = None,
+    workers: int | None = None,
+    *,
+    pool: Executor | None = None,
 ) -> Iterator[AnalysedPost | FileError]:
-    """Analyse files in order, in a process pool when there are many."""
+    """Analyse files in order: in ``pool`` when given, else in a pool of its own when there
+    are many files, else in this process."""
     names = [str(f) for f in files]
     total = len(names)
-    done = 0
     if progress:
         progress(0, total)
-    workers = workers or min(os.cpu_count() or 1, 8)
-    if total < PARALLEL_THRESHOLD or workers < 2:
+    if pool is None:
+        with worker_pool(total, workers) as own:
+            yield from _analyse(names, progress, own)
+    else:
+        yield from _analyse(names, progress, pool)
+
+
+def _analyse(
+    names: list[str], progress: Progress | None, pool: Executor | None
+) -> Iterator[AnalysedPost | FileError]:
+    total = len(names)
+    done = 0
+    if pool is None:
         for name in names:
             yield analyse_file(name)
             done += 1
@@ -144,9 +175,20 @@ def analyse_files(
                 progress(done, total)
         return
     chunks = [names[i : i + CHUNK_SIZE] for i in range(0, total, CHUNK_SIZE)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for results in pool.map(_analyse_chunk, chunks):
-            yield from results
-            done += len(results)
-            if progress:
-                progress(done, total)
+    for results in pool.map(_analyse_chunk, chunks):
+        yield from results
+        done += len(results)
+        if progress:
+            progress(done, total)
+
+
+def similarity_state(state: dict | None, items: list[tuple[str, Any]]) -> dict:
+    """``SimilarityIndex`` state (None: an empty index) with ``items`` (id, features) added.
+
+    A plain function of plain data, so that a pool worker can run it.
+    """
+    from .similarity import SimilarityIndex
+
+    index = SimilarityIndex() if state is None else SimilarityIndex.from_state(state)
+    index.add_many(items)
+    return index.to_state()

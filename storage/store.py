@@ -11,11 +11,15 @@ lose each other's writes. Readers hold no lock; ``refresh()`` notices other writ
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
 from contextlib import contextmanager
+from itertools import chain, compress, islice
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ from .models import (
     StoredPost,
 )
 from .paths import default_db_path, samples_dir
+from .postrows import PostRows
 from .query import SearchIndex
 from .reviews import ReviewBook, now_iso, reviewer_name
 from .similarity import NEAR_DUPLICATE_THRESHOLD, SimilarityIndex
@@ -45,8 +50,10 @@ from .similarity import NEAR_DUPLICATE_THRESHOLD, SimilarityIndex
 FORMAT = 1
 SHARD_COUNT = 64
 LOCK_TIMEOUT_S = 30
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: columnar rows, the built SearchIndex, similarity state
 OPEN_SHARDS = 2  # shards kept parsed in memory; each holds ~1/64 of the bodies
+# An import of at least this many posts builds the similarity index in a pool worker.
+PARALLEL_SIMILARITY = 2000
 
 Warn = Callable[[str], None]
 
@@ -72,10 +79,10 @@ class Store:
         self._shard_recovered = False  # a shard came back from its .bak: index is suspect
         # in-memory index, loaded from the cache or rebuilt from the shards
         self._generation = -1
-        self._rows: dict[str, dict[str, Any]] = {}
-        self._doc_ids: dict[str, int] = {}
+        self._rows = PostRows()  # id -> row (title, reference, sha256, doc id, ...)
         self._order: list[str] = []  # ids sorted by reference: the static part of queue order
         self._needs_review: set[str] = set()
+        self._review_first: list[str] = []  # the ids of _order that need review
         self._near_dups: set[str] = set()
         self._search: SearchIndex | None = None
         self._similarity = SimilarityIndex()
@@ -184,7 +191,7 @@ class Store:
             return False
         if not manifest.get("clean", True):
             return False
-        shards = {doc_id % SHARD_COUNT for doc_id in cache["doc_ids"].values()}
+        shards = {doc_id % SHARD_COUNT for doc_id in cache["rows"].doc_ids}
         return all(self._shard_exists(shard) for shard in shards)
 
     def _shard_exists(self, shard: int) -> bool:
@@ -194,7 +201,15 @@ class Store:
     def _read_index_cache(self, *, warn: bool = False) -> dict | None:
         try:
             with open(self._index_path, "rb") as fh:
-                cache = pickle.load(fh)
+                # no cyclic garbage is made while unpickling: collecting during the load of
+                # a million objects only costs time (~30% at 100,000 posts)
+                gc_was_enabled = gc.isenabled()
+                gc.disable()
+                try:
+                    cache = pickle.load(fh)
+                finally:
+                    if gc_was_enabled:
+                        gc.enable()
         except FileNotFoundError:
             return None
         except Exception as exc:  # a damaged cache is only a cache: rebuild it from the shards
@@ -204,7 +219,12 @@ class Store:
                     "rebuilding it from the post shards"
                 )
             return None
-        if not isinstance(cache, dict) or cache.get("format") != INDEX_FORMAT:
+        if (
+            not isinstance(cache, dict)
+            or cache.get("format") != INDEX_FORMAT
+            or not isinstance(cache.get("rows"), PostRows)
+            or not isinstance(cache.get("search"), SearchIndex)
+        ):
             return None
         return cache
 
@@ -220,8 +240,7 @@ class Store:
         # after a crash: the dead writer's temp files (under the lock, so none is in use)
         remove_stale_temp_files(self.data_dir)
         remove_stale_temp_files(self.path.parent, f".{self.path.name}.")
-        rows: dict[str, dict] = {}
-        doc_ids: dict[str, int] = {}
+        rows: dict[str, tuple[dict, int]] = {}
         fields: dict[str, dict] = {}
         items = []
         for shard in range(SHARD_COUNT):
@@ -232,10 +251,9 @@ class Store:
                 data = {k: doc.get(k) for k in ("title", "body", "meta", "listed_similar")}
                 data["warnings"] = doc.get("warnings", [])
                 post_id = doc["id"]
-                doc_ids[post_id] = doc.doc_id
                 meta = doc.get("meta") or {}
                 flags = meta.get("flags") if isinstance(meta.get("flags"), dict) else {}
-                rows[post_id] = {
+                row = {
                     "id": post_id,
                     "reference": doc.get("reference", ""),
                     "title": doc.get("title", ""),
@@ -245,8 +263,14 @@ class Store:
                     "sha256": doc["source"]["sha256"],
                     "path": doc["source"]["path"],
                 }
+                rows[post_id] = (row, doc.doc_id)
                 fields[post_id] = index_fields(data)
                 items.append((post_id, features(data)))
+        post_rows = PostRows(rows.values())
+        search = SearchIndex(
+            [(pid, fields[pid], post_rows.queue_key(s)) for s, pid in enumerate(post_rows.ids)]
+        )
+        del fields
         similarity = SimilarityIndex()
         similarity.add_many(items)
         self._shard_recovered = False  # what the shards hold now is what the index says
@@ -255,31 +279,28 @@ class Store:
         cache = {
             "format": INDEX_FORMAT,
             "generation": generation,
-            "rows": rows,
-            "doc_ids": doc_ids,
-            "fields": fields,
+            "rows": post_rows,
+            "search": search,
             "similarity": similarity.to_state(),
         }
         self._write_index_cache(cache)
         # a lost manifest restarts at doc id 1: never hand out an id a shard already holds
-        next_doc_id = max(manifest.get("next_doc_id", 1), max(doc_ids.values(), default=0) + 1)
+        next_doc_id = max(manifest.get("next_doc_id", 1), max(post_rows.doc_ids, default=0) + 1)
         self._write_manifest(
             {**manifest, "generation": generation, "next_doc_id": next_doc_id, "clean": True}
         )
         return cache
 
     def _install_index(self, cache: dict) -> None:
+        rows: PostRows = cache["rows"]
         self._generation = cache["generation"]
-        self._rows = cache["rows"]
-        self._doc_ids = cache["doc_ids"]
-        self._order = sorted(self._rows, key=lambda i: (self._rows[i]["reference"] or i, i))
-        self._needs_review = {i for i, r in self._rows.items() if r["needs_human_review"]}
+        self._rows = rows
+        self._order = rows.ids  # slots are in queue order already
+        self._review_first = list(compress(rows.ids, rows.needs_review))
+        self._needs_review = set(self._review_first)
         self._similarity = SimilarityIndex.from_state(cache["similarity"])
         self._near_dups = {i for cluster in self._similarity.clusters() for i in cluster}
-        fields = cache["fields"]
-        self._search = SearchIndex(
-            (pid, fields[pid], (rank,)) for rank, pid in enumerate(self._order)
-        )
+        self._search = cache["search"]
         for db in self._shards.values():
             db.close()
         self._shards.clear()
@@ -309,7 +330,7 @@ class Store:
         self._warn(message)
 
     def _read_record(self, post_id: str) -> dict:
-        doc_id = self._doc_ids[post_id]
+        doc_id = self._rows.doc_id(post_id)
         doc = self._open_shard(doc_id % SHARD_COUNT).table("posts").get(doc_id=doc_id)
         if doc is None or self._shard_recovered:
             # The shard came back from an older .bak or lost the post: re-index from the
@@ -317,8 +338,8 @@ class Store:
             with self._write_lock():
                 self._install_index(self._rebuild_index_cache(self._manifest()))
             doc = None
-            if post_id in self._doc_ids:
-                new_id = self._doc_ids[post_id]
+            if post_id in self._rows:
+                new_id = self._rows.doc_id(post_id)
                 doc = self._open_shard(new_id % SHARD_COUNT).table("posts").get(doc_id=new_id)
             if doc is None:
                 raise StoreCorruptError(
@@ -339,24 +360,30 @@ class Store:
         files, errors = importer.collect_files(paths)
         report = ImportReport(errors=list(errors))
         analysed: list[importer.AnalysedPost] = []
-        for result in importer.analyse_files(files, progress):
-            if isinstance(result, importer.AnalysedPost):
-                analysed.append(result)
-                report.warnings.extend(f"{result.path}: {w}" for w in result.warnings)
-            else:
-                report.errors.append(result)
-        if not analysed:
-            return report
-        with self._write_lock():
-            self._load()  # another process may have imported meanwhile
-            self._apply_import(analysed, report)
+        with importer.worker_pool(len(files)) as pool:
+            for result in importer.analyse_files(files, progress, pool=pool):
+                if isinstance(result, importer.AnalysedPost):
+                    analysed.append(result)
+                    report.warnings.extend(f"{result.path}: {w}" for w in result.warnings)
+                else:
+                    report.errors.append(result)
+            if not analysed:
+                return report
+            with self._write_lock():
+                self._load()  # another process may have imported meanwhile
+                self._apply_import(analysed, report, pool)
         return report
 
     def import_samples(self) -> ImportReport:
         """Import the five sample seeds shipped with copydesk."""
         return self.import_paths([samples_dir()])
 
-    def _apply_import(self, analysed: list[importer.AnalysedPost], report: ImportReport) -> None:
+    def _apply_import(
+        self,
+        analysed: list[importer.AnalysedPost],
+        report: ImportReport,
+        pool: Executor | None = None,
+    ) -> None:
         manifest = self._manifest()
         changes: dict[str, importer.AnalysedPost] = {}
         for post in analysed:  # the last file with an id wins, like a re-import would
@@ -376,41 +403,56 @@ class Store:
                 report.updated.append(post_id)
         if not changes:
             return
-        next_doc_id = max(manifest["next_doc_id"], max(self._doc_ids.values(), default=0) + 1)
-        doc_ids = dict(self._doc_ids)
+        old_rows = self._rows
+        next_doc_id = max(manifest["next_doc_id"], max(old_rows.doc_ids, default=0) + 1)
+        doc_ids: dict[str, int] = {}
         for post_id in changes:
-            if post_id not in doc_ids:
+            slot = old_rows.slot(post_id)
+            if slot is None:
                 doc_ids[post_id] = next_doc_id
                 next_doc_id += 1
+            else:
+                doc_ids[post_id] = old_rows.doc_ids[slot]
         generation = manifest["generation"] + 1
         # 1. mark the index dirty: a crash from here on rebuilds it from the shards
         dirty = {**manifest, "generation": generation, "next_doc_id": next_doc_id, "clean": False}
         self._write_manifest(dirty)
-        # 2. write the touched shards, each atomically
+        # 2. write the touched shards, each atomically, in a thread (file writes and fsync
+        # let go of the GIL) while this thread and a pool worker build the derived index
         by_shard: dict[int, list[tuple[int, bytes]]] = {}
         for post_id, post in changes.items():
             doc_id = doc_ids[post_id]
             by_shard.setdefault(doc_id % SHARD_COUNT, []).append((doc_id, post.record_json))
-        for shard, docs in by_shard.items():
-            self._write_shard(shard, docs)
+        similarity_state = self._start_similarity(changes, pool)
+        shard_writer = _Background(
+            lambda: [self._write_shard(shard, docs) for shard, docs in by_shard.items()]
+        )
+        try:
+            # 3. the derived index: rows, search index, similarity (in the pool when large)
+            rows = PostRows(
+                chain(
+                    (
+                        item
+                        for item in old_rows.items_with_doc_ids()
+                        if item[0]["id"] not in changes
+                    ),
+                    ((post.row, doc_ids[post_id]) for post_id, post in changes.items()),
+                )
+            )
+            search = self._next_search_index(rows, changes)
+        except BaseException:
+            shard_writer.result(reraise=False)
+            raise
+        shard_writer.result()
         if self._shard_recovered:  # a shard came back from an older .bak while merging
             self._install_index(self._rebuild_index_cache(dirty))
             return
-        # 3. the derived index
-        rows = dict(self._rows)
-        cache_fields = dict(self._cached_fields())
-        for post_id, post in changes.items():
-            rows[post_id] = post.row
-            cache_fields[post_id] = post.fields
-        similarity = SimilarityIndex.from_state(self._similarity.to_state())
-        similarity.add_many((pid, post.features) for pid, post in changes.items())
         cache = {
             "format": INDEX_FORMAT,
             "generation": generation,
             "rows": rows,
-            "doc_ids": doc_ids,
-            "fields": cache_fields,
-            "similarity": similarity.to_state(),
+            "search": search,
+            "similarity": similarity_state(),
         }
         self._write_index_cache(cache)
         # 4. commit point
@@ -419,11 +461,34 @@ class Store:
         )
         self._install_index(cache)
 
-    def _cached_fields(self) -> dict[str, dict]:
-        cache = self._read_index_cache()
-        if cache is None or cache.get("generation") != self._generation:
-            return {}
-        return cache["fields"]
+    def _start_similarity(
+        self, changes: dict[str, importer.AnalysedPost], pool: Executor | None
+    ) -> Callable[[], dict]:
+        """Start adding the changed posts to (a copy of) the similarity index; returns what
+        waits for the new state. A large import builds it in a pool worker, in parallel with
+        the search index built here."""
+        state = self._similarity.to_state() if len(self._similarity) else None
+        items = [(post_id, post.features) for post_id, post in changes.items()]
+        if pool is not None and len(items) >= PARALLEL_SIMILARITY:
+            future = pool.submit(importer.similarity_state, state, items)
+            return future.result
+        return lambda: importer.similarity_state(state, items)
+
+    def _next_search_index(
+        self, rows: PostRows, changes: dict[str, importer.AnalysedPost]
+    ) -> SearchIndex:
+        """The search index over ``rows``: built afresh when the store was empty, else a
+        copy of the current one with the changed posts added or replaced."""
+        if self._search is None or not len(self._rows):
+            return SearchIndex(
+                [(pid, changes[pid].fields, rows.queue_key(s)) for s, pid in enumerate(rows.ids)]
+            )
+        search = pickle.loads(pickle.dumps(self._search, protocol=pickle.HIGHEST_PROTOCOL))
+        search.add_or_update_many(
+            (post_id, post.fields, rows.queue_key(rows.slot(post_id)))  # type: ignore[arg-type]
+            for post_id, post in changes.items()
+        )
+        return search
 
     def _write_shard(self, shard: int, docs: list[tuple[int, bytes]]) -> None:
         """Merge serialised records into one shard file with a single atomic write."""
@@ -479,23 +544,29 @@ class Store:
         return False
 
     def summary(self, post_id: str) -> PostSummary:
-        row = self._rows.get(post_id)
-        if row is None:
+        return self._summary(post_id, self._reviews.all())
+
+    def _summary(self, post_id: str, reviews: Mapping[str, Review]) -> PostSummary:
+        """The list row of one post; ``reviews`` is one snapshot of the decisions, taken
+        once per search rather than once per post (each look checks the file on disk)."""
+        rows = self._rows
+        slot = rows.slot(post_id)
+        if slot is None:
             raise UnknownPostError(post_id)
-        review = self._reviews.get(post_id)
-        hint_codes = tuple(row["hint_codes"])
+        review = reviews.get(post_id)
+        hint_codes = rows.hint_codes[slot]
         if post_id in self._near_dups:
             hint_codes += ("near_duplicate",)
         return PostSummary(
             id=post_id,
-            reference=row["reference"],
-            title=row["title"],
-            topic=row["topic"],
-            needs_human_review=row["needs_human_review"],
+            reference=rows.references[slot],
+            title=rows.titles[slot],
+            topic=rows.topics[slot],
+            needs_human_review=bool(rows.needs_review[slot]),
             status=review.status if review else PENDING,
             hint_codes=hint_codes,
             changed=bool(
-                review and review.content_sha256 and review.content_sha256 != row["sha256"]
+                review and review.content_sha256 and review.content_sha256 != rows.sha256(slot)
             ),
         )
 
@@ -505,49 +576,83 @@ class Store:
         review = self._reviews.get(post_id)
         return review.status if review else PENDING
 
-    def _in_queue_front(self, post_id: str) -> bool:
-        return post_id in self._needs_review and self.status_of(post_id) == PENDING
-
-    def _queue_order(self, ids: Iterable[str]) -> list[str]:
+    def _queue_order(
+        self, ids: Iterable[str], reviews: Mapping[str, Review], limit: int | None = None
+    ) -> list[str]:
         """Stable partition: pending posts needing review first, the rest after."""
         ids = list(ids)
-        front = [i for i in ids if self._in_queue_front(i)]
+        needs = self._needs_review
+        front = [
+            i
+            for i in ids
+            if i in needs and ((review := reviews.get(i)) is None or review.status == PENDING)
+        ]
         if not front:
-            return ids
+            return ids if limit is None else ids[:limit]
+        if limit is not None and len(front) >= limit:
+            return front[:limit]
         front_set = set(front)
-        return front + [i for i in ids if i not in front_set]
+        rest = (i for i in ids if i not in front_set)
+        return front + list(islice(rest, None if limit is None else limit - len(front)))
+
+    def _all_in_queue_order(self, reviews: Mapping[str, Review], limit: int | None) -> list[str]:
+        """Every post in queue order, stopping at ``limit`` (the empty query)."""
+        front: list[str] = []
+        for post_id in self._review_first:
+            review = reviews.get(post_id)
+            if review is None or review.status == PENDING:
+                front.append(post_id)
+                if limit is not None and len(front) >= limit:
+                    return front
+        front_set = set(front)
+        rest = (i for i in self._order if i not in front_set)
+        return front + list(islice(rest, None if limit is None else limit - len(front)))
+
+    def _search_callbacks(self, reviews: Mapping[str, Review]) -> dict[str, Callable]:
+        def status_of(post_id: str) -> str:
+            review = reviews.get(post_id)
+            return review.status if review else PENDING
+
+        return {
+            "status_of": status_of,
+            "hints_of": lambda pid: self._summary(pid, reviews).hint_codes,
+            "changed_of": lambda pid: self._summary(pid, reviews).changed,
+            "body_contains": self.body_contains,
+        }
 
     def search_ids(self, query: str = "", limit: int | None = 50) -> list[str]:
         """Ids matching ``query`` (see storage/query.py), best first or in queue order.
 
         Raises ``QueryError`` for a malformed query.
         """
+        return self._search_ids(query, limit, self._reviews.all())
+
+    def _search_ids(
+        self, query: str, limit: int | None, reviews: Mapping[str, Review]
+    ) -> list[str]:
         query = query.strip()
         if not query:
-            ids = self._queue_order(self._order)
-            return ids if limit is None else ids[:limit]
+            return self._all_in_queue_order(reviews, limit)
         assert self._search is not None
         parsed = self._search.parse(query)  # knows the unknown meta fields posts carry
         ranked = parsed.has_free_words
         ids = self._search.search(
-            parsed,
-            limit=limit if ranked else None,
-            status_of=self.status_of,
-            hints_of=lambda pid: self.summary(pid).hint_codes,
-            changed_of=lambda pid: self.summary(pid).changed,
-            body_contains=self.body_contains,
+            parsed, limit=limit if ranked else None, **self._search_callbacks(reviews)
         )
         if not ranked:
-            ids = self._queue_order(ids)
+            return self._queue_order(ids, reviews, limit)
         return ids if limit is None else ids[:limit]
 
     def search(self, query: str = "", limit: int | None = 50) -> list[PostSummary]:
-        return [self.summary(i) for i in self.search_ids(query, limit)]
+        reviews = self._reviews.all()
+        return [self._summary(i, reviews) for i in self._search_ids(query, limit, reviews)]
 
     def count(self, query: str = "") -> int:
         if not query.strip():
             return len(self._rows)
-        return len(self.search_ids(query, limit=None))
+        assert self._search is not None
+        parsed = self._search.parse(query)
+        return self._search.count(parsed, **self._search_callbacks(self._reviews.all()))
 
     def progress(self) -> tuple[int, int]:
         """(reviewed, needing review): decided posts among those flagged for review."""
@@ -693,3 +798,24 @@ class Store:
             self._reviews.reload()
             changed = True
         return changed
+
+
+class _Background(threading.Thread):
+    """Run ``fn`` in a thread at once; ``result()`` waits and re-raises what it raised."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        super().__init__(name="copydesk-shard-writer")
+        self._fn = fn
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._fn()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self, *, reraise: bool = True) -> None:
+        self.join()
+        if reraise and self._error is not None:
+            raise self._error
