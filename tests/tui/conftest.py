@@ -23,7 +23,7 @@ HOSTILE_SEED = (
     + "and \x1b]8;;https://evil.example\x07click\x1b]8;;\x07 with a bell\x07 here.\n\n"
     + "alphanode post meta\n\n"
     + "topic[red]hostile[/red] / markup\n"
-    + "referenceanp-ref-999999-0001\n"
+    + "referenceanp-ref-999999-0001[/][bold]\n"
     + "flags\n"
     + "  \u2022 ai generated style: 0\n"
     + "  \u2022 has images: 0\n"

@@ -417,6 +417,12 @@ async def test_hostile_markup_post_renders_literally(hostile_store, make_app, se
         assert "fixing [/] closing tags" in rows
         meta = flat(static_text(app.screen.query_one(MetaPane)))
         assert "[red]hostile[/red] / markup" in meta
+        assert "anp-ref-999999-0001[/][bold]" in meta
+        # the getter gives the title back as markup: escaped brackets, never a tag
+        from textual.content import Content
+
+        title = Content.from_markup(app.screen.body.border_title)
+        assert title.plain == "anp-ref-999999-0001[/][bold]"
         # nothing that reaches the terminal carries an escape character
         for strip in app.screen.body._lines:
             assert "\x1b" not in strip.text and "\x07" not in strip.text

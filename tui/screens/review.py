@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -263,7 +264,8 @@ class ReviewScreen(Screen[None]):
             return  # the cursor moved on while this loaded
         self._current_post = post
         meta = post.meta or {}
-        self.body.border_title = clean_line(getattr(post, "reference", "") or "Post")
+        # A Text, not a str: Textual reads a str border title as markup.
+        self.body.border_title = Text(clean_line(getattr(post, "reference", "") or "Post"))
         self.body.show_post(post.title, post.body or [], meta.get("code_language"))
         self.query_one(MetaPane).show_meta(meta)
         self._show_flags(post, review)

@@ -12,19 +12,20 @@ from rich.text import Text
 from tui.text import clean, clean_line
 from tui.widgets.rendered_view import RenderedView
 
-# Known fields in reading order; anything else follows under its own name.
+# Known fields in reading order (what a reviewer checks first fits the first screen);
+# anything else follows under its own name.
 FIELD_ORDER = [
     "topic",
+    "reference",
+    "stack",
+    "score",
     "difficulty",
     "reading_time",
     "view_count",
     "code_language",
-    "reference",
-    "hash",
-    "stack",
     "tools",
-    "score",
     "revision",
+    "hash",
     "summary",
     "ai_brief",
     "ai_outline",
@@ -153,7 +154,13 @@ def meta_renderable(meta: Mapping[str, Any]) -> RenderableType:
     for name in names:
         if name in HIDDEN_FIELDS:
             continue
-        grid.add_row(field_label(name), value_renderable(name, meta[name]))
+        value = meta[name]
+        if name == "score" and isinstance(value, Mapping):
+            # one row per score, so the bars get the whole value column
+            for key, item in value.items():
+                grid.add_row(field_label(key), score_bar(item))
+            continue
+        grid.add_row(field_label(name), value_renderable(name, value))
     return grid
 
 
