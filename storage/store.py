@@ -11,7 +11,9 @@ lose each other's writes. Readers hold no lock; ``refresh()`` notices other writ
 
 from __future__ import annotations
 
+import functools
 import gc
+import hashlib
 import os
 import pickle
 import threading
@@ -50,10 +52,13 @@ from .similarity import NEAR_DUPLICATE_THRESHOLD, SimilarityIndex
 FORMAT = 1
 SHARD_COUNT = 64
 LOCK_TIMEOUT_S = 30
-INDEX_FORMAT = 2  # 2: columnar rows, the built SearchIndex, similarity state
+INDEX_FORMAT = 2  # 2: columnar rows, the built SearchIndex, similarity state (+ code hash)
 OPEN_SHARDS = 2  # shards kept parsed in memory; each holds ~1/64 of the bodies
 # An import of at least this many posts builds the similarity index in a pool worker.
 PARALLEL_SIMILARITY = 2000
+# A search reads this many bodies one by one for a quoted phrase, then scans every shard.
+PHRASE_READS_BEFORE_SCAN = 8
+PHRASES_REMEMBERED = 8
 
 Warn = Callable[[str], None]
 
@@ -77,6 +82,8 @@ class Store:
         self._reviews = ReviewBook(self.data_dir / "reviews.json", warn=self._warn)
         self._shards: OrderedDict[int, TinyDB] = OrderedDict()
         self._shard_recovered = False  # a shard came back from its .bak: index is suspect
+        # (generation, phrase) -> ids whose body holds it; see _phrase_in_body
+        self._phrase_hits: OrderedDict[tuple[int, str], frozenset[str]] = OrderedDict()
         # in-memory index, loaded from the cache or rebuilt from the shards
         self._generation = -1
         self._rows = PostRows()  # id -> row (title, reference, sha256, doc id, ...)
@@ -222,6 +229,7 @@ class Store:
         if (
             not isinstance(cache, dict)
             or cache.get("format") != INDEX_FORMAT
+            or cache.get("code") != _index_code()
             or not isinstance(cache.get("rows"), PostRows)
             or not isinstance(cache.get("search"), SearchIndex)
         ):
@@ -229,6 +237,7 @@ class Store:
         return cache
 
     def _write_index_cache(self, cache: dict) -> None:
+        cache["code"] = _index_code()
         data = pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL)
         atomic_write_bytes(self._index_path, data, keep_backup=False)
 
@@ -536,12 +545,43 @@ class Store:
 
     def body_contains(self, post_id: str, phrase: str) -> bool:
         """Case-insensitive substring test over a post's body text (loads its shard)."""
-        phrase = phrase.lower()
-        for block in self._read_record(post_id).get("body", []):
-            parts = block.get("items") or [block.get("text") or block.get("caption") or ""]
-            if any(phrase in str(p).lower() for p in parts):
-                return True
-        return False
+        return _body_holds(self._read_record(post_id).get("body", []), phrase.lower())
+
+    def _phrase_in_body(self) -> Callable[[str, str], bool]:
+        """``body_contains`` for one search: the first few posts are read one by one; past
+        that, one pass over the shards finds every post holding the phrase, remembered for
+        the next keystrokes. Posts sit in shards by doc id, not in result order, so reading
+        them one by one parses a different shard almost every time."""
+        asked: dict[str, int] = {}
+
+        def contains(post_id: str, phrase: str) -> bool:
+            hits = self._phrase_hits.get((self._generation, phrase))
+            if hits is None:
+                asked[phrase] = asked.get(phrase, 0) + 1
+                if asked[phrase] <= PHRASE_READS_BEFORE_SCAN:
+                    return self.body_contains(post_id, phrase)
+                hits = self._scan_bodies(phrase)
+            return post_id in hits
+
+        return contains
+
+    def _scan_bodies(self, phrase: str) -> frozenset[str]:
+        """Ids of the posts whose body holds ``phrase`` (lower case), shard by shard."""
+        found = []
+        for shard in range(SHARD_COUNT):
+            if not self._shard_exists(shard):
+                continue
+            data = self._open_shard(shard).storage.read() or {}
+            posts = data.get("posts")
+            for doc in posts.values() if isinstance(posts, dict) else ():
+                if isinstance(doc, dict) and _body_holds(doc.get("body"), phrase):
+                    found.append(doc.get("id"))
+        hits = frozenset(found)
+        cache = self._phrase_hits
+        cache[(self._generation, phrase)] = hits
+        while len(cache) > PHRASES_REMEMBERED:
+            cache.popitem(last=False)
+        return hits
 
     def summary(self, post_id: str) -> PostSummary:
         return self._summary(post_id, self._reviews.all())
@@ -617,7 +657,7 @@ class Store:
             "status_of": status_of,
             "hints_of": lambda pid: self._summary(pid, reviews).hint_codes,
             "changed_of": lambda pid: self._summary(pid, reviews).changed,
-            "body_contains": self.body_contains,
+            "body_contains": self._phrase_in_body(),
         }
 
     def search_ids(self, query: str = "", limit: int | None = 50) -> list[str]:
@@ -798,6 +838,32 @@ class Store:
             self._reviews.reload()
             changed = True
         return changed
+
+
+@functools.cache
+def _index_code() -> str:
+    """A fingerprint of the code whose objects the index cache pickles: a cache written by
+    other code is rebuilt from the shards instead of unpickled into the wrong shape."""
+    from . import postrows, query, search_index, similarity
+
+    digest = hashlib.sha256(str(INDEX_FORMAT).encode())
+    for module in (postrows, query, search_index, similarity):
+        try:
+            digest.update(Path(module.__file__ or "").read_bytes())
+        except OSError:  # no source at hand (a frozen install): its name has to do
+            digest.update(module.__name__.encode())
+    return digest.hexdigest()[:16]
+
+
+def _body_holds(body: Any, phrase: str) -> bool:
+    """Whether a text, list item or image caption of ``body`` holds ``phrase`` (lower case)."""
+    for block in body if isinstance(body, list) else ():
+        if not isinstance(block, dict):
+            continue
+        parts = block.get("items") or [block.get("text") or block.get("caption") or ""]
+        if any(phrase in str(p).lower() for p in parts):
+            return True
+    return False
 
 
 class _Background(threading.Thread):
