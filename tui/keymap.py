@@ -305,6 +305,14 @@ def effective_bindings(keymap: Mapping[str, str]) -> list[BoundKey]:
     return result
 
 
+def keys_for(binding_id: str, keymap: Mapping[str, str]) -> tuple[str, ...]:
+    """The keys bound to ``binding_id`` once ``keymap`` is applied."""
+    for bound in effective_bindings(keymap):
+        if bound.binding_id == binding_id:
+            return bound.keys
+    return ()
+
+
 def _unique_by_id(table: Iterable[Binding]) -> list[Binding]:
     seen: set[str] = set()
     unique = []

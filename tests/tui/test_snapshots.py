@@ -77,3 +77,12 @@ def test_search_with_query_error(store, make_app, settle, snap_compare):
         await settle(pilot)
 
     assert snap_compare(make_app(store), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_bulk_confirm_modal(store, make_app, settle, snap_compare):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("space", "space", "c")
+        await settle(pilot)
+
+    assert snap_compare(make_app(store), terminal_size=(80, 24), run_before=run_before)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.keymap import CONFIRM_BINDINGS
+from tui.keymap import CONFIRM_BINDINGS, keys_for
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -18,9 +19,10 @@ class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > #confirm-dialog {
-        width: auto; max-width: 70; height: auto;
+        width: 60; max-width: 90%; height: auto;
         border: round $warning; background: $surface; padding: 1 2;
     }
+    ConfirmScreen #confirm-dialog > Static { width: 100%; height: auto; }
     ConfirmScreen #confirm-help { color: $text-muted; margin-top: 1; }
     """
 
@@ -31,7 +33,15 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self):
         with Vertical(id="confirm-dialog"):
             yield Static(Text(self._question, style="bold"), id="confirm-question")
-            yield Static(Text("y / enter: yes   n / esc: no"), id="confirm-help")
+            yield Static(
+                Text(f"{self._keys('confirm')}: yes   {self._keys('cancel')}: no"),
+                id="confirm-help",
+            )
+
+    def _keys(self, binding_id: str) -> str:
+        keymap = getattr(self.app, "keymap_overrides", {})
+        keys = keys_for(binding_id, keymap)
+        return " / ".join(self.app.get_key_display(Binding(key, "")) for key in keys)
 
     def action_confirm(self) -> None:
         self.dismiss(True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
-from tui.keymap import NOTE_BINDINGS
+from tui.keymap import NOTE_BINDINGS, keys_for
 from tui.text import clean_line
 
 
@@ -41,8 +42,13 @@ class NoteScreen(ModalScreen[str | None]):
             yield Static(self._help_text(), id="note-help")
 
     def _help_text(self) -> Text:
-        save = self.app.get_key_display(NOTE_BINDINGS[0])
-        return Text(f"{save} save · esc cancel")
+        keymap = getattr(self.app, "keymap_overrides", {})
+
+        def keys(binding_id: str) -> str:
+            bound = keys_for(binding_id, keymap)
+            return " / ".join(self.app.get_key_display(Binding(key, "")) for key in bound)
+
+        return Text(f"{keys('save_note')} save · {keys('cancel_note')} cancel")
 
     def on_mount(self) -> None:
         self.query_one("#note-dialog").border_title = "Review note"
