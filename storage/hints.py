@@ -73,7 +73,6 @@ FASTEST_WPM = READING_WPM / 0.5
 
 STALE_AFTER_DAYS = 730
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _MIN_SENTENCE_WORDS = 4  # shorter repeats ("yes.") are not worth a hint
 _QUOTE_CHARS = 60
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
