@@ -56,8 +56,9 @@ INDEX_FORMAT = 2  # 2: columnar rows, the built SearchIndex, similarity state (+
 OPEN_SHARDS = 2  # shards kept parsed in memory; each holds ~1/64 of the bodies
 # An import of at least this many posts builds the similarity index in a pool worker.
 PARALLEL_SIMILARITY = 2000
-# A search reads this many bodies one by one for a quoted phrase, then scans every shard.
-PHRASE_READS_BEFORE_SCAN = 8
+# The query terms of the front of the queue: pending posts that need review.
+QUEUE_FRONT_TERMS = "flag:needs_human_review status:pending"
+# Quoted phrases whose shard scans are remembered (see _phrase_in_body).
 PHRASES_REMEMBERED = 8
 
 Warn = Callable[[str], None]
@@ -82,8 +83,10 @@ class Store:
         self._reviews = ReviewBook(self.data_dir / "reviews.json", warn=self._warn)
         self._shards: OrderedDict[int, TinyDB] = OrderedDict()
         self._shard_recovered = False  # a shard came back from its .bak: index is suspect
-        # (generation, phrase) -> ids whose body holds it; see _phrase_in_body
-        self._phrase_hits: OrderedDict[tuple[int, str], frozenset[str]] = OrderedDict()
+        # (generation, phrase) -> shard -> ids whose body holds it; see _phrase_in_body
+        self._phrase_hits: OrderedDict[tuple[int, str], dict[int, frozenset[str]]] = (
+            OrderedDict()
+        )
         # in-memory index, loaded from the cache or rebuilt from the shards
         self._generation = -1
         self._rows = PostRows()  # id -> row (title, reference, sha256, doc id, ...)
@@ -548,40 +551,51 @@ class Store:
         return _body_holds(self._read_record(post_id).get("body", []), phrase.lower())
 
     def _phrase_in_body(self) -> Callable[[str, str], bool]:
-        """``body_contains`` for one search: the first few posts are read one by one; past
-        that, one pass over the shards finds every post holding the phrase, remembered for
-        the next keystrokes. Posts sit in shards by doc id, not in result order, so reading
-        them one by one parses a different shard almost every time."""
-        asked: dict[str, int] = {}
+        """``body_contains`` for searches. Posts sit in shards by doc id, not in result
+        order, so reading them one by one parses a different shard almost every time:
+        instead the shard of an asked post is scanned for the phrase once, all its posts at
+        a time, and what it holds is remembered for the next keystrokes."""
 
         def contains(post_id: str, phrase: str) -> bool:
-            hits = self._phrase_hits.get((self._generation, phrase))
-            if hits is None:
-                asked[phrase] = asked.get(phrase, 0) + 1
-                if asked[phrase] <= PHRASE_READS_BEFORE_SCAN:
-                    return self.body_contains(post_id, phrase)
-                hits = self._scan_bodies(phrase)
-            return post_id in hits
+            shard = self._rows.doc_id(post_id) % SHARD_COUNT
+            return post_id in self._shard_phrase_hits(shard, phrase)
 
         return contains
 
-    def _scan_bodies(self, phrase: str) -> frozenset[str]:
-        """Ids of the posts whose body holds ``phrase`` (lower case), shard by shard."""
-        found = []
-        for shard in range(SHARD_COUNT):
-            if not self._shard_exists(shard):
-                continue
-            data = self._open_shard(shard).storage.read() or {}
-            posts = data.get("posts")
-            for doc in posts.values() if isinstance(posts, dict) else ():
-                if isinstance(doc, dict) and _body_holds(doc.get("body"), phrase):
-                    found.append(doc.get("id"))
-        hits = frozenset(found)
-        cache = self._phrase_hits
-        cache[(self._generation, phrase)] = hits
-        while len(cache) > PHRASES_REMEMBERED:
-            cache.popitem(last=False)
+    def _shard_phrase_hits(self, shard: int, phrase: str) -> frozenset[str]:
+        key = (self._generation, phrase)
+        per_shard = self._phrase_hits.get(key)
+        if per_shard is None:
+            per_shard = self._phrase_hits[key] = {}
+            while len(self._phrase_hits) > PHRASES_REMEMBERED:
+                self._phrase_hits.popitem(last=False)
+        else:
+            self._phrase_hits.move_to_end(key)
+        hits = per_shard.get(shard)
+        if hits is None:
+            hits = per_shard[shard] = self._scan_shard(shard, phrase)
         return hits
+
+    def _scan_shard(self, shard: int, phrase: str) -> frozenset[str]:
+        """Ids of the posts of one shard whose body holds ``phrase`` (lower case)."""
+        if _raw_search_is_exact(phrase):
+            # A phrase missing from the file's bytes is in none of its posts: no parse.
+            try:
+                raw = self._shard_path(shard).read_bytes()
+            except OSError:
+                raw = b""
+            if _whole_json_object(raw) and not _folds_to_ascii(raw):
+                if phrase.encode("ascii") not in raw.lower():
+                    return frozenset()
+        if not self._shard_exists(shard):
+            return frozenset()
+        data = self._open_shard(shard).storage.read() or {}
+        posts = data.get("posts")
+        return frozenset(
+            doc.get("id")
+            for doc in (posts.values() if isinstance(posts, dict) else ())
+            if isinstance(doc, dict) and _body_holds(doc.get("body"), phrase)
+        )
 
     def summary(self, post_id: str) -> PostSummary:
         return self._summary(post_id, self._reviews.all())
@@ -675,13 +689,22 @@ class Store:
             return self._all_in_queue_order(reviews, limit)
         assert self._search is not None
         parsed = self._search.parse(query)  # knows the unknown meta fields posts carry
-        ranked = parsed.has_free_words
-        ids = self._search.search(
-            parsed, limit=limit if ranked else None, **self._search_callbacks(reviews)
+        callbacks = self._search_callbacks(reviews)
+        if parsed.has_free_words:  # ranked: best first
+            return self._search.search(parsed, limit=limit, **callbacks)
+        if limit is None:
+            return self._queue_order(self._search.search(parsed, limit=None, **callbacks), reviews)
+        # Queue order with a limit: the pending posts needing review first, asked of the
+        # index as a query of their own, so that neither pass goes past the limit (a quoted
+        # phrase reads bodies, and a big result is costly to list in full).
+        front = self._search.search(
+            self._search.parse(f"{query} {QUEUE_FRONT_TERMS}"), limit=limit, **callbacks
         )
-        if not ranked:
-            return self._queue_order(ids, reviews, limit)
-        return ids if limit is None else ids[:limit]
+        if len(front) >= limit:
+            return front
+        front_set = set(front)
+        rest = self._search.search(parsed, limit=limit + len(front), **callbacks)
+        return front + [i for i in rest if i not in front_set][: limit - len(front)]
 
     def search(self, query: str = "", limit: int | None = 50) -> list[PostSummary]:
         reviews = self._reviews.all()
@@ -853,6 +876,24 @@ def _index_code() -> str:
         except OSError:  # no source at hand (a frozen install): its name has to do
             digest.update(module.__name__.encode())
     return digest.hexdigest()[:16]
+
+
+# str.lower() maps these non-ASCII characters to ASCII letters; bytes.lower() does not.
+_FOLDING_TO_ASCII = ("\u0130".encode(), "\u212a".encode())
+
+
+def _raw_search_is_exact(phrase: str) -> bool:
+    """Whether a phrase found nowhere in a shard file's lower-cased bytes is surely in none
+    of its posts: ASCII and nothing JSON escapes (quote, backslash, control characters)."""
+    return phrase.isascii() and not any(c in '"\\' or c < " " or c == "\x7f" for c in phrase)
+
+
+def _whole_json_object(raw: bytes) -> bool:
+    return raw.startswith(b"{") and raw.rstrip().endswith(b"}")
+
+
+def _folds_to_ascii(raw: bytes) -> bool:
+    return any(char in raw for char in _FOLDING_TO_ASCII)
 
 
 def _body_holds(body: Any, phrase: str) -> bool:
