@@ -1,0 +1,218 @@
+"""The store's fast paths give the answers of the slow ones: columnar rows, the pickled search
+index, incremental imports, phrase scans over shards, the two-pass queue order."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+import seeds
+import storage.importer as importer_module
+import storage.store as store_module
+from seeds.synth import synthesize
+from storage import Store
+from storage.postrows import ROW_KEYS, PostRows
+
+COUNT = 48
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("scale") / "corpus"
+    synthesize(COUNT, out, seed=7)
+    return out
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory, corpus):
+    """A store of the whole corpus in one import, with a few decisions."""
+    db = tmp_path_factory.mktemp("full") / "db.json"
+    with Store.open(db) as store:
+        assert len(store.import_paths([corpus]).imported) == COUNT
+        ids = store.ids()
+        for post_id in ids[::5]:
+            store.set_review(post_id, "approved", reviewer="t")
+        store.set_review(ids[1], "rejected", reviewer="t")
+    return db
+
+
+def _row(post_id: str, reference: str, **extra) -> dict:
+    return {
+        "id": post_id,
+        "reference": reference,
+        "title": f"title {post_id}",
+        "topic": "a / b",
+        "needs_human_review": post_id.endswith("1"),
+        "hint_codes": ["placeholder_image"] if post_id.endswith("2") else [],
+        "sha256": "ab" * 32,
+        "path": f"/x/{post_id}.txt",
+        **extra,
+    }
+
+
+def test_post_rows_read_like_dicts_in_queue_order_and_survive_pickling():
+    rows = PostRows(
+        [
+            (_row("p2", "ref-b"), 7),
+            (_row("p1", "ref-a", sha256="not hex"), 3),
+            (_row("x3", ""), 9),  # no reference: sorted by its id
+            (_row("p1", "ref-c"), 4),  # a repeated id: the last one wins
+        ]
+    )
+    assert list(rows) == ["p2", "p1", "x3"]  # ref-b < ref-c < x3
+    assert rows["p1"]["reference"] == "ref-c" and rows.doc_id("p1") == 4
+    assert dict(rows["p2"]) == {
+        "id": "p2",
+        "reference": "ref-b",
+        "title": "title p2",
+        "topic": "a / b",
+        "needs_human_review": False,
+        "hint_codes": ("placeholder_image",),
+        "sha256": "ab" * 32,
+        "path": "/x/p2.txt",
+    }
+    assert rows["p1"]["sha256"] == "ab" * 32 and rows["p1"]["needs_human_review"] is True
+    odd = PostRows([(_row("q", "r", sha256="not hex"), 1)])
+    assert odd["q"]["sha256"] == "not hex"
+    assert "x3" in rows and "zz" not in rows and rows.get("zz") is None
+    with pytest.raises(KeyError):
+        rows["zz"]
+    again = pickle.loads(pickle.dumps(rows))
+    assert [dict(again[i]) for i in again] == [dict(rows[i]) for i in rows]
+    assert list(again.doc_ids) == [7, 4, 9] and set(ROW_KEYS) == set(again["x3"])
+
+
+def _everything(db: Path, queries: list[str]) -> dict:
+    with Store.open(db) as store:
+        return {
+            "ids": store.ids(),
+            "summaries": [store.summary(i) for i in store.ids()],
+            "results": {q: store.search_ids(q, limit=None) for q in queries},
+            "counts": {q: store.count(q) for q in queries},
+            "similar": {i: store.similar(i) for i in store.ids()},
+            "clusters": store.clusters(),
+        }
+
+
+QUERIES = [
+    "",
+    "caching",
+    "postgress indexng",
+    "flag:needs_human_review",
+    "-stack:php quality>50",
+    '"rollback note"',
+    '"zebra crossing"',
+    "status:approved",
+    "status:pending deploys",
+]
+
+
+def test_incremental_imports_in_a_pool_equal_one_import(tmp_path, corpus, full, monkeypatch):
+    # small thresholds: the pool, and the similarity built in a pool worker, at 48 files
+    monkeypatch.setattr(importer_module, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(store_module, "PARALLEL_SIMILARITY", 10)
+    files = sorted(corpus.iterdir())
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    for path in files[: COUNT // 2]:
+        shutil.copy(path, first / path.name)
+    for path in files[COUNT // 3 :]:  # overlaps the first batch: unchanged posts
+        shutil.copy(path, second / path.name)
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        assert len(store.import_paths([first]).imported) == COUNT // 2
+        report = store.import_paths([second])
+        assert len(report.updated) == COUNT // 2 - COUNT // 3  # same text, another path
+        assert len(report.imported) == COUNT - COUNT // 2
+        ids = store.ids()
+        for post_id in ids[::5]:
+            store.set_review(post_id, "approved", reviewer="t")
+        store.set_review(ids[1], "rejected", reviewer="t")
+    ours, theirs = _everything(db, QUERIES), _everything(full, QUERIES)
+    for key in ("ids", "results", "counts", "similar", "clusters"):
+        assert ours[key] == theirs[key], key
+    strip = [(s.id, s.title, s.status, s.hint_codes, s.changed) for s in ours["summaries"]]
+    assert strip == [
+        (s.id, s.title, s.status, s.hint_codes, s.changed) for s in theirs["summaries"]
+    ]
+
+
+def test_phrases_in_bodies_match_reading_every_post(full):
+    with Store.open(full) as store:
+        ids = store.ids()
+        for phrase in ("rollback note", "visual reference", "zebra crossing", "café", "x"):
+            expected = [i for i in ids if store.body_contains(i, phrase)]
+            assert store.search_ids(f'"{phrase}"', limit=None) == [
+                i for i in store.search_ids("", limit=None) if i in set(expected)
+            ]
+        assert store.search_ids('"rollback note"', limit=None)  # the phrase is common
+        assert store.search_ids('"zebra crossing"', limit=None) == []
+
+
+def test_a_shard_without_the_phrase_bytes_is_not_parsed(full, monkeypatch):
+    with Store.open(full) as store:
+        parsed: list[int] = []
+        real_open = store._open_shard
+
+        def spy(shard: int):
+            parsed.append(shard)
+            return real_open(shard)
+
+        monkeypatch.setattr(store, "_open_shard", spy)
+        assert store.search_ids('"zebra crossing"', limit=None) == []
+        assert parsed == []  # no shard holds the bytes: none was parsed
+        assert store.search_ids('"rollback note"', limit=10)
+        assert parsed  # these shards hold it: parsed, each once for the phrase
+        assert len(parsed) == len(set(parsed))
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 20, 500])
+@pytest.mark.parametrize(
+    "query", ["", "flag:needs_human_review", "-stack:php", '"rollback note"', "quality>40"]
+)
+def test_queue_order_with_a_limit_is_the_start_of_the_whole_queue(full, query, limit):
+    with Store.open(full) as store:
+        whole = store.search_ids(query, limit=None)
+        assert store.search_ids(query, limit=limit) == whole[:limit]
+        # pending posts needing review come first
+        front = [
+            i
+            for i in whole
+            if store.summary(i).needs_human_review and store.status_of(i) == "pending"
+        ]
+        assert whole[: len(front)] == front
+
+
+def test_a_cache_written_by_other_code_is_rebuilt_not_trusted(full, tmp_path):
+    db = tmp_path / "db.json"
+    shutil.copy(full, db)
+    shutil.copytree(full.with_name(full.name + ".d"), tmp_path / "db.json.d")
+    index = tmp_path / "db.json.d" / "index.pickle"
+    cache = pickle.loads(index.read_bytes())
+    cache["code"] = "older code"
+    cache["rows"] = PostRows()  # what it says must not be believed
+    index.write_bytes(pickle.dumps(cache))
+    with Store.open(db) as store:
+        assert len(store) == COUNT
+        assert store.search_ids("", limit=None) == _everything(full, [""])["results"][""]
+    assert pickle.loads(index.read_bytes())["code"] == store_module._index_code()
+
+
+def test_open_reads_the_index_without_rebuilding_the_search_index(full, monkeypatch):
+    built: list[int] = []
+    real = store_module.SearchIndex.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.SearchIndex, "__init__", counting)
+    with Store.open(full) as store:
+        assert store.search_ids("caching", limit=5)
+        post = seeds.read_file(store.get(store.ids()[0]).source["path"])
+        assert post.id == store.ids()[0]
+    assert built == []
