@@ -45,27 +45,58 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
     """Expand directories to their ``*.txt`` files (recursive, sorted); keep named files."""
     files: list[Path] = []
     errors: list[FileError] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()  # real paths: a file named twice, or by a link, is read once
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            found = _txt_files_under(path)
             if not found:
                 errors.append(FileError(str(path), "directory holds no *.txt files"))
         elif path.is_file():
-            found = [path]
+            found = [(str(path), os.path.realpath(path))]
         elif path.exists():
             errors.append(FileError(str(path), "not a regular file"))
             continue
         else:
             errors.append(FileError(str(path), "no such file or directory"))
             continue
-        for file in found:
-            key = file.resolve()
-            if key not in seen:
-                seen.add(key)
-                files.append(file)
+        for name, real in found:
+            if real not in seen:
+                seen.add(real)
+                files.append(Path(name))
     return files, errors
+
+
+def _txt_files_under(root: Path) -> list[tuple[str, str]]:
+    """(path, real path) of the ``*.txt`` files below ``root``, in the order and spelling of
+    ``sorted(root.rglob("*.txt"))`` (symlinked directories are not entered; unreadable ones
+    are skipped). One scandir per directory and no stat per file unless it is a link:
+    100,000 files take a fraction of a second, where rglob + is_file + resolve took ~10 s."""
+    found: list[tuple[str, str]] = []
+    pending = [(str(root), os.path.realpath(root))]
+    while pending:
+        directory, real_dir = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                listing = list(entries)
+        except OSError:
+            continue
+        for entry in listing:
+            name = entry.name
+            path = name if directory == "." else os.path.join(directory, name)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((path, os.path.join(real_dir, name)))
+                elif name.endswith(".txt") and entry.is_file():
+                    if entry.is_symlink():
+                        real = os.path.realpath(path)
+                    else:
+                        real = os.path.join(real_dir, name)
+                    found.append((path, real))
+            except OSError:  # vanished while listing
+                continue
+    found.sort(key=lambda item: item[0].split(os.sep))  # = Path order: part by part
+    return found
 
 
 def build_record(post: seeds.Post, path: str) -> tuple[dict, dict]:

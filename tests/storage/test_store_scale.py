@@ -216,3 +216,46 @@ def test_open_reads_the_index_without_rebuilding_the_search_index(full, monkeypa
         post = seeds.read_file(store.get(store.ids()[0]).source["path"])
         assert post.id == store.ids()[0]
     assert built == []
+
+
+def _rglob_files(paths) -> list[Path]:
+    """What collect_files did before it used scandir: rglob, is_file, resolve."""
+    files, seen = [], set()
+    for raw in paths:
+        path = Path(raw)
+        found = sorted(p for p in path.rglob("*.txt") if p.is_file()) if path.is_dir() else [path]
+        for file in found:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                files.append(file)
+    return files
+
+
+def test_collecting_files_finds_what_rglob_finds_in_the_same_order(tmp_path, monkeypatch):
+    import os
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a-b").mkdir()  # "a-b" < "a/..." as text, but "a" < "a-b" as path parts
+    (tmp_path / "a" / "x.txt").write_text("x")
+    (tmp_path / "a-b" / "y.txt").write_text("y")
+    (tmp_path / ".txt").write_text("hidden")
+    (tmp_path / "upper.TXT").write_text("not *.txt")
+    (tmp_path / "dir.txt").mkdir()
+    (tmp_path / "dir.txt" / "in.txt").write_text("in")
+    os.symlink(tmp_path / "a", tmp_path / "linked-dir")  # not entered
+    os.symlink(tmp_path / "a" / "x.txt", tmp_path / "link.txt")  # the same file as a/x.txt
+    os.symlink(tmp_path / "nowhere", tmp_path / "broken.txt")
+    os.link(tmp_path / "a" / "x.txt", tmp_path / "hard.txt")  # another file to resolve()
+    cases = [[tmp_path], [tmp_path / "a", tmp_path], [tmp_path / "link.txt", tmp_path]]
+    for paths in cases:
+        assert importer_module.collect_files(paths)[0] == _rglob_files(paths)
+    monkeypatch.chdir(tmp_path)
+    for paths in (["."], ["a", "."], ["./a/"]):
+        assert importer_module.collect_files(paths)[0] == _rglob_files(paths)
+    assert [str(p) for p in importer_module.collect_files(["."])[0]] == [
+        ".txt",
+        "a/x.txt",
+        "a-b/y.txt",
+        "dir.txt/in.txt",
+        "hard.txt",
+    ]
