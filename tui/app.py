@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from textual.app import App
 
-from tui.commands import CopydeskCommands
+from tui.commands import CopydeskCommands, ViewCommands
 from tui.keymap import (
     APP_BINDINGS,
     KEYMAP_FILE,
@@ -26,7 +26,7 @@ class CopydeskApp(App[None]):
     CSS_PATH = "copydesk.tcss"
     TITLE = "copydesk"
     BINDINGS: ClassVar = APP_BINDINGS
-    COMMANDS = App.COMMANDS | {CopydeskCommands}
+    COMMANDS = App.COMMANDS | {CopydeskCommands, ViewCommands}
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, store: Any, *, config_dir: Path | None = None) -> None:

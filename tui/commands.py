@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from contextlib import nullcontext
 from functools import partial
 
 from textual.binding import Binding
@@ -10,6 +12,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
 from tui.keymap import BoundKey, effective_bindings
+from tui.text import clean_line
 
 # Groups whose actions make sense from the palette, and where they run.
 PALETTE_GROUPS = {"Review": "screen", "Application": "app"}
@@ -37,6 +40,48 @@ class CopydeskCommands(Provider):
         keys = ", ".join(self.app.get_key_display(Binding(key, "")) for key in bound.keys)
         # The palette reads help as Textual markup; a remapped key may be "[" or "/".
         return escape(f"{bound.tooltip} · key {keys}" if keys else bound.tooltip)
+
+    async def discover(self) -> Hits:
+        for name, help_text, command in self._commands():
+            yield DiscoveryHit(name, command, text=name, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, command in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), command, text=name, help=help_text)
+
+
+class ViewCommands(Provider):
+    """``View: Needs review (3)`` and the rest: every view of the views list, by name."""
+
+    async def startup(self) -> None:
+        from tui.screens.views import count_views
+
+        def load() -> list:
+            lock = getattr(self.app, "store_lock", None) or nullcontext()
+            with lock:
+                return count_views(self.app.store)
+
+        try:
+            self._entries = await asyncio.to_thread(load)
+        except Exception:  # noqa: BLE001 - the palette still works without views
+            self._entries = []
+
+    def _commands(self) -> Iterator[tuple[str, str, partial]]:
+        from tui.screens.review import ReviewScreen
+
+        screen = self.screen
+        if not isinstance(screen, ReviewScreen):
+            return
+        for entry in getattr(self, "_entries", []):
+            choice = entry.choice
+            count = "?" if entry.count is None else f"{entry.count:,}"
+            name = f"View: {clean_line(choice.name, max_chars=60)} ({count} {entry.unit})"
+            detail = clean_line(choice.query) if choice.query else ""
+            help_text = escape(f"Show {detail}" if detail else "Open this view")
+            yield name, help_text, partial(screen.open_view_choice, choice)
 
     async def discover(self) -> Hits:
         for name, help_text, command in self._commands():

@@ -133,6 +133,51 @@ REVIEW_BINDINGS = [
         show=False,
         id="toggle_side",
     ),
+    Binding(
+        "d",
+        "compare",
+        "Compare",
+        tooltip="Compare this post side by side with the highlighted (else the top) similar post",
+        id="compare",
+    ),
+    Binding(
+        "v",
+        "views",
+        "Views",
+        tooltip="Pick a view: needs review, by status, saved queries, near duplicates, conflicts",
+        id="views",
+    ),
+    Binding(
+        "ctrl+s",
+        "save_view",
+        "Save view",
+        tooltip="Save the current search query as a named view",
+        show=False,
+        id="save_view",
+    ),
+    Binding(
+        "D",
+        "near_duplicates",
+        "Near duplicates",
+        tooltip="List near-duplicate clusters; decide a whole cluster at once",
+        show=False,
+        id="near_duplicates",
+    ),
+    Binding(
+        "C",
+        "conflicts",
+        "Conflicts",
+        tooltip="Settle decisions that differ from a merged colleague's",
+        show=False,
+        id="conflicts",
+    ),
+    Binding(
+        "e",
+        "export",
+        "Export",
+        tooltip="Export review notes (md, csv, json, jsonl) of the current view or all posts",
+        id="export",
+    ),
 ]
 
 POST_LIST_BINDINGS = [
@@ -177,6 +222,136 @@ SIMILAR_BINDINGS = [
     ),
 ]
 
+COMPARE_BINDINGS = [
+    Binding(
+        "tab",
+        "switch_side",
+        "Other side",
+        tooltip="Move between the two posts of the comparison",
+        id="compare_switch_side",
+    ),
+    Binding(
+        "n",
+        "next_shared",
+        "Next shared",
+        tooltip="Scroll to the next passage both posts share",
+        id="compare_next_shared",
+    ),
+    Binding(
+        "N,p",
+        "prev_shared",
+        "Prev shared",
+        tooltip="Scroll to the previous passage both posts share",
+        id="compare_prev_shared",
+    ),
+    Binding(
+        "escape,q,d",
+        "close_compare",
+        "Close",
+        tooltip="Back to the review screen",
+        id="compare_close",
+    ),
+]
+
+CLUSTERS_BINDINGS = [
+    Binding(
+        "enter",
+        "open_member",
+        "Open",
+        tooltip="Open the highlighted post in the review screen",
+        id="cluster_open",
+    ),
+    Binding(
+        "tab",
+        "switch_list",
+        "Clusters/posts",
+        tooltip="Move between the cluster list and the posts of a cluster",
+        id="cluster_switch_list",
+    ),
+    Binding(
+        "a",
+        "decide_cluster('approved')",
+        "Approve all",
+        tooltip="Approve every post of this cluster (after a confirm)",
+        id="cluster_approve",
+    ),
+    Binding(
+        "x",
+        "decide_cluster('rejected')",
+        "Reject all",
+        tooltip="Reject every post of this cluster (after a confirm)",
+        id="cluster_reject",
+    ),
+    Binding(
+        "c",
+        "decide_cluster('changes_requested')",
+        "Changes all",
+        tooltip="Request changes on every post of this cluster (after a confirm)",
+        id="cluster_request_changes",
+    ),
+    Binding(
+        "escape,q",
+        "close_clusters",
+        "Close",
+        tooltip="Back to the review screen",
+        id="cluster_close",
+    ),
+]
+
+VIEWS_BINDINGS = [
+    Binding("enter", "open_view", "Open", tooltip="Show the highlighted view", id="view_open"),
+    Binding(
+        "delete,backspace",
+        "delete_view",
+        "Delete",
+        tooltip="Delete the highlighted saved view (built-in views stay)",
+        id="view_delete",
+    ),
+    Binding("escape,q,v", "close_views", "Close", tooltip="Close the views list", id="view_close"),
+]
+
+NAME_BINDINGS = [
+    Binding("escape", "cancel_name", "Cancel", tooltip="Close without saving", id="name_cancel"),
+]
+
+EXPORT_BINDINGS = [
+    Binding(
+        "ctrl+s",
+        "export",
+        "Export",
+        tooltip="Write the export file",
+        priority=True,
+        id="export_write",
+    ),
+    Binding(
+        "escape", "cancel_export", "Cancel", tooltip="Close without exporting", id="export_cancel"
+    ),
+]
+
+CONFLICTS_BINDINGS = [
+    Binding(
+        "o",
+        "keep('ours')",
+        "Keep ours",
+        tooltip="Settle: keep our decision",
+        id="conflict_keep_ours",
+    ),
+    Binding(
+        "t",
+        "keep('theirs')",
+        "Keep theirs",
+        tooltip="Settle: replace our decision with theirs",
+        id="conflict_keep_theirs",
+    ),
+    Binding(
+        "escape",
+        "close_conflicts",
+        "Close",
+        tooltip="Back to the review screen",
+        id="conflict_close",
+    ),
+]
+
 HELP_BINDINGS = [
     Binding(
         "escape,q,question_mark",
@@ -196,6 +371,12 @@ BINDING_GROUPS: list[tuple[str, list[Binding]]] = [
     ("Application", APP_BINDINGS),
     ("Note editor", NOTE_BINDINGS),
     ("Bulk confirm", CONFIRM_BINDINGS),
+    ("Views list", VIEWS_BINDINGS),
+    ("View name", NAME_BINDINGS),
+    ("Compare", COMPARE_BINDINGS),
+    ("Near duplicates", CLUSTERS_BINDINGS),
+    ("Conflicts", CONFLICTS_BINDINGS),
+    ("Export dialog", EXPORT_BINDINGS),
     ("Help screen", HELP_BINDINGS),
 ]
 

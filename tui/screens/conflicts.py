@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
@@ -23,31 +22,8 @@ from textual.widgets.option_list import Option
 
 from storage import StoreError
 from storage.merge import same_decision
+from tui.keymap import CONFLICTS_BINDINGS
 from tui.text import clean, clean_line
-
-CONFLICTS_BINDINGS = [
-    Binding(
-        "o",
-        "keep('ours')",
-        "Keep ours",
-        tooltip="Settle: keep our decision",
-        id="conflict_keep_ours",
-    ),
-    Binding(
-        "t",
-        "keep('theirs')",
-        "Keep theirs",
-        tooltip="Settle: replace our decision with theirs",
-        id="conflict_keep_theirs",
-    ),
-    Binding(
-        "escape",
-        "close_conflicts",
-        "Close",
-        tooltip="Back to the review screen",
-        id="conflict_close",
-    ),
-]
 
 STATUS_STYLES = {
     "approved": "bold green",

@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
 from storage import EXPORT_FORMATS, QueryError, StoreError
-from storage.export import FILE_SUFFIXES, ExportResult, export
+from storage.export import FILE_SUFFIXES, ExportResult, export, format_for_path
+from tui.keymap import EXPORT_BINDINGS
 from tui.text import clean_line
 
 DEFAULT_EXPORT_PATH = "~/copydesk-review.md"
@@ -31,20 +31,6 @@ FORMAT_LABELS = {
     "json": "JSON array (.json)",
     "jsonl": "JSON lines (.jsonl, for import-reviews)",
 }
-
-EXPORT_BINDINGS = [
-    Binding(
-        "ctrl+s",
-        "export",
-        "Export",
-        tooltip="Write the export file",
-        priority=True,
-        id="export_write",
-    ),
-    Binding(
-        "escape", "cancel_export", "Cancel", tooltip="Close without exporting", id="export_cancel"
-    ),
-]
 
 
 def with_format_suffix(path: str, fmt: str) -> str:
@@ -159,6 +145,14 @@ class ExportScreen(ModalScreen[Path | None]):
         if isinstance(event.value, str):
             path_input = self.query_one("#export-path", Input)
             path_input.value = with_format_suffix(path_input.value, event.value)
+
+    @on(Input.Changed, "#export-path")
+    def _path_changed(self, event: Input.Changed) -> None:
+        """A file name ending in a known suffix picks its format (notes.csv -> CSV)."""
+        wanted = format_for_path(event.value, default="")
+        select = self.query_one("#export-format", Select)
+        if wanted in EXPORT_FORMATS and select.value != wanted:
+            select.value = wanted
 
     @on(Input.Submitted, "#export-path")
     def _path_submitted(self) -> None:

@@ -28,7 +28,11 @@ from tui.messages import (
     SimilarChosen,
 )
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.conflicts import ConflictsScreen
+from tui.screens.export import ExportScreen
+from tui.screens.name_prompt import NamePromptScreen
 from tui.screens.note import NoteScreen
+from tui.screens.views import CONFLICTS, NEAR_DUPLICATES, ViewChoice, ViewsScreen
 from tui.text import clean_line
 from tui.widgets.flags_pane import FlagsPane
 from tui.widgets.meta_pane import MetaPane
@@ -77,6 +81,7 @@ class ReviewScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="review")
         self.query_text = ""
+        self.view_name: str | None = None  # the view the list shows, until the query is edited
         self._undo: list[list[tuple[str, Any]]] = []
         self._current_post: Any | None = None
         self._progress = (0, 0)
@@ -220,6 +225,7 @@ class ReviewScreen(Screen[None]):
             shown=post_list.row_count,
             total=post_list.total,
             tagged=len(post_list.tagged_ids),
+            view=self.view_name,
         )
 
     def _refresh_progress(self) -> None:
@@ -272,8 +278,10 @@ class ReviewScreen(Screen[None]):
 
     def _show_flags(self, post: Any, review: Any) -> None:
         meta = post.meta or {}
+        decided_on = getattr(review, "content_sha256", "") or ""
+        changed = bool(decided_on) and decided_on != (post.source or {}).get("sha256")
         self.query_one(FlagsPane).show_flags(
-            meta.get("flags"), review, getattr(post, "hints", None) or []
+            meta.get("flags"), review, getattr(post, "hints", None) or [], changed=changed
         )
 
     @work(thread=True, exclusive=True, group="similar")
@@ -394,6 +402,7 @@ class ReviewScreen(Screen[None]):
 
     @on(SearchChanged)
     def _search_changed(self, message: SearchChanged) -> None:
+        self.view_name = None
         self.load_rows(message.query, select_id=self.post_list.highlighted_id)
 
     @on(SearchSubmitted)
@@ -402,6 +411,7 @@ class ReviewScreen(Screen[None]):
 
     @on(SearchCleared)
     def _search_cleared(self, message: SearchCleared) -> None:
+        self.view_name = None
         self.load_rows("", select_id=self.post_list.highlighted_id)
         self.post_list.focus()
 
@@ -419,10 +429,138 @@ class ReviewScreen(Screen[None]):
             self._focus_pane(self.post_list)
             return
         if self.query_text:
-            with self.search_box.input.prevent(type(self.search_box.input).Changed):
-                self.search_box.input.value = ""
+            self._set_search_text("")
+        self.view_name = None
         self.load_rows("", select_id=post_id, limit=None)
         self._focus_pane(self.post_list)
+
+    def _set_search_text(self, text: str) -> None:
+        """Put ``text`` in the search box without it counting as typing."""
+        with self.search_box.input.prevent(type(self.search_box.input).Changed):
+            self.search_box.input.value = text
+        self.search_box.show_error(None)
+
+    # -- views --------------------------------------------------------------------------
+
+    def action_views(self) -> None:
+        self.app.push_screen(ViewsScreen(self.store, self.query_text), self.open_view_choice)
+
+    def open_view_choice(self, choice: ViewChoice | None) -> None:
+        """Apply a pick of the views list or the command palette."""
+        if choice is None:
+            return
+        if choice.kind == NEAR_DUPLICATES:
+            self.action_near_duplicates()
+        elif choice.kind == CONFLICTS:
+            self.action_conflicts()
+        else:
+            self.apply_view(choice.name, choice.query)
+
+    def apply_view(self, name: str, query: str) -> None:
+        """Show the posts of a view, from its first pending post."""
+        self._set_search_text(query)
+        self.view_name = name
+        self.load_rows(query, first_pending=True)
+        self._focus_pane(self.post_list)
+
+    def action_save_view(self) -> None:
+        query = self.search_box.value.strip()
+        if not query:
+            self.notify(
+                "Type a query in the search box (/) first; ctrl+s then saves it as a view.",
+                markup=False,
+                timeout=4,
+            )
+            return
+        if self.search_box.error_text:
+            self.notify(
+                "Fix the query first: " + self.search_box.error_text,
+                markup=False,
+                severity="warning",
+            )
+            return
+
+        def submit(name: str) -> str | None:
+            try:
+                with self.app.store_lock:
+                    self.store.save_view(name, query)
+            except Exception as error:  # noqa: BLE001 - a bad name or query, said inline
+                return str(error)
+            return None
+
+        def saved(name: str | None) -> None:
+            if name:
+                self.view_name = name
+                self._update_status()
+                self.notify(
+                    f"Saved view {clean_line(name)!r}: {clean_line(query)}", markup=False, timeout=3
+                )
+
+        self.app.push_screen(
+            NamePromptScreen(
+                "Save view",
+                f"Save the query  {query}  as a view named:",
+                submit,
+                value=self.view_name or "",
+            ),
+            saved,
+        )
+
+    # -- other screens ------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        self.app.push_screen(ExportScreen(self.store, query=self.query_text))
+
+    def action_conflicts(self) -> None:
+        def closed(changed: list[str] | None) -> None:
+            if changed:
+                self._store_changed()
+
+        self.app.push_screen(ConflictsScreen(self.store), closed)
+
+    def action_near_duplicates(self) -> None:
+        from tui.screens.clusters import ClustersResult, ClustersScreen
+
+        def closed(result: ClustersResult | None) -> None:
+            if result is None:
+                return
+            if result.changed_ids:
+                for post_id in result.changed_ids:
+                    with self.app.store_lock:
+                        review = self.store.review(post_id)
+                    self.post_list.set_status(post_id, getattr(review, "status", "pending"))
+                self._refresh_progress()
+                self._refresh_current_review()
+            if result.open_id:
+                self.jump_to(result.open_id)
+
+        self.app.push_screen(ClustersScreen(self.store), closed)
+
+    def action_compare(self) -> None:
+        post = self._current_post
+        if post is None or post.id != self.post_list.highlighted_id:
+            self.notify("Wait for the post to load, then press d again.", markup=False)
+            return
+        item = self.similar.highlighted_item
+        if item is None:
+            self.notify("No similar post to compare with.", markup=False, timeout=3)
+            return
+        self.open_compare(post, item)
+
+    @work(thread=True, exclusive=True, group="compare")
+    def open_compare(self, post: Any, item: Any) -> None:
+        from tui.screens.compare import CompareScreen
+
+        try:
+            with self.app.store_lock:
+                other = self.store.get(item.id)
+        except Exception as error:  # noqa: BLE001 - shown, never fatal
+            self.app.call_from_thread(
+                self.notify, f"cannot load {item.id}: {error}", severity="error", markup=False
+            )
+            return
+        screen = CompareScreen(post, other, score=item.score, reasons=list(item.reasons))
+        self.app.call_from_thread(self.app.push_screen, screen)
 
     # -- decisions ----------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ def flags_renderable(
     flags: Mapping[str, Any] | None,
     review: Any | None,
     hints: Sequence[Any] | None,
+    *,
+    changed: bool = False,
 ) -> Group:
     lines: list[Text] = []
     flags = flags or {}
@@ -57,6 +59,10 @@ def flags_renderable(
         decision.append(f" by {clean_line(reviewer, max_chars=40)}", style="#7f848e")
     lines.append(Text(""))
     lines.append(decision)
+    if changed and status != "pending":
+        lines.append(
+            Text("Δ changed since review: the post was re-imported with other text", "bold #e5c07b")
+        )
     note = getattr(review, "note", "") or ""
     if note:
         lines.append(Text.assemble(("note ", "#7f848e"), clean(note, max_chars=4_000)))
@@ -92,5 +98,7 @@ class FlagsPane(RenderedView):
         flags: Mapping[str, Any] | None,
         review: Any | None,
         hints: Sequence[Any] | None,
+        *,
+        changed: bool = False,
     ) -> None:
-        self.show(flags_renderable(flags, review, hints))
+        self.show(flags_renderable(flags, review, hints, changed=changed))

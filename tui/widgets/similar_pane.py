@@ -38,12 +38,23 @@ class SimilarPane(OptionList):
     SimilarPane { scrollbar-size-vertical: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
+    _items: Sequence[Any] = ()
+
     def show_similar(self, items: Sequence[Any]) -> None:
+        self._items = tuple(items)
         if not items:
             self.set_options([Option(Text("no similar posts", style="dim italic"), disabled=True)])
             return
         self.set_options(Option(similar_prompt(item), id=item.id) for item in items)
         self.highlighted = 0
+
+    @property
+    def highlighted_item(self) -> Any | None:
+        """The similar post under the cursor, else the top one (None when there is none)."""
+        if not self._items:
+            return None
+        index = self.highlighted if self.highlighted is not None else 0
+        return self._items[min(index, len(self._items) - 1)]
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

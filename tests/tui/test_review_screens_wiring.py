@@ -1,0 +1,222 @@
+"""The review screen opens the other screens: export (e), conflicts (C), views (v),
+save view (ctrl+s), near duplicates (D), compare (d), and shows "changed since review"."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from test_review_screen import FIRST, SECOND, flat, static_text
+
+from storage import Store, samples_dir
+from tui.screens.conflicts import ConflictsScreen
+from tui.screens.export import ExportScreen
+from tui.screens.name_prompt import NamePromptScreen
+from tui.screens.views import ViewsScreen
+from tui.widgets.flags_pane import FlagsPane
+from tui.widgets.post_list import PostList
+from tui.widgets.search_box import SearchBox
+
+SIZE = (120, 40)
+
+
+async def type_query(pilot, text: str) -> None:
+    await pilot.press("slash")
+    for char in text:
+        await pilot.press(char if char != " " else "space")
+
+
+async def test_e_opens_the_export_dialog_on_the_current_query(store, make_app, settle, tmp_path):
+    store.set_review(FIRST, "rejected", note="=HYPERLINK(1)")
+    store.set_review(SECOND, "approved")
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_query(pilot, "status:rejected")
+        await settle(pilot)
+        await pilot.press("enter")  # back to the list
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        assert app.screen.chosen_query == "status:rejected"
+        target = tmp_path / "notes.jsonl"
+        path_input = app.screen.query_one("#export-path")
+        path_input.value = str(target)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert not isinstance(app.screen, ExportScreen)
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [(r["id"], r["status"], r["note"]) for r in rows] == [
+        (FIRST, "rejected", "=HYPERLINK(1)")
+    ]
+
+
+async def test_shift_c_opens_conflicts_and_keeping_theirs_updates_the_list(
+    store, make_app, settle, tmp_path
+):
+    store.set_review(FIRST, "approved", note="fine")
+    theirs = tmp_path / "colleague.jsonl"
+    theirs.write_text(
+        json.dumps({"id": FIRST, "status": "rejected", "note": "no", "reviewer": "bob"}) + "\n"
+    )
+    assert store.merge_reviews(theirs).conflicts
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("C")
+        await settle(pilot)
+        assert isinstance(app.screen, ConflictsScreen)
+        assert len(app.screen.conflicts) == 1
+        await pilot.press("t")  # keep theirs
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        post_list = app.screen.query_one(PostList)
+        row = post_list.rows[post_list.index_of(FIRST)]
+        assert post_list.status_of(row) == "rejected"
+    assert store.review(FIRST).status == "rejected"
+
+
+async def test_flags_pane_says_changed_since_review(tmp_path, make_app, settle):
+    seeds_dir = tmp_path / "seeds"
+    shutil.copytree(samples_dir(), seeds_dir)
+    with Store.open(tmp_path / "db.json") as store:
+        store.import_paths([seeds_dir])
+        store.set_review(FIRST, "approved")
+        seed = next(seeds_dir.glob("001_*.txt"))
+        seed.write_text(seed.read_text().replace("step by step", "step by step, revised", 1))
+        report = store.import_paths([seeds_dir])
+        assert report.updated == [FIRST]
+        app = make_app(store)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("g")  # the approved post is no longer first in the queue
+            await settle(pilot)
+            screen = app.screen
+            screen.jump_to(FIRST)
+            await settle(pilot)
+            flags = flat(static_text(screen.query_one(FlagsPane)))
+            assert "decision approved" in flags
+            assert "changed since review" in flags
+            lines = [screen.query_one(PostList).render_line(y).text for y in range(8)]
+            assert any("Δ" in line for line in lines)
+
+
+async def test_flags_pane_quiet_when_unchanged(store, make_app, settle):
+    store.set_review(FIRST, "approved")
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.jump_to(FIRST)
+        await settle(pilot)
+        flags = flat(static_text(app.screen.query_one(FlagsPane)))
+        assert "decision approved" in flags and "changed since review" not in flags
+
+
+def _views_lines(screen) -> list[str]:
+    options = screen.query_one("#views-list")
+    return [options.get_option_at_index(i).prompt.plain for i in range(options.option_count)]
+
+
+async def test_v_lists_views_with_counts_and_enter_applies_one(store, make_app, settle):
+    store.set_review(SECOND, "approved")
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, ViewsScreen)
+        text = "\n".join(_views_lines(app.screen))
+        assert "Needs review 2 posts" in flat(text)  # 3 flagged, one of them approved
+        assert "Approved 1 posts" in flat(text)
+        assert "Near duplicates 0 clusters" in flat(text)
+        assert "Conflicts 0 open" in flat(text)
+        # move to "Approved" and open it
+        names = [entry.choice.name for entry in app.screen.entries]
+        target = names.index("Approved")
+        options = app.screen.query_one("#views-list")
+        options.highlighted = options.get_option_index(str(target))
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert [row.id for row in screen.query_one(PostList).rows] == [SECOND]
+        assert screen.query_one(SearchBox).value == "status:approved"
+        status = screen.query_one("#status").text.plain
+        assert "view Approved" in status and "1 match" in status
+
+
+async def test_ctrl_s_saves_the_query_as_a_view(store, make_app, settle, db_path):
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_query(pilot, "stack:php")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, NamePromptScreen)
+        for char in "php posts":
+            await pilot.press(char if char != " " else "space")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, NamePromptScreen)
+        assert "view php posts" in app.screen.query_one("#status").text.plain
+    with Store.open(db_path) as other:
+        saved = {view.name: view.query for view in other.views() if not view.builtin}
+    assert saved == {"php posts": "stack:php"}
+
+
+async def test_saving_a_view_under_a_builtin_name_shows_the_error(store, make_app, settle):
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_query(pilot, "stack:php")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        for char in "Approved":
+            await pilot.press(char)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, NamePromptScreen)
+        assert "built-in" in app.screen.error_text.lower()
+        await pilot.press("escape")
+        await settle(pilot)
+    assert not [view for view in store.views() if not view.builtin]
+
+
+async def test_ctrl_s_without_a_query_explains(store, make_app, settle):
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert not isinstance(app.screen, NamePromptScreen)
+        assert any("first" in str(n.message) for n in app._notifications)
+
+
+async def test_palette_lists_views(store, make_app, settle):
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        for char in "needs review":
+            await pilot.press(char if char != " " else "space")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert screen.query_one(SearchBox).value == "flag:needs_human_review status:pending"
+        assert len(screen.query_one(PostList).rows) == 3
+
+
+def test_views_count_every_builtin_on_the_samples(store):
+    from tui.screens.views import count_views
+
+    counts = {entry.choice.name: entry.count for entry in count_views(store)}
+    assert counts["All posts"] == 5
+    assert counts["Needs review"] == 3
+    assert counts["Approved"] == counts["Rejected"] == 0
+    assert counts["Near duplicates"] == 0
+
