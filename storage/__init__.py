@@ -23,9 +23,11 @@ from .models import (
 from .paths import config_dir, default_db_path, samples_dir
 from .query import QueryError
 from .store import Store
+from .views import BUILTIN_VIEWS, UnknownViewError, View, ViewError
 
 __all__ = [
     "APPROVED",
+    "BUILTIN_VIEWS",
     "CHANGES_REQUESTED",
     "EXPORT_FORMATS",
     "PENDING",
@@ -47,6 +49,9 @@ __all__ = [
     "StoreError",
     "StoredPost",
     "UnknownPostError",
+    "UnknownViewError",
+    "View",
+    "ViewError",
     "config_dir",
     "default_db_path",
     "export",

@@ -21,6 +21,7 @@ from .paths import config_dir
 
 REVIEWS_TABLE = "reviews"
 CONFLICTS_TABLE = "conflicts"  # another reviewer's differing decisions (storage/merge.py)
+VIEWS_TABLE = "views"  # saved views (storage/views.py)
 
 
 def now_iso() -> str:
@@ -86,11 +87,21 @@ class ReviewBook:
         table = data.get(CONFLICTS_TABLE) or {}
         return [dict(table[key]) for key in sorted(table, key=int)]
 
+    def view_records(self) -> list[dict]:
+        """The saved views (see storage/views.py), oldest first."""
+        data = self._storage.read() or {}
+        table = data.get(VIEWS_TABLE) or {}
+        return [dict(table[key]) for key in sorted(table, key=int)]
+
     def write_batch(
-        self, decisions: Mapping[str, Review | None], conflicts: list[dict] | None = None
+        self,
+        decisions: Mapping[str, Review | None],
+        conflicts: list[dict] | None = None,
+        views: list[dict] | None = None,
     ) -> None:
-        """Save many decisions (None removes one) and, when given, the whole conflicts table,
-        in one durable write: a merge of thousands of decisions is one rewrite, not thousands.
+        """Save many decisions (None removes one) and, when given, the whole conflicts or
+        views table, in one durable write: a merge of thousands of decisions is one rewrite,
+        not thousands.
         """
         # the in-memory decisions, when they are current, are updated rather than re-read
         cache = self._cache if not self._storage.changed_on_disk() else None
@@ -110,6 +121,8 @@ class ReviewBook:
         data[REVIEWS_TABLE] = reviews
         if conflicts is not None:
             data[CONFLICTS_TABLE] = {str(n): dict(c) for n, c in enumerate(conflicts, 1)}
+        if views is not None:
+            data[VIEWS_TABLE] = {str(n): dict(v) for n, v in enumerate(views, 1)}
         self._storage.write(data)
         # TinyDB's Table caches the next free doc id, which the write above may have taken
         self._table._next_id = None

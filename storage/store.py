@@ -48,6 +48,7 @@ from .postrows import PostRows
 from .query import SearchIndex
 from .reviews import ReviewBook, now_iso, reviewer_name
 from .similarity import NEAR_DUPLICATE_THRESHOLD, SimilarityIndex
+from .views import View
 
 FORMAT = 1
 SHARD_COUNT = 64
@@ -759,6 +760,42 @@ class Store:
 
     def reviews(self) -> dict[str, Review]:
         return dict(self._reviews.all())
+
+    def views(self) -> list[View]:
+        """The built-in views, then the saved ones by name (``storage/views.py``)."""
+        from .views import all_views
+
+        return all_views(self._reviews.view_records())
+
+    def view(self, name: str) -> View:
+        """The view named ``name``, case-insensitively; ``UnknownViewError`` names them all."""
+        from .views import find
+
+        return find(self.views(), name)
+
+    def save_view(self, name: str, query: str) -> View:
+        """Save ``query`` (which must parse: else ``QueryError``) as the view ``name``,
+        replacing a saved view of that name; a built-in's name raises ``ViewError``."""
+        from .query import parse_query
+        from .views import clean_name, refuse_builtin, with_view
+
+        view = View(refuse_builtin(clean_name(name), "replaced"), query.strip(), False)
+        if self._search is not None:
+            self._search.parse(view.query)  # knows the unknown meta fields posts carry
+        else:
+            parse_query(view.query)
+        with self._write_lock():
+            records = with_view(self._reviews.view_records(), view, now_iso())
+            self._reviews.write_batch({}, views=records)
+        return view
+
+    def delete_view(self, name: str) -> None:
+        """Delete a saved view; an unknown or built-in name raises ``ViewError``."""
+        from .views import without_view
+
+        with self._write_lock():
+            records = without_view(self._reviews.view_records(), name)
+            self._reviews.write_batch({}, views=records)
 
     def set_review(
         self, post_id: str, status: str, note: str = "", *, reviewer: str | None = None

@@ -6,12 +6,13 @@ store), 2 usage errors (unknown option, status or query field).
 
 from __future__ import annotations
 
-from . import common, export, posts, similar, synth
+from . import common, export, posts, similar, synth, views
 from .common import main
 
 posts.register(main)
 similar.register(main)
 synth.register(main)
 export.register(main)
+views.register(main)
 
 __all__ = ["common", "main"]

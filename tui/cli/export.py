@@ -13,6 +13,7 @@ from storage.export import export, format_for_path
 from storage.merge import KEEP_CHOICES
 
 from .common import db_option, handles_errors, open_store
+from .views import view_option, view_query
 
 
 @click.command("export")
@@ -34,10 +35,16 @@ from .common import db_option, handles_errors, open_store
 )
 @click.option("--query", "-q", default="", help="Only posts matching this search query.")
 @click.option("--all", "include_pending", is_flag=True, help="Include pending posts too.")
+@view_option
 @click.pass_context
 @handles_errors
 def export_cmd(
-    ctx: click.Context, fmt: str | None, output: Path | None, query: str, include_pending: bool
+    ctx: click.Context,
+    fmt: str | None,
+    output: Path | None,
+    query: str,
+    include_pending: bool,
+    view_name: str | None,
 ) -> None:
     """Export decisions and notes: md, csv, json or jsonl.
 
@@ -53,7 +60,7 @@ def export_cmd(
         store,
         fmt,
         None if to_stdout else output,
-        query=query,
+        query=view_query(store, view_name, query),
         include_pending=include_pending,
         stream=sys.stdout,
     )

@@ -14,6 +14,7 @@ from storage import STATUSES, ImportReport, Store
 
 from .common import db_option, handles_errors, open_store
 from .render import render_post
+from .views import view_option, view_query
 
 
 def _progress_import(store: Store, paths: tuple[Path, ...]) -> ImportReport:
@@ -61,12 +62,15 @@ def import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--query", "-q", default="", help="Search query (see README: query language).")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=None, help="At most N posts.")
+@view_option
 @click.pass_context
 @handles_errors
-def list_cmd(ctx: click.Context, as_json: bool, query: str, limit: int | None) -> None:
+def list_cmd(
+    ctx: click.Context, as_json: bool, query: str, limit: int | None, view_name: str | None
+) -> None:
     """List posts in queue order (pending posts needing review first)."""
     store = open_store(ctx)
-    rows = store.search(query, limit=limit)
+    rows = store.search(view_query(store, view_name, query), limit=limit)
     if as_json:
         sys.stdout.buffer.write(
             orjson.dumps([r.to_dict() for r in rows], option=orjson.OPT_INDENT_2)
