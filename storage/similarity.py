@@ -47,10 +47,11 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from itertools import compress, repeat
-from operator import eq, gt, lt, methodcaller, xor
+from operator import lt, xor
 from typing import Any
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Hamming
 
 __all__ = [
     "NEAR_DUPLICATE_THRESHOLD",
@@ -313,7 +314,7 @@ class SimilarityIndex:
         self._sizes = array("I")  # text units per slot (0: no body text)
         self._sigs = bytearray()
         self._nbrs = array("I")
-        self._sig_ints: list[int] | None = None  # the signatures as ints, while updating
+        self._sig_bytes: list[bytes] | None = None  # the signatures by slot, while updating
 
     # ------------------------------------------------------------------ basics
 
@@ -340,15 +341,14 @@ class SimilarityIndex:
         other._nbrs = array("I", self._nbrs)
         return other
 
-    def _sig_list(self) -> list[int]:
-        """The signatures as ints (for xor), made for an update and dropped after it."""
-        if self._sig_ints is None:
+    def _sig_list(self) -> list[bytes]:
+        """The signatures by slot (for C-level Hamming counts), made for an update and
+        dropped after it."""
+        if self._sig_bytes is None:
             sigs = bytes(self._sigs)
             size = SIGNATURE_BYTES
-            self._sig_ints = [
-                int.from_bytes(sigs[o : o + size], "little") for o in range(0, len(sigs), size)
-            ]
-        return self._sig_ints
+            self._sig_bytes = [sigs[o : o + size] for o in range(0, len(sigs), size)]
+        return self._sig_bytes
 
     def _sig(self, slot: int) -> int:
         offset = slot * SIGNATURE_BYTES
@@ -395,9 +395,9 @@ class SimilarityIndex:
         nbrs = self._nbrs
         kept = NEIGHBOURS_KEPT
         # rows are ascending: their last value is the best, so most rows cost one test
-        for last in compress(range(kept - 1, len(nbrs), kept), map(
-            floor.__le__, nbrs[kept - 1 :: kept]
-        )):
+        for last in compress(
+            range(kept - 1, len(nbrs), kept), map(floor.__le__, nbrs[kept - 1 :: kept])
+        ):
             slot = last // kept
             for at in range(last, last - kept, -1):
                 packed = nbrs[at]
@@ -507,7 +507,7 @@ class SimilarityIndex:
         try:
             self._update_rows(queries)
         finally:
-            self._sig_ints = None
+            self._sig_bytes = None
 
     def _update_rows(self, queries: list[int]) -> None:
         ids = self._ids
@@ -518,9 +518,10 @@ class SimilarityIndex:
             blocks.setdefault(topic_of[slot], []).append(slot)
         lsh = self._lsh_candidates(queries, live)
         widen = _Widener(self, live, blocks)
-        pools: dict[int, tuple[list[int], list[int]]] = {}
+        pools: dict[int, tuple[list[int], list[bytes]]] = {}
         sigs = self._sig_list()
-        to_bytes = methodcaller("to_bytes", SIGNATURE_BYTES, "little")
+        matching = Hamming.similarity  # equal bytes of two signatures, counted in C
+        extract = process.extract
         for q in queries:
             if ids[q] is None:
                 continue
@@ -530,8 +531,9 @@ class SimilarityIndex:
             if len(members) <= BLOCK_TOP + 1:
                 cands.update(members)
             else:
-                # the BLOCK_TOP most alike bodies of the topic: matching signature bytes,
-                # counted in C (xor, to_bytes, count) over the topic's signatures
+                # the BLOCK_TOP most alike bodies of the topic (q itself is one of them):
+                # most matching signature bytes, ties to the earliest slot (extract sorts
+                # equal scores by index), one C-level scan of the topic's signatures
                 if len(members) <= BLOCK_SCAN_MAX:
                     pool = pools.get(topic)
                     if pool is None:
@@ -542,12 +544,10 @@ class SimilarityIndex:
                     window = members[start : start + BLOCK_SCAN_MAX]
                     pool = (window, [sigs[m] for m in window])
                 slots, values = pool
-                counts = list(map(bytes.count, map(to_bytes, map(sigs[q].__xor__, values)),
-                                  repeat(0)))
-                floor = sorted(counts)[-(BLOCK_TOP + 1)]  # q itself is one of them
-                best = list(compress(slots, map(gt, counts, repeat(floor))))
-                best += compress(slots, map(eq, counts, repeat(floor)))  # ties: the first
-                cands.update(best[: BLOCK_TOP + 1])
+                best = extract(
+                    sigs[q], values, scorer=matching, processor=None, limit=BLOCK_TOP + 1
+                )
+                cands.update([slots[at] for _, _, at in best])
             if len(members) <= WIDEN_BELOW:
                 cands.update(widen.candidates(topic))
             cands.discard(q)
@@ -568,6 +568,7 @@ class SimilarityIndex:
         sigs = self._sig_list()
         sig_q, size_q, title_q, topic_q = sigs[q], sizes[q], titles[q], topic_of[q]
         ratio = fuzz.ratio
+        matching = Hamming.similarity
         width = SIGNATURE_BYTES
         packed_q = _IDX_MASK - q
         found = []
@@ -580,7 +581,7 @@ class SimilarityIndex:
                 continue
             size_o = sizes[other]
             if size_q and size_o:  # _resemblance, inlined: this loop is the hot path
-                matches = (sig_q ^ sigs[other]).to_bytes(width, "little").count(0)
+                matches = matching(sig_q, sigs[other])
                 body = (matches / width - _CHANCE) / (1 - _CHANCE)
                 bound = size_q / size_o if size_q < size_o else size_o / size_q
                 body = 0.0 if body < 0 else bound if body > bound else body
@@ -637,9 +638,9 @@ class SimilarityIndex:
                 for s, o in zip(slots, offsets, strict=True)
             )
             # positions whose key equals the previous one's (C-level: xor < 2**25)
-            repeats = list(compress(range(1, len(keyed)), map(
-                lt, map(xor, keyed, keyed[1:]), repeat(limit)
-            )))
+            repeats = list(
+                compress(range(1, len(keyed)), map(lt, map(xor, keyed, keyed[1:]), repeat(limit)))
+            )
             runs: list[list[int]] = []
             previous = -2
             for at in repeats:
@@ -777,7 +778,10 @@ class _Widener:
         slots = sorted(related)
         query = index._titles[self.blocks[topic][0]]
         found = process.extract(
-            query, [index._titles[s] for s in slots], scorer=fuzz.ratio, processor=None,
+            query,
+            [index._titles[s] for s in slots],
+            scorer=fuzz.ratio,
+            processor=None,
             limit=WIDEN_TOP,
         )
         return [slots[at] for _, _, at in found]
