@@ -485,3 +485,24 @@ async def test_last_key_loads_every_row(store, make_app, settle, monkeypatch):
         await settle(pilot)
         assert post_list.row_count == 5
         assert post_list.highlighted_id == NOT_FLAGGED[1]
+
+
+async def test_list_rows_show_the_topic_tail_and_reference_under_the_title(
+    store, make_app, settle
+):
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        lines = list_lines(app)
+        # generated titles share long prefixes: the second line tells the posts apart
+        assert lines[0].lstrip(" ·").startswith("building a safer")
+        assert lines[1].strip() == "php · anp-ref-003275-2123"
+        assert lines[3].strip().startswith("postgresql indexing · anp-")
+        await pilot.press("j")
+        await settle(pilot)
+        assert app.screen.query_one(PostList).highlighted_id == SECOND
+        # a click on either line of the third row selects it
+        post_list = app.screen.query_one(PostList)
+        await pilot.click(PostList, offset=(5, 5))
+        await settle(pilot)
+        assert post_list.highlighted_id == THIRD

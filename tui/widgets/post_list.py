@@ -1,7 +1,10 @@
 """The queue of posts (left pane).
 
 A line-API widget over a sequence of post summaries: it draws only the rows
-on screen, so 100,000 rows cost no more than 40. The screen loads a capped
+on screen, so 100,000 rows cost no more than 40. Each row takes two lines: the
+title, then (dim) the stack part of its topic and the reference, because
+generated titles share long prefixes and a truncated title alone does not tell
+posts apart. The screen loads a capped
 window of rows from the store and asks for more when the cursor reaches the
 end (``MoreRowsWanted``).
 """
@@ -31,8 +34,17 @@ STATUS_MARKS = {
 }
 
 
+ROW_HEIGHT = 2  # lines per row: title, then topic tail and reference
+
+
+def topic_tail(topic: str) -> str:
+    """The part of a topic that differs between posts: ``jobs / php`` -> ``php``."""
+    return topic.rsplit(" / ", 1)[-1].strip() if topic else ""
+
+
 class PostList(ScrollView, can_focus=True):
-    """Rows: tag mark, status mark, title, then markers (! needs review, ⚑ hints, Δ changed)."""
+    """Rows: tag mark, status mark, title, then markers (! needs review, ⚑ hints, Δ changed);
+    under it the stack part of the topic and the reference."""
 
     BINDINGS: ClassVar = POST_LIST_BINDINGS
 
@@ -45,6 +57,7 @@ class PostList(ScrollView, can_focus=True):
         "post-list--tag",
         "post-list--marker",
         "post-list--more",
+        "post-list--detail",
     }
 
     DEFAULT_CSS = """
@@ -61,6 +74,7 @@ class PostList(ScrollView, can_focus=True):
     PostList > .post-list--tag { color: $accent; text-style: bold; }
     PostList > .post-list--marker { color: $warning; }
     PostList > .post-list--more { color: $text-muted; text-style: italic; }
+    PostList > .post-list--detail { color: $text-muted; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -175,7 +189,7 @@ class PostList(ScrollView, can_focus=True):
             self._last_highlighted = post_id
             self.post_message(PostHighlighted(post_id, self.cursor))
         # Ask for the next window a page before the end, once per window size.
-        page = max(1, self.scrollable_content_region.height)
+        page = self.rows_per_page
         near_end = count and (index >= count or count - self.cursor <= page)
         if near_end and self.total > count and self._more_requested_at != count:
             self._more_requested_at = count
@@ -184,22 +198,29 @@ class PostList(ScrollView, can_focus=True):
     def move_by(self, delta: int) -> None:
         self.move_to(self.cursor + delta)
 
+    @property
+    def rows_per_page(self) -> int:
+        return max(1, self.scrollable_content_region.height // ROW_HEIGHT)
+
     def page(self, direction: int) -> None:
-        self.move_by(direction * max(1, self.scrollable_content_region.height - 1))
+        self.move_by(direction * max(1, self.rows_per_page - 1))
 
     def _scroll_cursor_into_view(self) -> None:
         height = self.scrollable_content_region.height
         if height <= 0:
             return
         top = self.scroll_offset.y
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        first_line = self.cursor * ROW_HEIGHT
+        last_line = first_line + ROW_HEIGHT - 1
+        if first_line < top:
+            self.scroll_to(y=first_line, animate=False, immediate=True)
+        elif last_line >= top + height:
+            self.scroll_to(y=last_line - height + 1, animate=False, immediate=True)
 
     def _update_virtual_size(self) -> None:
         more_line = 1 if self.total > len(self._rows) else 0
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._rows) + more_line)
+        lines = len(self._rows) * ROW_HEIGHT + more_line
+        self.virtual_size = Size(self.scrollable_content_region.width, lines)
 
     def on_resize(self) -> None:
         self._update_virtual_size()
@@ -214,7 +235,7 @@ class PostList(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        index = self.scroll_offset.y + offset.y
+        index = (self.scroll_offset.y + offset.y) // ROW_HEIGHT
         if index < len(self._rows):
             self.move_to(index)
         if event.chain >= 2:
@@ -224,21 +245,36 @@ class PostList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        index = self.scroll_offset.y + y
+        line = self.scroll_offset.y + y
+        index, part = divmod(line, ROW_HEIGHT)
         base = self.rich_style
         if index >= len(self._rows):
-            if index == len(self._rows) and self.total > len(self._rows):
+            if line == len(self._rows) * ROW_HEIGHT and self.total > len(self._rows):
                 more = self.total - len(self._rows)
                 text = Text(f" … {more:,} more (G loads all)", style=self._style("post-list--more"))
                 return self._to_strip(text, width, base)
-            if index == 0 and not self._rows:
+            if line == 0 and not self._rows:
                 text = Text(" no posts match", style=self._style("post-list--more"))
                 return self._to_strip(text, width, base)
             return Strip.blank(width, base)
         row = self._rows[index]
         on_cursor = index == self.cursor
-        text = self._row_text(row, width, plain_marks=on_cursor)
+        if part:
+            text = self._detail_text(row, width, plain=on_cursor)
+        else:
+            text = self._row_text(row, width, plain_marks=on_cursor)
         return self._to_strip(text, width, base + self._row_style(index))
+
+    def _detail_text(self, row: Any, width: int, *, plain: bool = False) -> Text:
+        """The second line of a row: the stack part of the topic, then the reference."""
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        style = Style() if plain else self._style("post-list--detail")
+        tail = clean_line(topic_tail(getattr(row, "topic", "") or ""), max_chars=80)
+        reference = clean_line(getattr(row, "reference", "") or row.id, max_chars=80)
+        text.append("   ")
+        text.append(" · ".join(part for part in (tail, reference) if part), style)
+        text.truncate(max(1, width), overflow="ellipsis")
+        return text
 
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(component, partial=True)
