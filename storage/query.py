@@ -153,6 +153,19 @@ def _scalar(value: Any) -> str | int | float | None:
     return str(value)
 
 
+# flat_name of the (parent, key) pairs met so far: the same few dozen in every post
+_FLAT_NAMES: dict[tuple[str, str], str] = {}
+
+
+def _flat(parent: str, key: Any) -> str:
+    name = _FLAT_NAMES.get((parent, key))
+    if name is None:
+        name = flat_name(parent, str(key))
+        if len(_FLAT_NAMES) < 10_000:  # unknown fields are few; a hostile file has many
+            _FLAT_NAMES[(parent, key)] = name
+    return name
+
+
 def index_fields(post: Mapping[str, Any]) -> dict[str, str | int | list]:
     """The flat, JSON-ready field map of one post dict: what queries can name.
 
@@ -160,6 +173,9 @@ def index_fields(post: Mapping[str, Any]) -> dict[str, str | int | list]:
     name (`quality`, `needs_human_review`, `source_id`) unless that clashes, then dotted
     (`revision.status`, `ai_outline.stack`); list-of-mapping fields as one list per key
     (`entities.name`, `image_sources.source`). No body.
+
+    It runs for every imported post: the reader's types (dict, list, str, int) are told by
+    their class first, the general ``Mapping`` / ``_scalar`` tests only decide the rest.
     """
     meta = post.get("meta")
     meta = meta if isinstance(meta, Mapping) else {}
@@ -168,28 +184,40 @@ def index_fields(post: Mapping[str, Any]) -> dict[str, str | int | list]:
         if name in RESERVED or name == "title":
             # An unknown meta field cannot shadow the grammar or the post's own title.
             name = f"meta.{name}"
-        if isinstance(value, Mapping):
+        kind = value.__class__
+        if kind is str or kind is int:
+            fields[name] = value
+        elif kind is dict or (kind is not list and isinstance(value, Mapping)):
             for key, item in value.items():
-                item = _scalar(item)
-                if item is not None:
-                    fields[flat_name(name, str(key))] = item
-        elif isinstance(value, list | tuple) and any(isinstance(v, Mapping) for v in value):
-            per_key: dict[str, list] = {}
-            for record in value:
-                if not isinstance(record, Mapping):
-                    continue
-                for key, item in record.items():
+                if item.__class__ is not str and item.__class__ is not int:
                     item = _scalar(item)
-                    if item is not None:
-                        per_key.setdefault(f"{name}.{key}", []).append(item)
-            fields.update(per_key)
-        elif isinstance(value, list | tuple):
-            fields[name] = [v for v in map(_scalar, value) if v is not None]
+                    if item is None:
+                        continue
+                fields[_flat(name, key)] = item
+        elif kind is list or isinstance(value, list | tuple):
+            kinds = set(map(type, value))
+            if kinds <= _PLAIN:
+                fields[name] = list(value)
+            elif dict in kinds or any(isinstance(v, Mapping) for v in value):
+                per_key: dict[str, list] = {}
+                for record in value:
+                    if not isinstance(record, Mapping):
+                        continue
+                    for key, item in record.items():
+                        item = _scalar(item)
+                        if item is not None:
+                            per_key.setdefault(f"{name}.{key}", []).append(item)
+                fields.update(per_key)
+            else:
+                fields[name] = [v for v in map(_scalar, value) if v is not None]
         else:
             item = _scalar(value)
             if item is not None:
                 fields[name] = item
     return fields
+
+
+_PLAIN = frozenset({str, int})
 
 
 def parents_of(names: Iterable[str]) -> dict[str, list[str]]:
