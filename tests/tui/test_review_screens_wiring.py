@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
+import pytest
 from test_review_screen import FIRST, SECOND, flat, static_text
 
 from storage import Store, samples_dir
+from tui.screens.clusters import ClustersScreen
+from tui.screens.compare import CompareScreen
 from tui.screens.conflicts import ConflictsScreen
 from tui.screens.export import ExportScreen
 from tui.screens.name_prompt import NamePromptScreen
@@ -16,6 +20,7 @@ from tui.screens.views import ViewsScreen
 from tui.widgets.flags_pane import FlagsPane
 from tui.widgets.post_list import PostList
 from tui.widgets.search_box import SearchBox
+from tui.widgets.similar_pane import SimilarPane
 
 SIZE = (120, 40)
 
@@ -220,3 +225,90 @@ def test_views_count_every_builtin_on_the_samples(store):
     assert counts["Approved"] == counts["Rejected"] == 0
     assert counts["Near duplicates"] == 0
 
+
+
+NEAR_COPY = "anp-ref-012396-7001"  # tests/data/similar/004_near_copy.txt, a near copy of SECOND
+
+
+@pytest.fixture
+def near_copy_store(tmp_path):
+    seeds_dir = tmp_path / "seeds"
+    shutil.copytree(samples_dir(), seeds_dir)
+    data = Path(__file__).resolve().parents[1] / "data" / "similar" / "004_near_copy.txt"
+    shutil.copy(data, seeds_dir)
+    with Store.open(tmp_path / "near.json") as store:
+        assert store.import_paths([seeds_dir]).ok
+        yield store
+
+
+async def test_shift_d_decides_a_cluster_and_u_undoes_it(near_copy_store, make_app, settle):
+    store = near_copy_store
+    store.set_review(SECOND, "pending", note="check the images")
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        assert isinstance(app.screen, ClustersScreen)
+        await pilot.press("x", "y")  # reject the whole cluster, confirmed
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        screen = app.screen
+        post_list = screen.query_one(PostList)
+        for post_id in (SECOND, NEAR_COPY):
+            assert store.review(post_id).status == "rejected"
+            assert post_list.status_of(post_list.rows[post_list.index_of(post_id)]) == "rejected"
+        assert store.review(SECOND).note == "check the images"
+        assert "reviewed 2 of 4 needing review" in screen.query_one("#status").text.plain
+        await pilot.press("u")
+        await settle(pilot)
+        assert store.review(NEAR_COPY) is None
+        assert store.review(SECOND).status == "pending"
+        assert store.review(SECOND).note == "check the images"
+
+
+async def test_enter_on_a_cluster_post_opens_it(near_copy_store, make_app, settle):
+    app = make_app(near_copy_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        await pilot.press("enter", "down", "enter")  # into the posts, second post, open
+        await settle(pilot)
+        assert not isinstance(app.screen, ClustersScreen)
+        assert app.screen.query_one(PostList).highlighted_id == NEAR_COPY
+
+
+async def test_d_compares_with_the_highlighted_similar_post(near_copy_store, make_app, settle):
+    app = make_app(near_copy_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.jump_to(SECOND)
+        await settle(pilot)
+        similar = app.screen.query_one(SimilarPane)
+        assert similar.get_option_at_index(0).id == NEAR_COPY  # the near copy ranks first
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        header = app.screen.query_one("#compare-header")
+        text = str(header.render())
+        assert SECOND in text and NEAR_COPY in text and "% of left shared" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, CompareScreen)
+
+
+async def test_d_without_similar_posts_explains(tmp_path, make_app, settle):
+    seeds_dir = tmp_path / "one"
+    seeds_dir.mkdir()
+    shutil.copy(next(samples_dir().glob("001_*.txt")), seeds_dir)
+    with Store.open(tmp_path / "one.json") as store:
+        store.import_paths([seeds_dir])
+        app = make_app(store)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("d")
+            await settle(pilot)
+            assert not isinstance(app.screen, CompareScreen)
+            assert any("No similar post" in str(n.message) for n in app._notifications)

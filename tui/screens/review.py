@@ -27,6 +27,8 @@ from tui.messages import (
     SearchSubmitted,
     SimilarChosen,
 )
+from tui.screens.clusters import ClustersResult, ClustersScreen
+from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.conflicts import ConflictsScreen
 from tui.screens.export import ExportScreen
@@ -519,12 +521,14 @@ class ReviewScreen(Screen[None]):
         self.app.push_screen(ConflictsScreen(self.store), closed)
 
     def action_near_duplicates(self) -> None:
-        from tui.screens.clusters import ClustersResult, ClustersScreen
+        with self.app.store_lock:
+            before = self.store.reviews()  # so that `u` can undo a whole-cluster decision
 
         def closed(result: ClustersResult | None) -> None:
             if result is None:
                 return
             if result.changed_ids:
+                self._undo.append([(post_id, before.get(post_id)) for post_id in result.changed_ids])
                 for post_id in result.changed_ids:
                     with self.app.store_lock:
                         review = self.store.review(post_id)
@@ -549,8 +553,6 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="compare")
     def open_compare(self, post: Any, item: Any) -> None:
-        from tui.screens.compare import CompareScreen
-
         try:
             with self.app.store_lock:
                 other = self.store.get(item.id)
