@@ -78,7 +78,7 @@ class ViewCommands(Provider):
         for entry in getattr(self, "_entries", []):
             choice = entry.choice
             count = "?" if entry.count is None else f"{entry.count:,}"
-            name = f"View: {clean_line(choice.name, max_chars=60)} ({count} {entry.unit})"
+            name = f"View: {clean_line(choice.name, max_chars=60)} ({count} {entry.unit_label})"
             detail = clean_line(choice.query) if choice.query else ""
             help_text = escape(f"Show {detail}" if detail else "Open this view")
             yield name, help_text, partial(screen.open_view_choice, choice)

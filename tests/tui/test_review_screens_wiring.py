@@ -133,7 +133,7 @@ async def test_v_lists_views_with_counts_and_enter_applies_one(store, make_app, 
         assert isinstance(app.screen, ViewsScreen)
         text = "\n".join(_views_lines(app.screen))
         assert "Needs review 2 posts" in flat(text)  # 3 flagged, one of them approved
-        assert "Approved 1 posts" in flat(text)
+        assert "Approved 1 post" in flat(text)
         assert "Near duplicates 0 clusters" in flat(text)
         assert "Conflicts 0 open" in flat(text)
         # move to "Approved" and open it

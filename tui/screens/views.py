@@ -42,6 +42,11 @@ class ViewEntry:
     builtin: bool
     unit: str = "posts"
 
+    @property
+    def unit_label(self) -> str:
+        """``posts`` -> ``post`` when the count is one."""
+        return self.unit[:-1] if self.count == 1 and self.unit.endswith("s") else self.unit
+
 
 def count_views(store: Any) -> list[ViewEntry]:
     """Every view with its count, then the near-duplicate clusters and the open conflicts."""
@@ -70,7 +75,7 @@ def entry_prompt(entry: ViewEntry, current_query: str) -> Text:
     active = choice.kind == QUERY and choice.query.strip() == current_query.strip()
     text.append("▸ " if active else "  ", style="bold #61afef")
     text.append(f"{clean_line(choice.name, max_chars=60):<24}", style="bold" if active else "")
-    text.append(f"{count:>8} {entry.unit:<8}", style="#e5c07b")
+    text.append(f"{count:>8} {entry.unit_label:<8}", style="#e5c07b")
     if choice.kind == QUERY:
         text.append("  ")
         text.append(clean_line(choice.query, max_chars=80) or "(every post)", style="#7f848e")
