@@ -86,3 +86,25 @@ def test_bulk_confirm_modal(store, make_app, settle, snap_compare):
         await settle(pilot)
 
     assert snap_compare(make_app(store), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_views_list(store, make_app, settle, snap_compare):
+    async def run_before(pilot):
+        await settle(pilot)
+        pilot.app.store.save_view("php posts", "stack:php")
+        await pilot.press("v")
+        await settle(pilot)
+
+    assert snap_compare(make_app(store), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_export_dialog(store, make_app, settle, snap_compare):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        _no_blink(pilot.app)
+        pilot.app.screen.query_one("#export-path", Input).value = "/tmp/notes.csv"
+        await settle(pilot)
+
+    assert snap_compare(make_app(store), terminal_size=(120, 40), run_before=run_before)
