@@ -108,8 +108,8 @@ class ViewsScreen(ModalScreen[ViewChoice | None]):
             yield OptionList(Option(Text("counting…", style="dim italic")), id="views-list")
             yield Static(
                 Text(
-                    "enter: show · del: delete a saved view · esc: close · "
-                    "ctrl+s on the review screen saves the current query"
+                    "enter show · del delete a saved view · esc close · "
+                    "ctrl+s in the review screen saves the query as a view"
                 ),
                 id="views-help",
             )
