@@ -93,6 +93,8 @@ _IDX_BITS = 25  # slot numbers up to 33 million
 _IDX_MASK = (1 << _IDX_BITS) - 1
 _BIN_MASK = SIGNATURE_BYTES - 1
 _CHANCE = 1 / 256  # two unrelated byte values are equal this often (b-bit MinHash)
+# matching signature bytes -> the resemblance estimate (before the bounds of _resemblance)
+_ESTIMATES = [(m / SIGNATURE_BYTES - _CHANCE) / (1 - _CHANCE) for m in range(SIGNATURE_BYTES + 1)]
 _START = zlib.crc32(b"^start")  # the context of the first block
 
 _PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"
@@ -561,53 +563,56 @@ class SimilarityIndex:
                 # sorted: the order of insertion decides nothing, but keep runs reproducible
                 self._offer_all(q, sorted(cands))
 
-    def _offer_all(self, q: int, cands: Iterable[int]) -> None:
+    def _offer_all(self, q: int, cands: list[int]) -> None:
         """Score (q, other) for each candidate; merge the results into q's row and offer
         each to the other's row. Every score is computed here, the same way, so a pair
-        offered twice is recognised by its packed value."""
+        offered twice is recognised by its packed value.
+
+        A row ends as the best ``NEIGHBOURS_KEPT`` of every pair offered to it, whatever
+        the order, so all pairs are scored: body matches and title ratios in C (map over
+        the candidates), then one Python pass to combine and offer."""
         kept = NEIGHBOURS_KEPT
         nbrs = self._nbrs
         base = q * kept
         row = nbrs[base : base + kept].tolist()
-        listed = {_IDX_MASK - (p & _IDX_MASK) for p in row if p}
-        ids, titles, sizes, topic_of = self._ids, self._titles, self._sizes, self._topic_of
+        if row[-1]:  # pairs already in q's row were scored before
+            listed = {_IDX_MASK - (p & _IDX_MASK) for p in row if p}
+            cands = [c for c in cands if c not in listed]
+        if len(self._slot) != len(self._ids):  # removed slots
+            cands = [c for c in cands if self._ids[c] is not None]
+        if not cands:
+            return
+        titles, sizes, topic_of = self._titles, self._sizes, self._topic_of
         sigs = self._sig_list()
-        sig_q, size_q, title_q, topic_q = sigs[q], sizes[q], titles[q], topic_of[q]
-        ratio = fuzz.ratio
-        matching = Hamming.similarity
-        width = SIGNATURE_BYTES
+        size_q, title_q, topic_q = sizes[q], titles[q], topic_of[q]
+        matches = map(Hamming.similarity, repeat(sigs[q]), map(sigs.__getitem__, cands))
+        if title_q:  # fuzz.ratio of a title and "" is 0.0, as for posts without one
+            ratios = map(fuzz.ratio, repeat(title_q), map(titles.__getitem__, cands))
+        else:
+            ratios = repeat(0.0, len(cands))
+        estimates = _ESTIMATES
         packed_q = _IDX_MASK - q
         found = []
-        # a pair that cannot beat the worst kept neighbour of either post is not scored
-        # in full (the title ratio is the dearest part): rows are full soon enough
-        q_floor = row[0] >> _IDX_BITS
         body_weight, title_weight, topic_bonus = W_BODY * 100, W_TITLE, W_TOPIC * 100
-        for other in cands:
-            if other in listed or ids[other] is None:
-                continue
-            size_o = sizes[other]
+        for other, match, title, size_o, topic_o in zip(
+            cands,
+            matches,
+            ratios,
+            map(sizes.__getitem__, cands),
+            map(topic_of.__getitem__, cands),
+            strict=True,
+        ):
             if size_q and size_o:  # _resemblance, inlined: this loop is the hot path
-                matches = matching(sig_q, sigs[other])
-                body = (matches / width - _CHANCE) / (1 - _CHANCE)
+                body = estimates[match]
                 bound = size_q / size_o if size_q < size_o else size_o / size_q
                 body = 0.0 if body < 0 else bound if body > bound else body
             else:
                 body = 0.0
-            topic_o = topic_of[other]
             if topic_q and topic_o:  # _combine, inlined (same arithmetic, same result)
-                part = body_weight * body
                 bonus = topic_bonus if topic_q == topic_o else 0
-                best_case = int(part + title_weight * 100.0 + bonus + 0.5)
+                score = int(body_weight * body + title_weight * title + bonus + 0.5)
             else:
                 same = (topic_q == topic_o) if topic_q or topic_o else None
-                best_case = _combine(body, 100.0, same)
-            if best_case < q_floor and best_case < nbrs[other * kept] >> _IDX_BITS:
-                continue
-            title_o = titles[other]
-            title = ratio(title_q, title_o) if title_q and title_o else 0.0
-            if topic_q and topic_o:
-                score = int(part + title_weight * title + bonus + 0.5)
-            else:
                 score = _combine(body, title, same)
             if score <= 0:
                 continue
