@@ -166,7 +166,7 @@ class Store:
             # Re-read under the lock: another writer's file can carry the (mtime, size,
             # inode) we cached (ext4 reuses inodes; mtimes move in coarse clock ticks).
             self._manifest_storage.close()
-            self._reviews.db.storage.close()
+            self._reviews.reload()  # the recent decisions re-read, the base checked
             for db in self._shards.values():
                 db.storage.close()
             yield
