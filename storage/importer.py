@@ -43,7 +43,14 @@ class AnalysedPost:
 
 def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileError]]:
     """Expand directories to their ``*.txt`` files (recursive, sorted); keep named files."""
-    files: list[Path] = []
+    names, errors = collect_names(paths)
+    return [Path(name) for name in names], errors
+
+
+def collect_names(paths: Iterable[str | os.PathLike]) -> tuple[list[str], list[FileError]]:
+    """``collect_files`` as path strings (``str`` of its paths): what an import hands to
+    its workers, without a ``Path`` object per file (~10 us each, ~1 s at 100,000 files)."""
+    files: list[str] = []
     errors: list[FileError] = []
     seen: set[str] = set()  # real paths: a file named twice, or by a link, is read once
     for raw in paths:
@@ -63,7 +70,7 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
         for name, real in found:
             if real not in seen:
                 seen.add(real)
-                files.append(Path(name))
+                files.append(name)
     return files, errors
 
 
@@ -174,7 +181,7 @@ def worker_pool(count: int, workers: int | None = None) -> Iterator[Executor | N
 
 
 def analyse_files(
-    files: list[Path],
+    files: list[Path] | list[str],
     progress: Progress | None = None,
     workers: int | None = None,
     *,

@@ -370,7 +370,7 @@ class Store:
         progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
         """Import seed files and directories (``*.txt``, recursive). Idempotent."""
-        files, errors = importer.collect_files(paths)
+        files, errors = importer.collect_names(paths)
         report = ImportReport(errors=list(errors))
         analysed: list[importer.AnalysedPost] = []
         # The results pile up (~10 objects a post) and nothing in them is cyclic: a cyclic
