@@ -49,9 +49,31 @@ def copy_store(db: Path, target_dir: Path) -> Path:
 
 
 def read_reviews_file(db: Path) -> dict[str, dict]:
-    """Decisions as stored on disk, by post id (parsed without the store's code)."""
-    data = orjson.loads((db.with_name(db.name + ".d") / "reviews.json").read_bytes())
-    return {doc["id"]: doc for doc in data.get("reviews", {}).values()}
+    """Decisions as stored on disk, by post id (parsed without the store's code): the base
+    ``reviews.json``, then ``reviews-recent.json`` over it when it was saved on a base
+    generation no older than the base's (see storage/reviews.py)."""
+    directory = db.with_name(db.name + ".d")
+    base = orjson.loads((directory / "reviews.json").read_bytes())
+    decisions = {doc["id"]: doc for doc in base.get("reviews", {}).values()}
+    recent_path = directory / "reviews-recent.json"
+    if not recent_path.exists():
+        return decisions
+    recent = orjson.loads(recent_path.read_bytes())
+    base_generation = _generation(base, "generation")
+    if _generation(recent, "base_generation") < base_generation:
+        return decisions  # already folded into the base by a compaction
+    for key in sorted(recent.get("reviews", {}), key=int):
+        doc = recent["reviews"][key]
+        if doc.get("removed"):
+            decisions.pop(doc["id"], None)
+        else:
+            decisions[doc["id"]] = doc
+    return decisions
+
+
+def _generation(data: dict, name: str) -> int:
+    state = data.get("state") or {}
+    return max((int(doc.get(name, 0)) for doc in state.values()), default=0)
 
 
 class Child:

@@ -9,6 +9,7 @@ returned, so every ``ack`` line is a decision the user was told was saved. Run b
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -22,9 +23,22 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
+def small_review_limits() -> None:
+    """``COPYDESK_STORM_REVIEW_LIMITS=8,6`` lowers ``DIRECT_MAX, RECENT_MAX`` of
+    storage/reviews.py so that a short storm saves through every path: the base, the recent
+    file and compactions (a real store reaches them only after hundreds of decisions)."""
+    limits = os.environ.get("COPYDESK_STORM_REVIEW_LIMITS")
+    if limits:
+        from storage import reviews
+
+        reviews.DIRECT_MAX, reviews.RECENT_MAX = (int(n) for n in limits.split(","))
+
+
 def decide(db: str, round_no: int, via: str) -> None:
     """Cycle decisions over every post, forever. ``via``: ``api`` (Store) or ``cli`` (click)."""
     from storage import Store
+
+    small_review_limits()
 
     store = Store.open(db)
     ids = store.ids()

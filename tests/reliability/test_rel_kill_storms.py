@@ -80,6 +80,17 @@ def test_kill_9_storm_during_decisions_via_the_api_loses_no_acknowledged_decisio
     assert acknowledged > DECISION_ROUNDS  # the storm really decided things
 
 
+def test_kill_9_storm_through_the_recent_decisions_file_and_compactions(db, env, tmp_path):
+    """The same storm with tiny limits: saves go to reviews-recent.json and compact often."""
+    env = {**env, "COPYDESK_STORM_REVIEW_LIMITS": "8,6"}
+    acknowledged, posts, landed = _decision_storm(db, env, tmp_path, "api", DECISION_ROUNDS, 3)
+    recent = db.with_name(db.name + ".d") / "reviews-recent.json"
+    assert recent.exists()  # the storm really went through the recent file
+    print(f"\nrecent-file storm: {DECISION_ROUNDS} rounds, {acknowledged} decisions "
+          f"acknowledged on {posts} posts, all found; {landed} in-flight writes landed")
+    assert acknowledged > DECISION_ROUNDS
+
+
 def test_kill_9_storm_during_cli_review_commands_loses_no_acknowledged_decision(
     db, env, tmp_path
 ):
