@@ -543,6 +543,23 @@ class _Plain(_Column):
         return self.where(test)
 
 
+def _raw_columns(fields: list[Mapping[str, Any]]) -> dict[str, list]:
+    """Field name -> its value in each post (None: missing); text fields always present.
+
+    One pass over the posts' maps: a pass per field (``[f.get(name) for f in fields]``)
+    revisits 100,000 scattered dicts 40 times, ~3x slower at that size."""
+    size = len(fields)
+    columns: dict[str, list] = {name: [None] * size for name in TEXT_FIELDS}
+    get = columns.get
+    for slot, post in enumerate(fields):
+        for name, value in post.items():
+            column = get(name)
+            if column is None:
+                column = columns[name] = [None] * size
+            column[slot] = value
+    return columns
+
+
 class SearchIndex:
     """Query answering over many posts; see the module docstring.
 
@@ -575,11 +592,11 @@ class SearchIndex:
                     self._ids[slot] = self._keys[slot] = None
                     fields[slot] = {}
         self._free: list[int] = [s for s, i in enumerate(self._ids) if i is None]
-        names = set().union(*fields) | set(TEXT_FIELDS)
-        self._columns: dict[str, _Column] = {}
-        for name in sorted(names):
-            self._columns[name] = _Column.build([f.get(name) for f in fields])
+        raw = _raw_columns(fields)
         del fields
+        self._columns: dict[str, _Column] = {}
+        for name in sorted(raw):
+            self._columns[name] = _Column.build(raw.pop(name))
         self._title_posts: dict[str, array] = {}
         self._rest_posts: dict[str, array] = {}
         self._words: list[str] = []  # the vocabulary, for rapidfuzz
