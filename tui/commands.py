@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from functools import partial
 
@@ -19,7 +20,30 @@ PALETTE_GROUPS = {"Review": "screen", "Application": "app"}
 NOT_IN_PALETTE = {"command_palette"}
 
 
-class CopydeskCommands(Provider):
+class NamedCommands(Provider):
+    """A provider whose commands are what ``_commands()`` yields: (name, help, callback).
+
+    The palette lists them all when empty (``discover``) and the names that match what is
+    typed (``search``); help is read as Textual markup, so ``_commands`` escapes it.
+    """
+
+    @abstractmethod
+    def _commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+        """Each command as (name, help text, callback)."""
+
+    async def discover(self) -> Hits:
+        for name, help_text, command in self._commands():
+            yield DiscoveryHit(name, command, text=name, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, command in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), command, text=name, help=help_text)
+
+
+class CopydeskCommands(NamedCommands):
     """Every review and application binding, with its current keys as help."""
 
     def _commands(self) -> Iterator[tuple[str, str, partial]]:
@@ -41,19 +65,8 @@ class CopydeskCommands(Provider):
         # The palette reads help as Textual markup; a remapped key may be "[" or "/".
         return escape(f"{bound.tooltip} · key {keys}" if keys else bound.tooltip)
 
-    async def discover(self) -> Hits:
-        for name, help_text, command in self._commands():
-            yield DiscoveryHit(name, command, text=name, help=help_text)
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, command in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), command, text=name, help=help_text)
-
-
-class ViewCommands(Provider):
+class ViewCommands(NamedCommands):
     """``View: Needs review (3)`` and the rest: every view of the views list, by name."""
 
     async def startup(self) -> None:
@@ -82,14 +95,3 @@ class ViewCommands(Provider):
             detail = clean_line(choice.query) if choice.query else ""
             help_text = escape(f"Show {detail}" if detail else "Open this view")
             yield name, help_text, partial(screen.open_view_choice, choice)
-
-    async def discover(self) -> Hits:
-        for name, help_text, command in self._commands():
-            yield DiscoveryHit(name, command, text=name, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, command in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), command, text=name, help=help_text)

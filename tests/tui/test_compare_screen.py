@@ -12,13 +12,9 @@ from textual.content import Content
 from textual.widgets import Footer, Static
 
 from storage import Store
-from tui.screens.compare import (
-    MAX_RENDER_CHARS,
-    SHARED_STYLE,
-    ComparePane,
-    CompareScreen,
-)
+from tui.screens.compare import CompareScreen
 from tui.text import clean_line
+from tui.widgets.compare_pane import MAX_RENDER_CHARS, SHARED_STYLE, ComparePane
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "seeds" / "samples"
