@@ -36,3 +36,61 @@ def test_collected_names_are_the_strings_of_the_collected_paths(tmp_path, monkey
         assert all(type(n) is str for n in names)
         assert name_errors == file_errors
     assert importer.collect_names(["."])[0] == ["a/x.txt", "a-b/y.txt", "dir.txt/in.txt"]
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _seed_files() -> list[str]:
+    from storage.paths import samples_dir
+
+    files = sorted(str(p) for p in Path(samples_dir()).glob("*.txt"))
+    files += sorted(str(p) for p in DATA.rglob("*") if p.is_file())
+    return files
+
+
+def test_hints_of_many_posts_are_the_hints_of_each_post():
+    import datetime
+
+    import seeds
+    from storage.hints import compute_hints_many
+
+    posts = []
+    for path in _seed_files():
+        try:
+            posts.append(seeds.read_file(path).to_dict())
+        except seeds.ParseError:
+            continue
+    posts.append({"title": "", "body": None, "meta": None, "warnings": ["no meta box"]})
+    today = datetime.date(2031, 1, 1)  # every sample's review is stale by then
+    together = compute_hints_many(posts, today=today)
+    assert together == [compute_hints_many([p], today=today)[0] for p in posts]
+    assert sum(1 for hints in together for h in hints if h["code"] == "stale_review") >= 5
+    assert any(len(hints) > 2 for hints in together)
+
+
+def test_a_chunk_is_analysed_as_its_files_one_by_one(tmp_path):
+    bad = tmp_path / "empty.txt"
+    bad.write_text("")
+    files = _seed_files()
+    files.insert(2, str(bad))
+    files.append(str(tmp_path / "gone.txt"))
+    chunk = importer._analyse_chunk(files)
+    single = [importer.analyse_file(f) for f in files]
+
+    def key(result):
+        if isinstance(result, importer.AnalysedPost):
+            return (
+                result.path,
+                result.id,
+                result.record_json,
+                result.row,
+                result.fields,
+                result.features,
+                result.warnings,
+            )
+        return (result.path, result.reason)
+
+    assert [key(r) for r in chunk] == [key(r) for r in single]
+    kinds = [isinstance(r, importer.AnalysedPost) for r in chunk]
+    assert kinds[2] is False and kinds[-1] is False and sum(kinds) >= 5
