@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
+from operator import itemgetter
 from typing import Any
 
 ROW_KEYS = (
@@ -29,8 +30,26 @@ ROW_KEYS = (
 _SHA_BYTES = 32
 
 
-def _queue_key(row: Mapping[str, Any]) -> tuple[str, str]:
-    return (row["reference"] or row["id"], row["id"])
+_ROW_VALUES = itemgetter(*ROW_KEYS)
+
+
+def _all_str(values: list) -> bool:
+    return set(map(type, values)) <= {str}
+
+
+def _texts(values: list, *, empty: bool) -> list[str]:
+    """``[str(v or "") ...]`` (``empty``) or ``[str(v) ...]``; as is when all are str."""
+    if _all_str(values):
+        return values
+    if empty:
+        return [str(v or "") for v in values]
+    return [str(v) for v in values]
+
+
+def _shared(values: list) -> list:
+    """Equal values as one object each (topics, hint tuples repeat across posts)."""
+    first: dict = {}
+    return [first.setdefault(v, v) for v in values]
 
 
 class Row(Mapping[str, Any]):
@@ -60,28 +79,48 @@ class PostRows(Mapping[str, Row]):
 
     def __init__(self, rows: Iterable[tuple[Mapping[str, Any], int]] = ()) -> None:
         """``rows``: (row dict with ROW_KEYS, doc id) pairs, any order; a repeated id keeps
-        the last one."""
-        by_id = {row["id"]: (row, doc_id) for row, doc_id in rows}
-        ordered = sorted(by_id.values(), key=lambda item: _queue_key(item[0]))
-        self.ids: list[str] = [row["id"] for row, _ in ordered]
-        self._slot: dict[str, int] = {post_id: slot for slot, post_id in enumerate(self.ids)}
-        self.references: list[str] = [str(row["reference"] or "") for row, _ in ordered]
-        self.titles: list[str] = [str(row["title"] or "") for row, _ in ordered]
-        topics: dict[str, str] = {}
-        self.topics: list[str] = [
-            topics.setdefault(topic, topic) for topic in (str(r["topic"]) for r, _ in ordered)
-        ]
-        self.needs_review = bytearray(bool(row["needs_human_review"]) for row, _ in ordered)
-        hints: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self.hint_codes: list[tuple[str, ...]] = [
-            hints.setdefault(codes, codes) for codes in (tuple(r["hint_codes"]) for r, _ in ordered)
-        ]
-        self.paths: list[str] = [str(row["path"]) for row, _ in ordered]
-        self.doc_ids = array("Q", (doc_id for _, doc_id in ordered))
-        self._sha = bytearray(_SHA_BYTES * len(ordered))
+        the last one.
+
+        Built column by column with C-level passes (one ``itemgetter`` per row, a transpose,
+        two keyed sorts): 100,000 rows in well under a second."""
+        pairs = rows if isinstance(rows, list) else list(rows)
+        values = list(map(_ROW_VALUES, (row for row, _ in pairs)))
+        columns = list(zip(*values, strict=True)) if values else [()] * len(ROW_KEYS)
+        ids, refs, titles, topics, review, codes, shas, paths = columns
+        docs = [doc_id for _, doc_id in pairs]
+        last = dict(zip(ids, range(len(ids)), strict=True))  # id -> its last pair
+        keep = list(last.values()) if len(last) < len(ids) else range(len(ids))
+        # two stable C-keyed sorts == one sort by (reference or id, id)
+        queue = [ref or post_id for ref, post_id in zip(refs, ids, strict=True)]
+        order = sorted(keep, key=ids.__getitem__)
+        order.sort(key=queue.__getitem__)
+
+        def column(values: tuple) -> list:
+            return list(map(values.__getitem__, order))
+
+        self.ids: list[str] = column(ids)
+        self._slot: dict[str, int] = dict(zip(self.ids, range(len(self.ids)), strict=True))
+        self.references: list[str] = _texts(column(refs), empty=True)
+        self.titles: list[str] = _texts(column(titles), empty=True)
+        self.topics: list[str] = _shared(_texts(column(topics), empty=False))
+        self.needs_review = bytearray(map(bool, column(review)))
+        self.hint_codes: list[tuple[str, ...]] = _shared(list(map(tuple, column(codes))))
+        self.paths: list[str] = _texts(column(paths), empty=False)
+        self.doc_ids = array("Q", column(docs))
+        self._sha = bytearray(_SHA_BYTES * len(order))
         self._odd_sha: dict[int, str] = {}  # anything that is not 64 hex digits, as is
-        for slot, (row, _) in enumerate(ordered):
-            self._set_sha(slot, row["sha256"])
+        sha_values = column(shas)
+        plain = _all_str(sha_values) and set(map(len, sha_values)) <= {2 * _SHA_BYTES}
+        joined = "".join(sha_values) if plain else ""
+        try:
+            raw = bytes.fromhex(joined)
+        except ValueError:
+            raw = b""
+        if len(raw) == _SHA_BYTES * len(order) and raw.hex() == joined:
+            self._sha[:] = raw  # the usual case: all 64 lower-case hex digits, in C
+        else:
+            for slot, sha in enumerate(sha_values):
+                self._set_sha(slot, sha)
 
     def _set_sha(self, slot: int, sha: Any) -> None:
         try:
@@ -179,7 +218,7 @@ class PostRows(Mapping[str, Row]):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.ids = state["ids"]
-        self._slot = {post_id: slot for slot, post_id in enumerate(self.ids)}
+        self._slot = dict(zip(self.ids, range(len(self.ids)), strict=True))
         self.references = state["references"]
         self.titles = state["titles"]
         self.topics = state["topics"]

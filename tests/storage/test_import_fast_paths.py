@@ -94,3 +94,57 @@ def test_a_chunk_is_analysed_as_its_files_one_by_one(tmp_path):
     assert [key(r) for r in chunk] == [key(r) for r in single]
     kinds = [isinstance(r, importer.AnalysedPost) for r in chunk]
     assert kinds[2] is False and kinds[-1] is False and sum(kinds) >= 5
+
+
+def _rows_reference(pairs):
+    """What PostRows holds, the plain way: last pair per id, sorted by (reference or id, id),
+    text columns as str, odd sha256 values kept as they are."""
+    by_id = {row["id"]: (row, doc_id) for row, doc_id in pairs}
+    ordered = sorted(by_id.values(), key=lambda p: (p[0]["reference"] or p[0]["id"], p[0]["id"]))
+    return [
+        (
+            {
+                "id": row["id"],
+                "reference": str(row["reference"] or ""),
+                "title": str(row["title"] or ""),
+                "topic": str(row["topic"]),
+                "needs_human_review": bool(row["needs_human_review"]),
+                "hint_codes": tuple(row["hint_codes"]),
+                "sha256": row["sha256"],
+                "path": str(row["path"]),
+            },
+            doc_id,
+        )
+        for row, doc_id in ordered
+    ]
+
+
+def test_post_rows_built_in_bulk_hold_what_the_rows_say():
+    from storage.postrows import PostRows
+
+    def row(post_id, reference, sha="ab" * 32, **extra):
+        base = {
+            "id": post_id,
+            "reference": reference,
+            "title": f"t {post_id}",
+            "topic": "a / b",
+            "needs_human_review": post_id.endswith("1"),
+            "hint_codes": ["reading_time"],
+            "sha256": sha,
+            "path": f"/x/{post_id}.txt",
+        }
+        return {**base, **extra}
+
+    plain = [(row(f"p{n}", f"ref-{(n * 7) % 10}"), n) for n in range(10)]
+    odd = [
+        (row("q1", None, sha="AB" * 32), 11),  # upper case: kept as is
+        (row("q2", "", sha="ab" * 31), 12),  # 62 digits ...
+        (row("q3", "r", sha="ab" * 33), 13),  # ... and 66: together 128, still odd
+        (row("q4", None, sha="not hex", title=None, topic=3, path=Path("/p")), 14),
+        (row("p3", "ref-0", needs_human_review=1), 15),  # a repeated id: the last wins
+    ]
+    for pairs in (plain, plain + odd, odd, []):
+        rows = PostRows(pairs)
+        got = [(dict(rows[i]), rows.doc_id(i)) for i in rows]
+        assert got == _rows_reference(pairs)
+        assert list(rows.doc_ids) == [doc_id for _, doc_id in got]
