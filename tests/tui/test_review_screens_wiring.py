@@ -312,3 +312,31 @@ async def test_d_without_similar_posts_explains(tmp_path, make_app, settle):
             await settle(pilot)
             assert not isinstance(app.screen, CompareScreen)
             assert any("No similar post" in str(n.message) for n in app._notifications)
+
+
+async def test_keys_typed_fast_after_slash_go_into_the_search_box(store, make_app, settle):
+    """A burst of keys (fast typing, a paste) queued before "/" is handled: every one lands in
+    the box, none runs a review key ("/stack:php" holds an "a" = approve and a "c")."""
+    from textual import events
+
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for char in "/stack:php":
+            key = {"/": "slash", ":": "colon"}.get(char, char)
+            app.post_message(events.Key(key, char))  # all queued at once, like a terminal burst
+        await settle(pilot)
+        screen = app.screen
+        assert screen.query_one(SearchBox).value == "stack:php"
+        assert store.reviews() == {}
+        rows = [row.id for row in screen.query_one(PostList).rows]
+        assert rows == [FIRST, "anp-ref-019995-4029"]  # the two php posts
+
+
+async def test_status_bar_shows_the_help_and_quit_keys(store, make_app, settle, config_dir):
+    (config_dir / "keymap.toml").write_text('[keys]\nhelp = "f1"\n')
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        hint = app.screen.query_one("#status").keys_hint.plain
+        assert "f1 help" in hint and "q quit" in hint

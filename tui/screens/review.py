@@ -11,13 +11,14 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import get_current_worker
 
-from tui.keymap import REVIEW_BINDINGS
+from tui.keymap import REVIEW_BINDINGS, keys_for
 from tui.messages import (
     MoreRowsWanted,
     PostHighlighted,
@@ -88,6 +89,8 @@ class ReviewScreen(Screen[None]):
         self._current_post: Any | None = None
         self._progress = (0, 0)
         self._show_side_narrow = False
+        self._typed_ahead: list[str] | None = None  # keys typed after "/", for the box
+        self._search_keys: tuple[str, ...] = ("slash",)
 
     # -- layout -------------------------------------------------------------------------
 
@@ -111,6 +114,8 @@ class ReviewScreen(Screen[None]):
         self.query_one("#flags").border_title = "Review flags"
         self.query_one("#similar").border_title = "Similar"
         self.post_list.focus()
+        self._search_keys = keys_for("search", getattr(self.app, "keymap_overrides", {}))
+        self._show_keys_hint()
         self._update_layout_class(self.size.width)
         self.load_rows("", first_pending=True)
         self.set_interval(POLL_SECONDS, self._poll_store)
@@ -229,6 +234,15 @@ class ReviewScreen(Screen[None]):
             tagged=len(post_list.tagged_ids),
             view=self.view_name,
         )
+
+    def _show_keys_hint(self) -> None:
+        keymap = getattr(self.app, "keymap_overrides", {})
+        parts = []
+        for binding_id, label in (("help", "help"), ("quit", "quit")):
+            keys = keys_for(binding_id, keymap)
+            if keys:
+                parts.append(f"{self.app.get_key_display(Binding(keys[0], ''))} {label}")
+        self.query_one(StatusBar).set_keys_hint(" · ".join(parts) + " ")
 
     def _refresh_progress(self) -> None:
         with self.app.store_lock:
@@ -401,6 +415,23 @@ class ReviewScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.search_box.focus_input()
+        typed, self._typed_ahead = self._typed_ahead, None
+        if typed:
+            self.search_box.input.insert_text_at_cursor("".join(typed))
+
+    def on_key(self, event: events.Key) -> None:
+        """Type-ahead after the search key. Keys typed fast after "/" (or a paste) all reach
+        this screen before the binding focuses the box; once it has, Textual drops them,
+        and before it has, they are review keys ("/stack" would approve with its "a").
+        So after a search key, printable keys are held here and go into the box."""
+        if self.search_box.input.has_focus:
+            return
+        if self._typed_ahead is not None and event.is_printable and event.character:
+            self._typed_ahead.append(event.character)
+            event.stop()
+            event.prevent_default()
+        elif event.key in self._search_keys:
+            self._typed_ahead = []
 
     @on(SearchChanged)
     def _search_changed(self, message: SearchChanged) -> None:

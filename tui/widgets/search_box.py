@@ -22,7 +22,7 @@ class SearchBox(Vertical):
     DEFAULT_CSS = """
     SearchBox { height: auto; }
     SearchBox > Input { border: none; height: 1; padding: 0 1; }
-    SearchBox > Input:focus { background: $boost; }
+    SearchBox > Input:focus { border: none; background: $boost; }
     SearchBox > #search-error { color: $error; height: auto; max-height: 3; padding: 0 1;
                                 display: none; }
     SearchBox.-error > #search-error { display: block; }
@@ -32,7 +32,10 @@ class SearchBox(Vertical):
 
     def compose(self):
         yield Input(
-            placeholder="/ search, e.g. stack:php", id="search-input", select_on_focus=False
+            placeholder="/ search, e.g. stack:php",
+            id="search-input",
+            select_on_focus=False,
+            compact=True,
         )
         yield Static(id="search-error")
 
@@ -45,7 +48,10 @@ class SearchBox(Vertical):
         return self.input.value
 
     def focus_input(self) -> None:
-        self.input.focus()
+        # At once, not through Widget.focus() (which waits a turn of the message loop): keys
+        # typed right after "/" (a fast typist, a paste) must land in the box, never as
+        # review keys ("/stack" would otherwise approve a post with its "a").
+        self.screen.set_focus(self.input)
 
     def show_error(self, message: str | None) -> None:
         """Show a query error under the box (None hides it)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -41,22 +42,28 @@ def status_text(
 
 
 class StatusBar(Static):
+    """Progress and filter on the left; the help and quit keys on the right, always in view
+    (the footer cuts its last keys on a narrow terminal)."""
+
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; }
     """
 
     text: Text = Text("")
+    keys_hint: Text = Text("")
 
-    def update_status(
-        self,
-        *,
-        reviewed: int,
-        needing: int,
-        query: str,
-        shown: int,
-        total: int,
-        tagged: int,
-        view: str | None = None,
-    ) -> None:
-        self.text = status_text(reviewed, needing, query, shown, total, tagged, view)
-        self.update(self.text)
+    def set_keys_hint(self, hint: str) -> None:
+        self.keys_hint = Text(hint, style="#7f848e", no_wrap=True)
+        self._show()
+
+    def update_status(self, **fields: object) -> None:
+        """``status_text``'s arguments by name: reviewed, needing, query, shown, ..."""
+        self.text = status_text(**fields)  # type: ignore[arg-type]
+        self._show()
+
+    def _show(self) -> None:
+        grid = Table.grid(expand=True)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_row(self.text, self.keys_hint)
+        self.update(grid)
