@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from textual.worker import WorkerCancelled, WorkerState
+from tui_support import HOSTILE_TITLE
 
 from storage import Store
 from tui.app import CopydeskApp, create_app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "seeds" / "samples"
 
-HOSTILE_TITLE = (
-    "fixing [/] closing tags [link=file:///etc/passwd]x[/link] [bold red]x[/bold red]"
-    "\x1b]0;PWNED-TITLE\x07 \x1b[31mred\x1b[0m"
-)
 HOSTILE_SEED = (
     HOSTILE_TITLE
     + "\n\n"
@@ -30,6 +28,13 @@ HOSTILE_SEED = (
     + "  \u2022 image heavy: 0\n"
     + "  \u2022 needs human review: 1\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def no_fsync(monkeypatch):
+    """fsync costs ~15 ms a call on CI disks; durability is tested in tests/reliability and
+    tests/storage/test_jsonstore.py, not through the screens."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
 
 
 @pytest.fixture(autouse=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from textual.app import App
 from textual.widgets import OptionList, Static
+from tui_support import Host
 
 from storage import Store, samples_dir
 from storage.similarity import NEAR_DUPLICATE_THRESHOLD
@@ -32,11 +32,6 @@ HOSTILE_SEED = (
     + "reference{ref}\n"
 )
 
-
-@pytest.fixture(autouse=True)
-def no_fsync(monkeypatch):
-    """fsync costs ~15 ms a call on CI disks and durability is tested in test_jsonstore."""
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
 
 
 def _template(directory: Path, paths: list[Path]) -> Path:
@@ -88,17 +83,6 @@ def hostile_store(tmp_path):
         assert s.import_paths([seeds]).ok
         yield s
 
-
-class Host(App[None]):
-    """Pushes one screen and records what it dismisses with."""
-
-    def __init__(self, make_screen) -> None:
-        super().__init__()
-        self._make_screen = make_screen
-        self.results: list = []
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make_screen(), callback=self.results.append)
 
 
 async def _settle(app: App, pilot) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from textual.app import App
 from textual.content import Content
 from textual.widgets import Footer, Static
+from tui_support import HOSTILE_TITLE, Host
 
 from storage import Store
 from tui.screens.compare import CompareScreen
@@ -24,15 +23,7 @@ ORIGINAL_REF = "anp-ref-012395-2485"  # seed 004
 COPY_REF = "anp-ref-012396-7001"  # its near copy
 OTHER_REF = "anp-ref-019995-4029"  # seed 000
 
-HOSTILE_TITLE = (
-    "fixing [/] closing tags [link=file:///etc/passwd]x[/link] [bold red]x[/bold red]"
-    "\x1b]0;PWNED-TITLE\x07 \x1b[31mred\x1b[0m"
-)
 
-
-@pytest.fixture(autouse=True)
-def no_fsync(monkeypatch):
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +35,6 @@ def posts(tmp_path_factory):
         assert report.ok and len(report.imported) == 6
         return {row.reference: store.get(row.id) for row in store.search("", limit=None)}
 
-
-class Host(App[None]):
-    """Pushes one screen and records what it dismisses with."""
-
-    def __init__(self, make_screen) -> None:
-        super().__init__()
-        self._make_screen = make_screen
-        self.results: list = []
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make_screen(), callback=self.results.append)
 
 
 def _host(posts, left=ORIGINAL_REF, right=COPY_REF, **kwargs) -> Host:

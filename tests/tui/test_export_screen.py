@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from textual.app import App
 from textual.widgets import Checkbox, Input, OptionList, RadioSet, Select, Static
+from tui_support import Host
 
 from storage import Store, samples_dir
 from storage.export import export
@@ -25,11 +25,6 @@ SEED_IDS = {
     "004": "anp-ref-012395-2485",
 }
 
-
-@pytest.fixture(autouse=True)
-def no_fsync(monkeypatch):
-    """fsync costs ~15 ms a call on CI disks and durability is tested in test_jsonstore."""
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +50,6 @@ def store(template, tmp_path, monkeypatch):
         s.set_review(SEED_IDS["000"], "approved", "fine")
         yield s
 
-
-class Host(App[None]):
-    """Pushes one screen and records what it dismisses with."""
-
-    def __init__(self, make_screen) -> None:
-        super().__init__()
-        self._make_screen = make_screen
-        self.results: list = []
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make_screen(), callback=self.results.append)
 
 
 async def _settle(app: App, pilot) -> None:

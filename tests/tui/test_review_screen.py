@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from rich.console import Console
+from tui_support import flat, plain, static_text
 
 from storage import Store
 from tui.screens.confirm import ConfirmScreen
@@ -20,21 +18,6 @@ from tui.widgets.similar_pane import SimilarPane
 SIZE = (120, 40)
 FIRST, SECOND, THIRD = "anp-ref-003275-2123", "anp-ref-012395-2485", "anp-ref-013900-8738"
 NOT_FLAGGED = ("anp-ref-000357-8833", "anp-ref-019995-4029")
-
-
-def plain(renderable, width: int = 200) -> str:
-    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
-    console.print(renderable)
-    return console.export_text()
-
-
-def flat(text: str) -> str:
-    """Text with wrapping undone (runs of whitespace become one space)."""
-    return " ".join(text.split())
-
-
-def static_text(widget) -> str:
-    return plain(widget.renderable)
 
 
 def list_lines(app) -> list[str]:

@@ -8,7 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_review_screen import FIRST, SECOND, flat, static_text
+from test_review_screen import FIRST, SECOND
+from tui_support import flat, static_text
 
 from storage import Store, samples_dir
 from tui.screens.clusters import ClustersScreen
