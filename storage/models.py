@@ -20,6 +20,11 @@ class Review:
     reviewer: str = ""
     content_sha256: str = ""  # sha256 of the post text the decision was made on
 
+    def made_on_other_text(self, sha256: str) -> bool:
+        """True when the post's text (``sha256``) is not the one this decision was made on:
+        the post is "changed since review"."""
+        return bool(self.content_sha256) and self.content_sha256 != sha256
+
     def to_dict(self) -> dict[str, str]:
         return {
             "status": self.status,
@@ -88,11 +93,7 @@ class StoredPost:
 
     @property
     def changed(self) -> bool:
-        return bool(
-            self.review
-            and self.review.content_sha256
-            and self.review.content_sha256 != self.source.get("sha256")
-        )
+        return bool(self.review and self.review.made_on_other_text(self.source.get("sha256", "")))
 
     def to_dict(self) -> dict[str, Any]:
         review = None

@@ -45,10 +45,10 @@ from .models import (
 )
 from .paths import default_db_path, samples_dir
 from .postrows import PostRows
-from .query import SearchIndex
+from .query import SearchIndex, parse_query
 from .reviews import ReviewBook, now_iso, reviewer_name
 from .similarity import NEAR_DUPLICATE_THRESHOLD, SimilarityIndex
-from .views import View
+from .views import View, all_views, clean_name, find, refuse_builtin, with_view, without_view
 
 FORMAT = 1
 SHARD_COUNT = 64
@@ -628,9 +628,7 @@ class Store:
             needs_human_review=bool(rows.needs_review[slot]),
             status=review.status if review else PENDING,
             hint_codes=hint_codes,
-            changed=bool(
-                review and review.content_sha256 and review.content_sha256 != rows.sha256(slot)
-            ),
+            changed=bool(review and review.made_on_other_text(rows.sha256(slot))),
         )
 
     # ------------------------------------------------------------------ search
@@ -763,22 +761,15 @@ class Store:
 
     def views(self) -> list[View]:
         """The built-in views, then the saved ones by name (``storage/views.py``)."""
-        from .views import all_views
-
         return all_views(self._reviews.view_records())
 
     def view(self, name: str) -> View:
         """The view named ``name``, case-insensitively; ``UnknownViewError`` names them all."""
-        from .views import find
-
         return find(self.views(), name)
 
     def save_view(self, name: str, query: str) -> View:
         """Save ``query`` (which must parse: else ``QueryError``) as the view ``name``,
         replacing a saved view of that name; a built-in's name raises ``ViewError``."""
-        from .query import parse_query
-        from .views import clean_name, refuse_builtin, with_view
-
         view = View(refuse_builtin(clean_name(name), "replaced"), query.strip(), False)
         if self._search is not None:
             self._search.parse(view.query)  # knows the unknown meta fields posts carry
@@ -791,8 +782,6 @@ class Store:
 
     def delete_view(self, name: str) -> None:
         """Delete a saved view; an unknown or built-in name raises ``ViewError``."""
-        from .views import without_view
-
         with self._write_lock():
             records = without_view(self._reviews.view_records(), name)
             self._reviews.write_batch({}, views=records)

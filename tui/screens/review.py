@@ -294,8 +294,9 @@ class ReviewScreen(Screen[None]):
 
     def _show_flags(self, post: Any, review: Any) -> None:
         meta = post.meta or {}
-        decided_on = getattr(review, "content_sha256", "") or ""
-        changed = bool(decided_on) and decided_on != (post.source or {}).get("sha256")
+        changed = review is not None and review.made_on_other_text(
+            (post.source or {}).get("sha256", "")
+        )
         self.query_one(FlagsPane).show_flags(
             meta.get("flags"), review, getattr(post, "hints", None) or [], changed=changed
         )
@@ -560,10 +561,9 @@ class ReviewScreen(Screen[None]):
                 return
             if result.changed_ids:
                 self._undo.append([(post_id, before.get(post_id)) for post_id in result.changed_ids])
-                for post_id in result.changed_ids:
-                    with self.app.store_lock:
-                        review = self.store.review(post_id)
-                    self.post_list.set_status(post_id, getattr(review, "status", "pending"))
+                with self.app.store_lock:
+                    for post_id in result.changed_ids:
+                        self.post_list.set_status(post_id, self.store.status_of(post_id))
                 self._refresh_progress()
                 self._refresh_current_review()
             if result.open_id:
