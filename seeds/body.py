@@ -111,8 +111,10 @@ def _is_prose(text: str) -> bool:
     if end in _SENTENCE_END:
         return (text[-2].isalnum() or text[-2] in ")'\"") and text.count(" ") >= 2
     if end == ":":
-        return text.count(" ") >= 3 and _CODE_CHARS.search(text) is None and (
-            _KEYWORD_SHAPE.match(text) is None
+        return (
+            text.count(" ") >= 3
+            and _CODE_CHARS.search(text) is None
+            and (_KEYWORD_SHAPE.match(text) is None)
         )
     return False
 
@@ -141,8 +143,10 @@ def line_kind(line: str) -> int:
         return CODE if _KEYWORD_SHAPE.match(text) else NEUTRAL
     if word in _UPPER_KEYWORDS or word in _SHELL_ALWAYS:
         return CODE
-    if word in _SHELL_MAYBE and rest and (
-        rest.partition(" ")[0] in _SHELL_SUBCOMMANDS or _SHELLISH.search(rest)
+    if (
+        word in _SHELL_MAYBE
+        and rest
+        and (rest.partition(" ")[0] in _SHELL_SUBCOMMANDS or _SHELLISH.search(rest))
     ):
         return CODE
     return NEUTRAL
@@ -167,7 +171,7 @@ def _image_source(line: str) -> tuple[str, str, bool]:
     stop = caption.endswith(".")
     if stop:
         caption = caption[:-1].rstrip()
-    return caption, line[at + len(IMAGE_SOURCE):].strip(), stop
+    return caption, line[at + len(IMAGE_SOURCE) :].strip(), stop
 
 
 def is_artefact(line: str) -> bool:
@@ -222,8 +226,7 @@ class _BodyBuilder:
                 self.emit_code(lines)
             else:
                 text = lines[0].strip()
-                self.emit({"type": "heading" if is_heading(text) else "paragraph",
-                           "text": text})
+                self.emit({"type": "heading" if is_heading(text) else "paragraph", "text": text})
             return
         kinds = [line_kind(line) for line in lines]
         if CODE not in kinds:
@@ -287,7 +290,7 @@ def parse_body(lines: list[str]) -> list[dict]:
             if items is None:
                 items = []
                 builder.emit({"type": "list", "items": items})
-            items.append(line[match.end():].strip())
+            items.append(line[match.end() :].strip())
             continue
         items = None
         if IMAGE_SOURCE in line:

@@ -185,7 +185,7 @@ def parse_meta(lines: list[str], first_lineno: int = 1) -> tuple[dict, list[str]
                 if bullets is None:
                     _stray(meta, warnings, line, lineno)
                 else:
-                    bullets.append((match.end() - 1, line[match.end():].strip(), lineno))
+                    bullets.append((match.end() - 1, line[match.end() :].strip(), lineno))
             elif not line.isspace() and not _is_artefact(line):
                 _stray(meta, warnings, line, lineno)
         elif first == "|" and _is_artefact(line):
@@ -218,8 +218,9 @@ def _is_artefact(line: str) -> bool:
 def _stray(meta: dict, warnings: _Warnings, line: str, lineno: int) -> None:
     meta.setdefault(UNKNOWN_LINES, []).append(line.strip())
     if warnings.wanted():
-        warnings.append(f"line {lineno}: stray line in meta box kept as {UNKNOWN_LINES}: "
-                        f"{shorten(line)!r}")
+        warnings.append(
+            f"line {lineno}: stray line in meta box kept as {UNKNOWN_LINES}: {shorten(line)!r}"
+        )
 
 
 def _store(meta: dict, warnings: _Warnings, key: str, value, lineno: int) -> None:
@@ -230,8 +231,9 @@ def _store(meta: dict, warnings: _Warnings, key: str, value, lineno: int) -> Non
         meta[key] = value
 
 
-def _structured_entry(header: str, lineno: int, bullets: list[tuple[int, str, int]],
-                      meta: dict, warnings: _Warnings) -> None:
+def _structured_entry(
+    header: str, lineno: int, bullets: list[tuple[int, str, int]], meta: dict, warnings: _Warnings
+) -> None:
     # With bullets under it, the whole line is the field name (no glued value).
     name = header.strip()
     field = _BY_NAME.get(name.lower())
@@ -244,18 +246,19 @@ def _structured_entry(header: str, lineno: int, bullets: list[tuple[int, str, in
     value = _convert(bullets, kind, key, warnings)
     if field is not None:
         if warnings.wanted():
-            warnings.append(f"line {lineno}: meta field {key!r} should be {field.kind}, "
-                            f"found bullet lines; kept as {kind}")
+            warnings.append(
+                f"line {lineno}: meta field {key!r} should be {field.kind}, "
+                f"found bullet lines; kept as {kind}"
+            )
     elif warnings.wanted():
-        warnings.append(f"line {lineno}: unknown meta field {shorten(name)!r} "
-                        f"kept as {key!r}")
+        warnings.append(f"line {lineno}: unknown meta field {shorten(name)!r} kept as {key!r}")
     _store(meta, warnings, key, value, lineno)
 
 
 def _lone_entry(line: str, lineno: int, meta: dict, warnings: _Warnings) -> None:
     field = match_name(line)
     if field is not None:
-        rest = line[len(field.name):]
+        rest = line[len(field.name) :]
         if rest.startswith(":"):  # lenient: "topic: x" reads like "topicx"
             rest = rest[1:]
         rest = rest.strip()
@@ -265,8 +268,7 @@ def _lone_entry(line: str, lineno: int, meta: dict, warnings: _Warnings) -> None
         if field.kind == INT:
             value = scalar(rest)
             if not isinstance(value, int) and warnings.wanted():
-                warnings.append(f"line {lineno}: {field.key} is not an integer: "
-                                f"{shorten(rest)!r}")
+                warnings.append(f"line {lineno}: {field.key} is not an integer: {shorten(rest)!r}")
             _store(meta, warnings, field.key, value, lineno)
             return
         if not rest:  # a list or mapping field with no bullets under it
@@ -277,8 +279,7 @@ def _lone_entry(line: str, lineno: int, meta: dict, warnings: _Warnings) -> None
     key = snake_case(name) if colon else ""
     if key:
         if warnings.wanted():
-            warnings.append(f"line {lineno}: unknown meta field {shorten(name)!r} "
-                            f"kept as {key!r}")
+            warnings.append(f"line {lineno}: unknown meta field {shorten(name)!r} kept as {key!r}")
         _store(meta, warnings, key, scalar(value.strip()), lineno)
     else:
         _stray(meta, warnings, line, lineno)
@@ -302,8 +303,7 @@ def _infer_kind(bullets: list[tuple[int, str, int]]) -> str:
     return MAPPING
 
 
-def _convert(bullets: list[tuple[int, str, int]], kind: str, field_key: str,
-             warnings: _Warnings):
+def _convert(bullets: list[tuple[int, str, int]], kind: str, field_key: str, warnings: _Warnings):
     if kind == LIST:
         return [scalar(text) for _indent, text, _lineno in bullets]
     mapping: dict = {}
@@ -316,8 +316,9 @@ def _convert(bullets: list[tuple[int, str, int]], kind: str, field_key: str,
         key = (cached_key(name) or _key(name)) if colon else ""
         if not key:
             if warnings.wanted():
-                warnings.append(f"line {lineno}: {field_key}: bullet without 'key: value': "
-                                f"{shorten(text)!r}")
+                warnings.append(
+                    f"line {lineno}: {field_key}: bullet without 'key: value': {shorten(text)!r}"
+                )
             key, value = snake_case(text) or "unnamed", ""
         if records_kind and key in mapping:  # a repeated key starts the next item
             mapping = {}

@@ -144,7 +144,7 @@ def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
     else:
         meta_end = similar_at if similar_at is not None else count
         # +2: 1-based line numbers, and the box starts after the marker line.
-        meta, meta_warnings = parse_meta(lines[meta_at + 1:meta_end], meta_at + 2)
+        meta, meta_warnings = parse_meta(lines[meta_at + 1 : meta_end], meta_at + 2)
         warnings.extend(meta_warnings)
     attach_meta(body, meta)
 
@@ -152,14 +152,15 @@ def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
     if similar_at is not None:
         listed_similar = [
             line.strip()
-            for line in lines[similar_at + 1:]
+            for line in lines[similar_at + 1 :]
             if not _is_blank(line) and not is_artefact(line)
         ]
     return Post(title, body, meta, listed_similar, warnings, sha256)
 
 
-def _find(text: str, lines: list[str], marker: str, index: int,
-          position: int) -> tuple[int | None, int]:
+def _find(
+    text: str, lines: list[str], marker: str, index: int, position: int
+) -> tuple[int | None, int]:
     """(index, offset) of the first line from lines[index] (at text offset `position`)
     that is `marker` with optional spaces around it; (None, -1) when there is none.
 

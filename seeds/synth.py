@@ -63,7 +63,10 @@ class Stack:
 
 STACKS: tuple[Stack, ...] = (
     Stack(
-        "php", "backend", "php", ("composer", "php-fpm", "xdebug", "phpunit", "opcache"),
+        "php",
+        "backend",
+        "php",
+        ("composer", "php-fpm", "xdebug", "phpunit", "opcache"),
         (
             "final class health_check {\n"
             "    public function handle(): array {\n"
@@ -80,7 +83,7 @@ STACKS: tuple[Stack, ...] = (
             "        try {\n"
             "            return $task();\n"
             "        } catch (RuntimeException $e) {\n"
-            "            error_log(\"attempt {$i} failed: \" . $e->getMessage());\n"
+            '            error_log("attempt {$i} failed: " . $e->getMessage());\n'
             "            usleep(200000 * $i);\n"
             "        }\n"
             "    }\n"
@@ -89,7 +92,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "python services", "backend", "python", ("fastapi", "pytest", "uvicorn", "ruff", "mypy"),
+        "python services",
+        "backend",
+        "python",
+        ("fastapi", "pytest", "uvicorn", "ruff", "mypy"),
         (
             "from fastapi import FastAPI\n"
             "app = FastAPI()\n"
@@ -119,24 +125,25 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "linux server operations", "devops", "bash", ("systemd", "journalctl", "ss", "cron", "rsync"),
+        "linux server operations",
+        "devops",
+        "bash",
+        ("systemd", "journalctl", "ss", "cron", "rsync"),
         (
-            "systemctl status app.service\n"
-            "journalctl -u app.service -n 100 --no-pager",
-            "sudo systemctl reload nginx\n"
-            "ss -tlnp | grep ':443'\n"
-            "df -h /var/log",
+            "systemctl status app.service\njournalctl -u app.service -n 100 --no-pager",
+            "sudo systemctl reload nginx\nss -tlnp | grep ':443'\ndf -h /var/log",
             "find /var/log/app -name '*.log' -mtime +14 -delete\n"
             "logrotate --debug /etc/logrotate.d/app",
             "*/15 * * * * /usr/local/bin/run-jobs --queue default >> /var/log/jobs.log 2>&1",
         ),
     ),
     Stack(
-        "postgresql indexing", "database", "sql",
+        "postgresql indexing",
+        "database",
+        "sql",
         ("postgresql", "explain analyze", "vacuum", "indexes", "pg_stat_statements"),
         (
-            "CREATE INDEX CONCURRENTLY idx_events_created_at\n"
-            "ON events(created_at DESC);",
+            "CREATE INDEX CONCURRENTLY idx_events_created_at\nON events(created_at DESC);",
             "EXPLAIN (ANALYZE, BUFFERS)\n"
             "SELECT id, title FROM posts\n"
             "WHERE status = 'published'\n"
@@ -149,7 +156,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "kubernetes", "platform", "yaml", ("kubectl", "helm", "kustomize", "prometheus", "k9s"),
+        "kubernetes",
+        "platform",
+        "yaml",
+        ("kubectl", "helm", "kustomize", "prometheus", "k9s"),
         (
             "apiVersion: apps/v1\n"
             "kind: Deployment\n"
@@ -176,23 +186,26 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "go services", "backend", "go", ("go test", "pprof", "golangci-lint", "delve"),
+        "go services",
+        "backend",
+        "go",
+        ("go test", "pprof", "golangci-lint", "delve"),
         (
             "func healthHandler(w http.ResponseWriter, r *http.Request) {\n"
-            "\tw.Header().Set(\"Content-Type\", \"application/json\")\n"
-            "\t_ = json.NewEncoder(w).Encode(map[string]bool{\"ok\": true})\n"
+            '\tw.Header().Set("Content-Type", "application/json")\n'
+            '\t_ = json.NewEncoder(w).Encode(map[string]bool{"ok": true})\n'
             "}",
             "ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)\n"
             "defer cancel()\n"
             "if err := srv.Shutdown(ctx); err != nil {\n"
-            "\tlog.Printf(\"shutdown: %v\", err)\n"
+            '\tlog.Printf("shutdown: %v", err)\n'
             "}",
             "var limiter = rate.NewLimiter(rate.Limit(10), 20)\n"
             "\n"
             "func limited(next http.Handler) http.Handler {\n"
             "\treturn http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {\n"
             "\t\tif !limiter.Allow() {\n"
-            "\t\t\thttp.Error(w, \"too many requests\", http.StatusTooManyRequests)\n"
+            '\t\t\thttp.Error(w, "too many requests", http.StatusTooManyRequests)\n'
             "\t\t\treturn\n"
             "\t\t}\n"
             "\t\tnext.ServeHTTP(w, r)\n"
@@ -201,7 +214,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "node.js", "backend", "javascript", ("npm", "pm2", "jest", "eslint", "node inspector"),
+        "node.js",
+        "backend",
+        "javascript",
+        ("npm", "pm2", "jest", "eslint", "node inspector"),
         (
             "const express = require('express');\n"
             "const app = express();\n"
@@ -220,7 +236,9 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "react", "frontend", "javascript",
+        "react",
+        "frontend",
+        "javascript",
         ("vite", "react testing library", "eslint", "storybook", "lighthouse"),
         (
             "export function StatusBadge({ status }) {\n"
@@ -237,22 +255,26 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "redis caching", "caching", "bash", ("redis-cli", "redis", "sentinel", "grafana"),
+        "redis caching",
+        "caching",
+        "bash",
+        ("redis-cli", "redis", "sentinel", "grafana"),
         (
             "redis-cli INFO memory | grep used_memory_human\n"
             "redis-cli --scan --pattern 'cache:post:*' | head -20",
-            "redis-cli CONFIG SET maxmemory-policy allkeys-lru\n"
-            "redis-cli CONFIG GET maxmemory",
-            "redis-cli --latency-history -i 5\n"
-            "redis-cli SLOWLOG GET 10",
+            "redis-cli CONFIG SET maxmemory-policy allkeys-lru\nredis-cli CONFIG GET maxmemory",
+            "redis-cli --latency-history -i 5\nredis-cli SLOWLOG GET 10",
         ),
     ),
     Stack(
-        "nginx", "infrastructure", "nginx", ("nginx", "certbot", "curl", "logrotate", "goaccess"),
+        "nginx",
+        "infrastructure",
+        "nginx",
+        ("nginx", "certbot", "curl", "logrotate", "goaccess"),
         (
             "location /static/ {\n"
             "    expires 30d;\n"
-            "    add_header Cache-Control \"public, immutable\";\n"
+            '    add_header Cache-Control "public, immutable";\n'
             "    try_files $uri =404;\n"
             "}",
             "limit_req_zone $binary_remote_addr zone=api:10m rate=10r/s;\n"
@@ -270,7 +292,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "mysql", "database", "sql", ("mysql", "mysqldump", "pt-query-digest", "slow query log"),
+        "mysql",
+        "database",
+        "sql",
+        ("mysql", "mysqldump", "pt-query-digest", "slow query log"),
         (
             "ALTER TABLE orders\n"
             "  ADD INDEX idx_orders_customer_created (customer_id, created_at),\n"
@@ -279,12 +304,14 @@ STACKS: tuple[Stack, ...] = (
             "FROM information_schema.tables\n"
             "WHERE table_schema = 'app'\n"
             "ORDER BY data_length DESC;",
-            "SET GLOBAL slow_query_log = 'ON';\n"
-            "SET GLOBAL long_query_time = 0.5;",
+            "SET GLOBAL slow_query_log = 'ON';\nSET GLOBAL long_query_time = 0.5;",
         ),
     ),
     Stack(
-        "docker", "devops", "dockerfile", ("docker", "docker compose", "buildkit", "trivy"),
+        "docker",
+        "devops",
+        "dockerfile",
+        ("docker", "docker compose", "buildkit", "trivy"),
         (
             "FROM python:3.12-slim\n"
             "WORKDIR /app\n"
@@ -292,7 +319,7 @@ STACKS: tuple[Stack, ...] = (
             "RUN pip install --no-cache-dir -r requirements.txt\n"
             "COPY . .\n"
             "HEALTHCHECK CMD curl -fsS http://localhost:8000/health || exit 1\n"
-            "CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\"]",
+            'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]',
             "FROM node:20-alpine AS build\n"
             "WORKDIR /src\n"
             "COPY package*.json ./\n"
@@ -303,60 +330,69 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "terraform", "infrastructure", "hcl", ("terraform", "tflint", "terragrunt", "aws cli"),
+        "terraform",
+        "infrastructure",
+        "hcl",
+        ("terraform", "tflint", "terragrunt", "aws cli"),
         (
-            "resource \"aws_s3_bucket_lifecycle_configuration\" \"logs\" {\n"
+            'resource "aws_s3_bucket_lifecycle_configuration" "logs" {\n'
             "  bucket = aws_s3_bucket.logs.id\n"
             "\n"
             "  rule {\n"
-            "    id     = \"expire-old-logs\"\n"
-            "    status = \"Enabled\"\n"
+            '    id     = "expire-old-logs"\n'
+            '    status = "Enabled"\n'
             "    expiration {\n"
             "      days = 30\n"
             "    }\n"
             "  }\n"
             "}",
-            "variable \"instance_count\" {\n"
-            "  type    = number\n"
-            "  default = 2\n"
-            "}",
+            'variable "instance_count" {\n  type    = number\n  default = 2\n}',
         ),
     ),
     Stack(
-        "ruby on rails", "backend", "ruby", ("bundler", "rspec", "sidekiq", "rubocop"),
+        "ruby on rails",
+        "backend",
+        "ruby",
+        ("bundler", "rspec", "sidekiq", "rubocop"),
         (
             "class ReportJob\n"
             "  include Sidekiq::Job\n"
-            "  sidekiq_options retry: 5, queue: \"reports\"\n"
+            '  sidekiq_options retry: 5, queue: "reports"\n'
             "\n"
             "  def perform(report_id)\n"
             "    Report.find(report_id).generate!\n"
             "  end\n"
             "end",
-            "Rails.cache.fetch([\"post\", post.id, post.updated_at], expires_in: 10.minutes) do\n"
+            'Rails.cache.fetch(["post", post.id, post.updated_at], expires_in: 10.minutes) do\n'
             "  PostPresenter.new(post).as_json\n"
             "end",
         ),
     ),
     Stack(
-        "java spring boot", "backend", "java", ("maven", "gradle", "junit", "actuator"),
+        "java spring boot",
+        "backend",
+        "java",
+        ("maven", "gradle", "junit", "actuator"),
         (
             "@RestController\n"
             "public class HealthController {\n"
-            "    @GetMapping(\"/health\")\n"
+            '    @GetMapping("/health")\n'
             "    public Map<String, Object> health() {\n"
-            "        return Map.of(\"ok\", true, \"checkedAt\", Instant.now().toString());\n"
+            '        return Map.of("ok", true, "checkedAt", Instant.now().toString());\n'
             "    }\n"
             "}",
-            "@Scheduled(fixedDelayString = \"PT5M\")\n"
+            '@Scheduled(fixedDelayString = "PT5M")\n'
             "public void cleanUpExpiredSessions() {\n"
             "    int removed = sessionRepository.deleteExpired(Instant.now());\n"
-            "    log.info(\"removed {} expired sessions\", removed);\n"
+            '    log.info("removed {} expired sessions", removed);\n'
             "}",
         ),
     ),
     Stack(
-        "wordpress", "cms", "php", ("wp-cli", "query monitor", "object cache", "wp-cron"),
+        "wordpress",
+        "cms",
+        "php",
+        ("wp-cli", "query monitor", "object cache", "wp-cron"),
         (
             "add_action('init', function () {\n"
             "    if (!wp_next_scheduled('anp_cleanup')) {\n"
@@ -371,7 +407,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "laravel", "backend", "php", ("artisan", "horizon", "pest", "telescope"),
+        "laravel",
+        "backend",
+        "php",
+        ("artisan", "horizon", "pest", "telescope"),
         (
             "class SendInvoice implements ShouldQueue\n"
             "{\n"
@@ -390,7 +429,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "django", "backend", "python", ("manage.py", "celery", "pytest-django", "gunicorn"),
+        "django",
+        "backend",
+        "python",
+        ("manage.py", "celery", "pytest-django", "gunicorn"),
         (
             "class Migration(migrations.Migration):\n"
             "    dependencies = [('shop', '0041_order_status')]\n"
@@ -410,10 +452,13 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "rust services", "backend", "rust", ("cargo", "clippy", "tokio-console", "criterion"),
+        "rust services",
+        "backend",
+        "rust",
+        ("cargo", "clippy", "tokio-console", "criterion"),
         (
             "async fn health() -> impl IntoResponse {\n"
-            "    Json(serde_json::json!({ \"ok\": true }))\n"
+            '    Json(serde_json::json!({ "ok": true }))\n'
             "}",
             "let client = reqwest::Client::builder()\n"
             "    .timeout(Duration::from_secs(5))\n"
@@ -421,22 +466,20 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "elasticsearch", "search", "json", ("elasticsearch", "kibana", "curl", "index templates"),
+        "elasticsearch",
+        "search",
+        "json",
+        ("elasticsearch", "kibana", "curl", "index templates"),
         (
-            "{\n"
-            "  \"index\": {\n"
-            "    \"number_of_replicas\": 1,\n"
-            "    \"refresh_interval\": \"30s\"\n"
-            "  }\n"
-            "}",
-            "{\n"
-            "  \"query\": { \"match\": { \"title\": \"background jobs\" } },\n"
-            "  \"size\": 20\n"
-            "}",
+            '{\n  "index": {\n    "number_of_replicas": 1,\n    "refresh_interval": "30s"\n  }\n}',
+            '{\n  "query": { "match": { "title": "background jobs" } },\n  "size": 20\n}',
         ),
     ),
     Stack(
-        "aws lambda", "serverless", "python", ("aws sam", "cloudwatch", "boto3", "pytest"),
+        "aws lambda",
+        "serverless",
+        "python",
+        ("aws sam", "cloudwatch", "boto3", "pytest"),
         (
             "TABLE = os.environ['TABLE_NAME']\n"
             "\n"
@@ -451,7 +494,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "github actions", "ci", "yaml", ("github actions", "act", "dependabot", "codeql"),
+        "github actions",
+        "ci",
+        "yaml",
+        ("github actions", "act", "dependabot", "codeql"),
         (
             "name: tests\n"
             "on:\n"
@@ -464,13 +510,14 @@ STACKS: tuple[Stack, ...] = (
             "    steps:\n"
             "      - uses: actions/checkout@v4\n"
             "      - run: make test",
-            "concurrency:\n"
-            "  group: deploy-${{ github.ref }}\n"
-            "  cancel-in-progress: false",
+            "concurrency:\n  group: deploy-${{ github.ref }}\n  cancel-in-progress: false",
         ),
     ),
     Stack(
-        "mongodb", "database", "javascript", ("mongosh", "atlas", "compass", "mongodump"),
+        "mongodb",
+        "database",
+        "javascript",
+        ("mongosh", "atlas", "compass", "mongodump"),
         (
             "db.orders.createIndex({ customerId: 1, createdAt: -1 }, { name: 'customer_created' });",
             "db.orders.find({ status: 'pending' })\n"
@@ -480,7 +527,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "rabbitmq", "messaging", "python", ("rabbitmqctl", "pika", "management ui", "prometheus"),
+        "rabbitmq",
+        "messaging",
+        "python",
+        ("rabbitmqctl", "pika", "management ui", "prometheus"),
         (
             "channel.queue_declare(queue='jobs', durable=True,\n"
             "                      arguments={'x-dead-letter-exchange': 'jobs.dlx'})\n"
@@ -494,7 +544,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "next.js", "frontend", "typescript", ("next", "vercel", "playwright", "eslint"),
+        "next.js",
+        "frontend",
+        "typescript",
+        ("next", "vercel", "playwright", "eslint"),
         (
             "export async function GET(request: Request): Promise<Response> {\n"
             "  const url = new URL(request.url);\n"
@@ -510,7 +563,10 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "ansible", "devops", "yaml", ("ansible", "ansible-lint", "molecule", "ansible vault"),
+        "ansible",
+        "devops",
+        "yaml",
+        ("ansible", "ansible-lint", "molecule", "ansible vault"),
         (
             "- name: rotate application logs\n"
             "  hosts: web\n"
@@ -520,22 +576,28 @@ STACKS: tuple[Stack, ...] = (
             "      ansible.builtin.template:\n"
             "        src: app-logrotate.j2\n"
             "        dest: /etc/logrotate.d/app\n"
-            "        mode: \"0644\"",
+            '        mode: "0644"',
         ),
     ),
     Stack(
-        ".net services", "backend", "csharp", ("dotnet cli", "xunit", "serilog", "entity framework"),
+        ".net services",
+        "backend",
+        "csharp",
+        ("dotnet cli", "xunit", "serilog", "entity framework"),
         (
-            "app.MapGet(\"/health\", () => Results.Ok(new { ok = true, checkedAt = DateTime.UtcNow }));",
-            "builder.Services.AddHttpClient(\"billing\", client =>\n"
+            'app.MapGet("/health", () => Results.Ok(new { ok = true, checkedAt = DateTime.UtcNow }));',
+            'builder.Services.AddHttpClient("billing", client =>\n'
             "{\n"
-            "    client.BaseAddress = new Uri(\"https://billing.internal/\");\n"
+            '    client.BaseAddress = new Uri("https://billing.internal/");\n'
             "    client.Timeout = TimeSpan.FromSeconds(5);\n"
             "});",
         ),
     ),
     Stack(
-        "vue.js", "frontend", "javascript", ("vite", "pinia", "vitest", "eslint"),
+        "vue.js",
+        "frontend",
+        "javascript",
+        ("vite", "pinia", "vitest", "eslint"),
         (
             "const jobs = ref([]);\n"
             "const failed = computed(() => jobs.value.filter((job) => job.status === 'failed'));\n"
@@ -546,14 +608,16 @@ STACKS: tuple[Stack, ...] = (
         ),
     ),
     Stack(
-        "prometheus monitoring", "observability", "yaml",
+        "prometheus monitoring",
+        "observability",
+        "yaml",
         ("prometheus", "alertmanager", "grafana", "promtool"),
         (
             "groups:\n"
             "  - name: app\n"
             "    rules:\n"
             "      - alert: HighErrorRate\n"
-            "        expr: rate(http_requests_total{status=~\"5..\"}[5m]) > 0.05\n"
+            '        expr: rate(http_requests_total{status=~"5.."}[5m]) > 0.05\n'
             "        for: 10m\n"
             "        labels:\n"
             "          severity: page",
@@ -562,28 +626,69 @@ STACKS: tuple[Stack, ...] = (
 )
 
 PROBLEMS: tuple[str, ...] = (
-    "handling background jobs", "caching api responses", "running database migrations",
-    "rate limiting public endpoints", "rotating application logs", "shipping zero-downtime deploys",
-    "storing user sessions", "optimizing image delivery", "versioning a public api",
-    "adding health checks", "managing secrets", "testing backup restores",
-    "tuning connection pools", "tracking down memory leaks", "fixing slow queries",
-    "tracking production errors", "rolling out feature flags", "rebuilding search indexes",
-    "handling file uploads", "sending transactional email", "scheduling recurring tasks",
-    "managing configuration", "upgrading dependencies", "balancing incoming traffic",
-    "retrying failed queue messages", "structuring application logs", "renewing tls certificates",
-    "invalidating stale caches", "changing table schemas", "tightening access control",
-    "profiling slow requests", "serving static assets", "paginating large result sets",
-    "cleaning up old data", "monitoring disk usage", "handling incoming webhooks",
+    "handling background jobs",
+    "caching api responses",
+    "running database migrations",
+    "rate limiting public endpoints",
+    "rotating application logs",
+    "shipping zero-downtime deploys",
+    "storing user sessions",
+    "optimizing image delivery",
+    "versioning a public api",
+    "adding health checks",
+    "managing secrets",
+    "testing backup restores",
+    "tuning connection pools",
+    "tracking down memory leaks",
+    "fixing slow queries",
+    "tracking production errors",
+    "rolling out feature flags",
+    "rebuilding search indexes",
+    "handling file uploads",
+    "sending transactional email",
+    "scheduling recurring tasks",
+    "managing configuration",
+    "upgrading dependencies",
+    "balancing incoming traffic",
+    "retrying failed queue messages",
+    "structuring application logs",
+    "renewing tls certificates",
+    "invalidating stale caches",
+    "changing table schemas",
+    "tightening access control",
+    "profiling slow requests",
+    "serving static assets",
+    "paginating large result sets",
+    "cleaning up old data",
+    "monitoring disk usage",
+    "handling incoming webhooks",
 )
 
 SCENARIOS: tuple[str, ...] = (
-    "on a single vps", "behind a cdn", "with simple rollback steps", "with clear owner notes",
-    "on a small team", "in a monorepo", "across two regions", "with a strict maintenance window",
-    "on shared hosting", "on a tight budget", "during a traffic spike", "after a framework upgrade",
-    "with audit requirements", "inside a container cluster", "for a high-traffic blog",
-    "in a legacy codebase", "on managed cloud services", "with nightly imports",
-    "before a major launch", "with read replicas", "with a remote team",
-    "for an internal dashboard", "for a multi-tenant app", "with limited monitoring",
+    "on a single vps",
+    "behind a cdn",
+    "with simple rollback steps",
+    "with clear owner notes",
+    "on a small team",
+    "in a monorepo",
+    "across two regions",
+    "with a strict maintenance window",
+    "on shared hosting",
+    "on a tight budget",
+    "during a traffic spike",
+    "after a framework upgrade",
+    "with audit requirements",
+    "inside a container cluster",
+    "for a high-traffic blog",
+    "in a legacy codebase",
+    "on managed cloud services",
+    "with nightly imports",
+    "before a major launch",
+    "with read replicas",
+    "with a remote team",
+    "for an internal dashboard",
+    "for a multi-tenant app",
+    "with limited monitoring",
 )
 
 # Primary title templates, and for each the rewording used by planted near-copies. The reworded
@@ -604,8 +709,13 @@ TITLE_TEMPLATES: tuple[tuple[str, str], ...] = (
 )
 
 TITLE_SUFFIXES: tuple[str, ...] = (
-    "", ": maintenance guide", ": step by step", ": practical notes", ": lessons learned",
-    ": a short guide", ": team runbook",
+    "",
+    ": maintenance guide",
+    ": step by step",
+    ": practical notes",
+    ": lessons learned",
+    ": a short guide",
+    ": team runbook",
 )
 
 INTROS: tuple[str, ...] = (
@@ -732,9 +842,12 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 # The first four are the samples' headings and the most common ones.
 _HEADINGS = tuple(SECTIONS)
 
-OWNER_SUFFIX = (" for this {s} case, keep the owner, expected result, and rollback note in the "
-                "same place.")
-APPROACH_SUFFIX = " the alphanode approach is to prefer a small verified change over a broad rewrite."
+OWNER_SUFFIX = (
+    " for this {s} case, keep the owner, expected result, and rollback note in the same place."
+)
+APPROACH_SUFFIX = (
+    " the alphanode approach is to prefer a small verified change over a broad rewrite."
+)
 
 FINAL_NOTES: tuple[str, ...] = (
     "the best result is not only a faster or cleaner {s} implementation. it is a change that "
@@ -748,18 +861,48 @@ FINAL_NOTES: tuple[str, ...] = (
 )
 
 CHECKLISTS: tuple[tuple[str, ...], ...] = (
-    ("capture the current behavior", "create a safe backup", "test the smallest change",
-     "watch logs after release", "write the final note"),
-    ("inspect cache headers", "test logged-in traffic", "purge only the affected route",
-     "measure response time", "keep a rollback command ready"),
-    ("check the existing indexes", "run the migration on a copy", "measure the slow query",
-     "plan the rollback statement", "watch replication lag"),
-    ("tag the release", "run the smoke tests", "deploy to one instance first",
-     "watch error rates", "keep the previous build ready"),
-    ("review access rules", "rotate exposed secrets", "check security headers",
-     "confirm upload limits", "log denied requests"),
-    ("make jobs idempotent", "set a retry limit", "add a dead letter queue",
-     "alert on queue depth", "document manual replays"),
+    (
+        "capture the current behavior",
+        "create a safe backup",
+        "test the smallest change",
+        "watch logs after release",
+        "write the final note",
+    ),
+    (
+        "inspect cache headers",
+        "test logged-in traffic",
+        "purge only the affected route",
+        "measure response time",
+        "keep a rollback command ready",
+    ),
+    (
+        "check the existing indexes",
+        "run the migration on a copy",
+        "measure the slow query",
+        "plan the rollback statement",
+        "watch replication lag",
+    ),
+    (
+        "tag the release",
+        "run the smoke tests",
+        "deploy to one instance first",
+        "watch error rates",
+        "keep the previous build ready",
+    ),
+    (
+        "review access rules",
+        "rotate exposed secrets",
+        "check security headers",
+        "confirm upload limits",
+        "log denied requests",
+    ),
+    (
+        "make jobs idempotent",
+        "set a retry limit",
+        "add a dead letter queue",
+        "alert on queue depth",
+        "document manual replays",
+    ),
 )
 
 SUMMARY_EMPHASES: tuple[str, ...] = (
@@ -789,18 +932,33 @@ DIFFICULTIES: tuple[str, ...] = ("beginner", "intermediate", "advanced")
 ARTEFACTS: tuple[str, ...] = ("|", "| |", "| | |", "|  |")
 
 UNSPLASH_PHOTOS: tuple[str, ...] = (
-    "1498050108023-c5249f4df085", "1515879218367-8466d910aaa4", "1461749280684-dccba630e2f6",
-    "1555066931-4365d14bab8c", "1517694712202-14dd9538aa97", "1518770660439-4636190af475",
-    "1526374965328-7f61d4dc18c5", "1550751827-4bd374c3f58b", "1558494949-ef010cbdcc31",
-    "1451187580459-43490279c0fa", "1488590528505-98d2b5aba04b", "1504384308090-c894fdcc538d",
-    "1531297484001-80022131f5a1", "1519389950473-47ba0277781c", "1504639725590-34d0984388bd",
+    "1498050108023-c5249f4df085",
+    "1515879218367-8466d910aaa4",
+    "1461749280684-dccba630e2f6",
+    "1555066931-4365d14bab8c",
+    "1517694712202-14dd9538aa97",
+    "1518770660439-4636190af475",
+    "1526374965328-7f61d4dc18c5",
+    "1550751827-4bd374c3f58b",
+    "1558494949-ef010cbdcc31",
+    "1451187580459-43490279c0fa",
+    "1488590528505-98d2b5aba04b",
+    "1504384308090-c894fdcc538d",
+    "1531297484001-80022131f5a1",
+    "1519389950473-47ba0277781c",
+    "1504639725590-34d0984388bd",
     "1544197150-b99a580bb7a8",
 )
 PEXELS_PHOTOS: tuple[int, ...] = (1181671, 574071, 270348, 546819, 1181244, 577585, 1779487)
 LOREMFLICKR_TAGS: tuple[str, ...] = ("code,developer", "server,datacenter", "laptop,code")
 DUMMYIMAGE_COLORS: tuple[str, ...] = ("111827/ffffff", "0f172a/e2e8f0", "1f2937/f9fafb")
-IMAGE_HOSTS: tuple[str, ...] = ("unsplash", "pexels", "loremflickr.com", "dummyimage.com",
-                                "placehold.co")
+IMAGE_HOSTS: tuple[str, ...] = (
+    "unsplash",
+    "pexels",
+    "loremflickr.com",
+    "dummyimage.com",
+    "placehold.co",
+)
 # Cumulative weights (percent): unsplash 35, pexels 10, loremflickr 20, dummyimage 18, placehold 17.
 _IMAGE_HOST_WEIGHTS = tuple(accumulate((35, 10, 20, 18, 17)))
 # How many images a post has, 0..6 (cumulative weights): a third have none.
@@ -973,8 +1131,10 @@ def _image(rng: _Rng, phrase: str, number: int, post_number: int) -> _Image:
         url = f"https://images.unsplash.com/photo-{photo}?auto=format&fit=crop&w=1200&q=80"
     elif host == "pexels":
         photo_id = rng.choice(PEXELS_PHOTOS)
-        url = (f"https://images.pexels.com/photos/{photo_id}/pexels-photo-{photo_id}.jpeg"
-               "?auto=compress&cs=tinysrgb&w=1200")
+        url = (
+            f"https://images.pexels.com/photos/{photo_id}/pexels-photo-{photo_id}.jpeg"
+            "?auto=compress&cs=tinysrgb&w=1200"
+        )
     elif host == "loremflickr.com":
         tags = rng.choice(LOREMFLICKR_TAGS)
         url = f"https://loremflickr.com/1200/630/{tags}?lock={post_number + number - 1}"
@@ -1004,8 +1164,9 @@ def _section(rng: _Rng, heading: str, size: int, first: bool, stack: str) -> lis
     return paragraphs
 
 
-def _build_body(stack_index: int, problem_index: int, scenario_index: int, rng: _Rng,
-                post_number: int) -> _Body:
+def _build_body(
+    stack_index: int, problem_index: int, scenario_index: int, rng: _Rng, post_number: int
+) -> _Body:
     stack = STACKS[stack_index]
     problem = PROBLEMS[problem_index]
     scenario = SCENARIOS[scenario_index]
@@ -1089,11 +1250,19 @@ def _meta_lines(body: _Body, rng: _Rng, post_number: int, word_count: int) -> li
         lines.extend(BULLET + item for item in items)
 
     add(f"topic{body.problem} / {stack.name}")
-    add(f"summarythis ai-style technical summary explains {body.problem} in {stack.name}, "
-        f"with emphasis on {rng.choice(SUMMARY_EMPHASES)}.")
+    add(
+        f"summarythis ai-style technical summary explains {body.problem} in {stack.name}, "
+        f"with emphasis on {rng.choice(SUMMARY_EMPHASES)}."
+    )
     add("ai outline")
-    bullets((f"context: {body.scenario}", f"problem: {body.problem}", f"stack: {stack.name}",
-             f"recommended action: {rng.choice(RECOMMENDED_ACTIONS)}"))
+    bullets(
+        (
+            f"context: {body.scenario}",
+            f"problem: {body.problem}",
+            f"stack: {stack.name}",
+            f"recommended action: {rng.choice(RECOMMENDED_ACTIONS)}",
+        )
+    )
     add("ai brief" + rng.choice(AI_BRIEFS))
     add("stack")
     bullets((stack.name, stack.area, stack.language))
@@ -1111,22 +1280,34 @@ def _meta_lines(body: _Body, rng: _Rng, post_number: int, word_count: int) -> li
     add(f"reading time{reading_time}")
     add(f"view count{int(10 ** rng.uniform(1.7, 5.75))}")
     add("score")
-    bullets(tuple(f"{name}: {rng.randint(50, 99)}"
-                  for name in ("quality", "freshness", "depth", "clarity")))
+    bullets(
+        tuple(
+            f"{name}: {rng.randint(50, 99)}"
+            for name in ("quality", "freshness", "depth", "clarity")
+        )
+    )
     major = rng.weighted((0, 1, 2), (10, 85, 100))
     add("revision")
-    bullets((f"status: {rng.choice(REVISION_STATUSES)}",
-             f"version: {major}.{rng.randint(0, 9)}.{rng.randint(0, 9)}",
-             f"last reviewed: {_random_date(rng)}"))
+    bullets(
+        (
+            f"status: {rng.choice(REVISION_STATUSES)}",
+            f"version: {major}.{rng.randint(0, 9)}.{rng.randint(0, 9)}",
+            f"last reviewed: {_random_date(rng)}",
+        )
+    )
     add(f"referenceanp-ref-{post_number:06d}-{rng.randint(0, 9999):04d}")
     add(f"hash{rng.getrandbits(96):024x}")
     image_count = len(body.images)
     needs_review = rng.randrange(3) < NEEDS_REVIEW_PER_3
     add("flags")
-    bullets((f"ai generated style: {int(rng.random() < 0.9)}",
-             f"has images: {int(image_count > 0)}",
-             f"image heavy: {int(image_count >= _IMAGE_HEAVY_FROM)}",
-             f"needs human review: {int(needs_review)}"))
+    bullets(
+        (
+            f"ai generated style: {int(rng.random() < 0.9)}",
+            f"has images: {int(image_count > 0)}",
+            f"image heavy: {int(image_count >= _IMAGE_HEAVY_FROM)}",
+            f"needs human review: {int(needs_review)}",
+        )
+    )
     add("checklist")
     bullets(body.checklist)
     add("entities")
@@ -1143,9 +1324,15 @@ def _meta_lines(body: _Body, rng: _Rng, post_number: int, word_count: int) -> li
             add(f"{SUB_BULLET}url: {image.url}")
             add(f"{SUB_BULLET}caption: {image.caption}")
     add("payload")
-    bullets((f"source id: alphanode-{post_number:06d}", "generator: anp content synthesizer",
-             f"paragraphs: {body.paragraphs - 1}", f"scenario: {body.scenario}",
-             f"seed: {post_number}"))
+    bullets(
+        (
+            f"source id: alphanode-{post_number:06d}",
+            "generator: anp content synthesizer",
+            f"paragraphs: {body.paragraphs - 1}",
+            f"scenario: {body.scenario}",
+            f"seed: {post_number}",
+        )
+    )
     add("notes")
     bullets(NOTES)
     return lines
@@ -1225,7 +1412,7 @@ def _write_range(out_dir: str, rng_seed: int, start: int, stop: int) -> list[str
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
             finally:
                 os.close(fd)
             names.append(name)
@@ -1243,9 +1430,14 @@ def _pool_context():
     return get_context("spawn")
 
 
-def synthesize(count: int, out_dir: Path, *, seed: int = 0,
-               progress: Callable[[int, int], None] | None = None,
-               workers: int | None = None) -> list[Path]:
+def synthesize(
+    count: int,
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> list[Path]:
     """Write posts 0..count-1 for `seed` as `count` files flat in `out_dir`; return their paths.
 
     `out_dir` is created when missing and must otherwise be empty, so that it ends up holding
@@ -1270,10 +1462,13 @@ def synthesize(count: int, out_dir: Path, *, seed: int = 0,
             if progress is not None:
                 progress(done, count)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
-                                 mp_context=_pool_context()) as pool:
-            futures = {pool.submit(_write_range, str(out_dir), seed, start, stop): (start, stop)
-                       for start, stop in chunks}
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(chunks)), mp_context=_pool_context()
+        ) as pool:
+            futures = {
+                pool.submit(_write_range, str(out_dir), seed, start, stop): (start, stop)
+                for start, stop in chunks
+            }
             try:
                 for future in as_completed(futures):
                     start, stop = futures[future]

@@ -168,7 +168,8 @@ def _recover(path: Path, reason: str, warn: Warn | None, advice: str | None) -> 
         if reason == "missing":
             return None
         raise StoreCorruptError(
-            path, f"{reason}; no valid backup ({bak.name}: {bak_reason}). {advice or DEFAULT_ADVICE}"
+            path,
+            f"{reason}; no valid backup ({bak.name}: {bak_reason}). {advice or DEFAULT_ADVICE}",
         )
     if reason != "missing":
         damaged = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")

@@ -85,9 +85,7 @@ class Store:
         self._shards: OrderedDict[int, TinyDB] = OrderedDict()
         self._shard_recovered = False  # a shard came back from its .bak: index is suspect
         # (generation, phrase) -> shard -> ids whose body holds it; see _phrase_in_body
-        self._phrase_hits: OrderedDict[tuple[int, str], dict[int, frozenset[str]]] = (
-            OrderedDict()
-        )
+        self._phrase_hits: OrderedDict[tuple[int, str], dict[int, frozenset[str]]] = OrderedDict()
         # in-memory index, loaded from the cache or rebuilt from the shards
         self._generation = -1
         self._rows = PostRows()  # id -> row (title, reference, sha256, doc id, ...)

@@ -51,7 +51,9 @@ def test_import_names_each_bad_file_and_exits_1_with_good_files_imported(runner,
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if not line.startswith("warning")]
     assert sorted(line.split(": ", 1)[0].rsplit("/", 1)[1] for line in errors) == [
-        "blob.txt", "empty.txt", "latin.txt",
+        "blob.txt",
+        "empty.txt",
+        "latin.txt",
     ]
     assert "Traceback" not in result.output
     assert "5 imported" in result.stdout
@@ -73,16 +75,35 @@ def test_list_json_in_queue_order(runner, db):
 
 def test_review_then_list_and_show_reflect_the_decision(runner, db):
     result = runner.invoke(
-        main, ["--db", str(db), "review", "anp-ref-013900-8738", "--status", "rejected",
-               "--note", "stale review date"]
+        main,
+        [
+            "--db",
+            str(db),
+            "review",
+            "anp-ref-013900-8738",
+            "--status",
+            "rejected",
+            "--note",
+            "stale review date",
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = json.loads(runner.invoke(main, ["--db", str(db), "list", "--json"]).stdout)
     assert {r["id"]: r["status"] for r in rows}["anp-ref-013900-8738"] == "rejected"
-    shown = json.loads(runner.invoke(main, ["show", "anp-ref-013900-8738", "--json", "--db", str(db)]).stdout)
+    shown = json.loads(
+        runner.invoke(main, ["show", "anp-ref-013900-8738", "--json", "--db", str(db)]).stdout
+    )
     assert set(shown) == {
-        "id", "reference", "title", "body", "meta", "listed_similar", "warnings", "source",
-        "review", "hints",
+        "id",
+        "reference",
+        "title",
+        "body",
+        "meta",
+        "listed_similar",
+        "warnings",
+        "source",
+        "review",
+        "hints",
     }
     assert shown["review"]["status"] == "rejected"
     assert shown["review"]["note"] == "stale review date"
@@ -110,14 +131,18 @@ def test_show_renders_readably_and_literally(runner, tmp_path):
 
 
 def test_unknown_status_exits_2_with_allowed_values(runner, db):
-    result = runner.invoke(main, ["--db", str(db), "review", "anp-ref-013900-8738", "--status", "meh"])
+    result = runner.invoke(
+        main, ["--db", str(db), "review", "anp-ref-013900-8738", "--status", "meh"]
+    )
     assert result.exit_code == 2
     for status in ("pending", "approved", "rejected", "changes_requested"):
         assert status in result.output
 
 
 def test_unknown_id_exits_1_with_a_clear_message(runner, db):
-    result = runner.invoke(main, ["--db", str(db), "review", "anp-ref-nope", "--status", "approved"])
+    result = runner.invoke(
+        main, ["--db", str(db), "review", "anp-ref-nope", "--status", "approved"]
+    )
     assert result.exit_code == 1
     assert result.stderr.strip() == "copydesk: no post with id 'anp-ref-nope' in the store"
     shown = runner.invoke(main, ["--db", str(db), "show", "anp-ref-nope"])
@@ -142,6 +167,10 @@ def test_console_script_is_installed(tmp_path):
     # the real entry point, as a user runs it
     exe = shutil.which("copydesk") or [sys.executable, "-m", "tui.cli"]
     cmd = [exe] if isinstance(exe, str) else exe
-    out = subprocess.run([*cmd, "--db", str(tmp_path / "db.json"), "list", "--json"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [*cmd, "--db", str(tmp_path / "db.json"), "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0 and json.loads(out.stdout) == []

@@ -49,6 +49,8 @@ def test_importing_storage_does_not_load_textual():
 def test_checker_would_catch_a_violation(tmp_path):
     # the AST walk sees both import forms
     tree = ast.parse("import textual.app\nfrom textual import work\n")
-    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names = {
+        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
     names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert names == {"textual"}

@@ -117,8 +117,10 @@ def main() -> None:
                     store.get(report.imported[0])
             imported = time.perf_counter() - start
             per_mb = f"({imported / size_mb:5.3f} s/MB)" if size_mb >= 1 else " " * 13
-            print(f"{name:20} {size_mb:7.2f} MB  read {parsed:6.3f} s  import {imported:6.3f} s"
-                  f"  {per_mb}  {parse_outcome}")
+            print(
+                f"{name:20} {size_mb:7.2f} MB  read {parsed:6.3f} s  import {imported:6.3f} s"
+                f"  {per_mb}  {parse_outcome}"
+            )
             sys.stdout.flush()
 
 

@@ -57,8 +57,9 @@ def decide(db: str, round_no: int, via: str) -> None:
         else:
             # the whole CLI path (open, save, close) in-process; 0 is "acknowledged"
             try:
-                main(["--db", db, "review", post_id, "-s", status, "-m", note],
-                     standalone_mode=False)
+                main(
+                    ["--db", db, "review", post_id, "-s", status, "-m", note], standalone_mode=False
+                )
             except SystemExit as exc:
                 if exc.code:
                     raise

@@ -94,7 +94,7 @@ class SyscallLog:
             if dst.name.endswith(".bak"):
                 continue  # the previous generation, a hard link: its data was synced before
             assert src in temp_files
-            before, after = self.events[:index], self.events[index + 1:]
+            before, after = self.events[:index], self.events[index + 1 :]
             assert ("fsync", src) in before, f"{dst.name} renamed before its data was synced"
             assert ("fsync_dir", dst.parent) in after, f"rename of {dst.name} not made durable"
             targets.add(dst)
@@ -150,8 +150,9 @@ def test_an_import_writes_every_file_atomically_and_durably(db, monkeypatch, tmp
     manifest_writes = [e for e in log.events if e[0] == "replace" and e[2].name == "db.json"]
     assert len(manifest_writes) == 2
     assert log.events.index(manifest_writes[0]) < min(
-        log.events.index(e) for e in log.events if e[0] == "replace" and e[2].name != "db.json"
-        and not e[2].name.endswith(".bak")
+        log.events.index(e)
+        for e in log.events
+        if e[0] == "replace" and e[2].name != "db.json" and not e[2].name.endswith(".bak")
     )
 
 

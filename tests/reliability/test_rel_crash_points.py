@@ -137,14 +137,20 @@ def test_temp_files_of_dead_writers_are_removed_when_the_store_repairs_itself(
 ):
     db, corpus, decided, _ = base
     copy = copy_store(db, tmp_path / "store")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(dead.stdout)  # a process that has exited: its temp files are litter
     data_dir = copy.with_name(copy.name + ".d")
-    litter = [data_dir / f".posts-03.json.{dead_pid}.123.tmp",
-              data_dir / f".index.pickle.{dead_pid}.456.tmp",
-              data_dir / f".reviews.json.{dead_pid}.bak.tmp",
-              copy.parent / f".{copy.name}.{dead_pid}.789.tmp"]
+    litter = [
+        data_dir / f".posts-03.json.{dead_pid}.123.tmp",
+        data_dir / f".index.pickle.{dead_pid}.456.tmp",
+        data_dir / f".reviews.json.{dead_pid}.bak.tmp",
+        copy.parent / f".{copy.name}.{dead_pid}.789.tmp",
+    ]
     alive = data_dir / f".reviews.json.{os.getpid()}.1.tmp"  # a live writer's: kept
     unrelated = copy.parent / ".someone-elses.tmp"
     for path in [*litter, alive, unrelated]:

@@ -25,7 +25,11 @@ DAMAGE = {
     "empty": lambda data: b"",
     "garbage": lambda data: b"\x00\xff\xfe garbage \x1b[31m{{{" * 3,
 }
-PROBLEM = {"truncated": "not valid JSON", "empty": "empty (truncated?)", "garbage": "not valid JSON"}
+PROBLEM = {
+    "truncated": "not valid JSON",
+    "empty": "empty (truncated?)",
+    "garbage": "not valid JSON",
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +51,15 @@ def base(tmp_path_factory):
     edited.write_text(edited.read_text().replace(post.title, post.title + " v2", 1))
     with Store.open(db) as store:
         assert store.import_paths([corpus]).updated == [post.id]
-    return {"db": db, "corpus": corpus, "first": first, "second": second,
-            "edited": post.id, "old_title": post.title, "new_title": post.title + " v2"}
+    return {
+        "db": db,
+        "corpus": corpus,
+        "first": first,
+        "second": second,
+        "edited": post.id,
+        "old_title": post.title,
+        "new_title": post.title + " v2",
+    }
 
 
 @pytest.fixture
@@ -72,9 +83,7 @@ def _target(case, which: str) -> Path:
 
 def _cli(*args: str):
     result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception
-    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
     return result
 
@@ -151,9 +160,11 @@ def test_damaged_file_without_a_valid_backup_exits_1_saying_what_to_do(case, whi
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"copydesk: {target}: not valid JSON")
     assert f"no valid backup ({backup.name}: " in line
-    advice = {"manifest": "Move it aside: copydesk rebuilds it from db.json.d.",
-              "reviews": "Restore it from your own backup, or move it aside",
-              "shard": "Move it aside, then `copydesk import` your seed files again"}[which]
+    advice = {
+        "manifest": "Move it aside: copydesk rebuilds it from db.json.d.",
+        "reviews": "Restore it from your own backup, or move it aside",
+        "shard": "Move it aside, then `copydesk import` your seed files again",
+    }[which]
     assert advice in line
     # nothing was replaced, renamed or started afresh
     after = {p: p.read_bytes() for p in db.parent.rglob("*") if p.is_file()}
@@ -266,9 +277,7 @@ def test_lock_held_by_another_process_times_out_with_a_clear_message(case, monke
         result = _cli("--db", str(case["db"]), "review", case["first"], "-s", "rejected")
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
-    assert line == (
-        f"copydesk: {case['db']}: locked by another copydesk process for over 0.3s"
-    )
+    assert line == (f"copydesk: {case['db']}: locked by another copydesk process for over 0.3s")
     assert _listed(case["db"])[case["first"]]["status"] == "approved"
 
 
@@ -292,10 +301,14 @@ def test_disk_full_while_saving_is_one_line_and_keeps_the_saved_file(case, monke
 def test_stale_temp_files_are_never_read(case):
     db = case["db"]
     data_dir = db.with_name(db.name + ".d")
-    for name in (".reviews.json.4242.17.tmp", ".posts-01.json.4242.bak.tmp",
-                 ".index.pickle.4242.9.tmp", f".{db.name}.4242.3.tmp"):
+    for name in (
+        ".reviews.json.4242.17.tmp",
+        ".posts-01.json.4242.bak.tmp",
+        ".index.pickle.4242.9.tmp",
+        f".{db.name}.4242.3.tmp",
+    ):
         (db.parent if name.startswith(f".{db.name}") else data_dir).joinpath(name).write_bytes(
-            b"{\"reviews\": {}, \"posts\": {}}"
+            b'{"reviews": {}, "posts": {}}'
         )
     listed = _listed(db)
     assert len(listed) == 5 and listed[case["first"]]["status"] == "approved"
@@ -305,9 +318,7 @@ def test_stale_temp_files_are_never_read(case):
     assert shown["title"] == case["new_title"]
 
 
-def test_a_reader_recovering_a_file_never_moves_aside_a_decision_saved_meanwhile(
-    case, monkeypatch
-):
+def test_a_reader_recovering_a_file_never_moves_aside_a_decision_saved_meanwhile(case, monkeypatch):
     # The reader (the TUI, say, holding no lock) finds reviews.json damaged; before it puts
     # the backup in place, a writer recovers the file itself and saves a decision on top.
     import storage.jsonstore as jsonstore

@@ -14,8 +14,14 @@ import seeds
 from storage import Store
 from tui.cli import main
 
-READABLE = ["big_10mb.txt", "deep_indent.txt", "lines_100k.txt", "markup_escapes.txt",
-            "one_line_1mb.txt", "title_5000.txt"]
+READABLE = [
+    "big_10mb.txt",
+    "deep_indent.txt",
+    "lines_100k.txt",
+    "markup_escapes.txt",
+    "one_line_1mb.txt",
+    "title_5000.txt",
+]
 
 
 def test_hostile_files_import_without_a_crash_and_bad_ones_are_clear_errors(tmp_path):
@@ -26,8 +32,13 @@ def test_hostile_files_import_without_a_crash_and_bad_ones_are_clear_errors(tmp_
         # named on its own: opening it to read would block forever
         report = store.import_paths([tmp_path / "hostile", paths["fifo.txt"]])
         errors = {e.path.rsplit("/", 1)[-1]: e.reason for e in report.errors}
-        assert errors.keys() == {"nul_bytes.txt", "not_utf8.txt", "utf16.txt",
-                                 "only_blank.txt", "fifo.txt"}
+        assert errors.keys() == {
+            "nul_bytes.txt",
+            "not_utf8.txt",
+            "utf16.txt",
+            "only_blank.txt",
+            "fifo.txt",
+        }
         assert errors["nul_bytes.txt"] == seeds.reader.BINARY
         assert errors["not_utf8.txt"].startswith("not UTF-8 text (invalid byte 0xe9")
         assert errors["utf16.txt"].startswith("UTF-16 text")

@@ -57,7 +57,11 @@ def _decision_storm(db: Path, env, tmp_path: Path, via: str, rounds: int, seed: 
         for post_id, doc in on_disk.items():
             stored = (doc["note"], doc["status"])
             if expected.get(post_id) != stored:
-                assert _note_key(doc["note"]) == in_flight_key, (post_id, doc, expected.get(post_id))
+                assert _note_key(doc["note"]) == in_flight_key, (
+                    post_id,
+                    doc,
+                    expected.get(post_id),
+                )
                 expected[post_id] = stored
                 in_flight_landed += 1
         assert set(on_disk) == set(expected)
@@ -75,8 +79,10 @@ def test_kill_9_storm_during_decisions_via_the_api_loses_no_acknowledged_decisio
     db, env, tmp_path
 ):
     acknowledged, posts, landed = _decision_storm(db, env, tmp_path, "api", DECISION_ROUNDS, 1)
-    print(f"\napi storm: {DECISION_ROUNDS} rounds, {acknowledged} decisions acknowledged on "
-          f"{posts} posts, all found; {landed} unacknowledged in-flight writes landed")
+    print(
+        f"\napi storm: {DECISION_ROUNDS} rounds, {acknowledged} decisions acknowledged on "
+        f"{posts} posts, all found; {landed} unacknowledged in-flight writes landed"
+    )
     assert acknowledged > DECISION_ROUNDS  # the storm really decided things
 
 
@@ -86,18 +92,20 @@ def test_kill_9_storm_through_the_recent_decisions_file_and_compactions(db, env,
     acknowledged, posts, landed = _decision_storm(db, env, tmp_path, "api", DECISION_ROUNDS, 3)
     recent = db.with_name(db.name + ".d") / "reviews-recent.json"
     assert recent.exists()  # the storm really went through the recent file
-    print(f"\nrecent-file storm: {DECISION_ROUNDS} rounds, {acknowledged} decisions "
-          f"acknowledged on {posts} posts, all found; {landed} in-flight writes landed")
+    print(
+        f"\nrecent-file storm: {DECISION_ROUNDS} rounds, {acknowledged} decisions "
+        f"acknowledged on {posts} posts, all found; {landed} in-flight writes landed"
+    )
     assert acknowledged > DECISION_ROUNDS
 
 
-def test_kill_9_storm_during_cli_review_commands_loses_no_acknowledged_decision(
-    db, env, tmp_path
-):
+def test_kill_9_storm_during_cli_review_commands_loses_no_acknowledged_decision(db, env, tmp_path):
     rounds = max(3, DECISION_ROUNDS // 4)
     acknowledged, posts, landed = _decision_storm(db, env, tmp_path, "cli", rounds, 2)
-    print(f"\ncli storm: {rounds} rounds, {acknowledged} `copydesk review` acknowledged on "
-          f"{posts} posts, all found; {landed} unacknowledged in-flight writes landed")
+    print(
+        f"\ncli storm: {rounds} rounds, {acknowledged} `copydesk review` acknowledged on "
+        f"{posts} posts, all found; {landed} unacknowledged in-flight writes landed"
+    )
     assert acknowledged > 0
 
 
@@ -163,7 +171,9 @@ def test_kill_9_storm_during_imports_keeps_a_consistent_store_and_every_decision
             changed += store.get(pid).changed
         assert len(store) == len(files)
     leftovers = [p for p in db.parent.rglob(".*.tmp")]
-    print(f"\nimport storm: {IMPORT_ROUNDS} rounds ({dict(outcomes)}), posts after each round "
-          f"{counts}, {len(decided)} decisions kept, {changed} of them changed since review; "
-          f"{len(leftovers)} temp files of killed writers left "
-          f"({sum(p.stat().st_size for p in leftovers)} bytes)")
+    print(
+        f"\nimport storm: {IMPORT_ROUNDS} rounds ({dict(outcomes)}), posts after each round "
+        f"{counts}, {len(decided)} decisions kept, {changed} of them changed since review; "
+        f"{len(leftovers)} temp files of killed writers left "
+        f"({sum(p.stat().st_size for p in leftovers)} bytes)"
+    )

@@ -33,8 +33,9 @@ def test_reimport_of_a_changed_post_keeps_the_decision_and_flags_it_changed(tmp_
     original = path.read_text(encoding="utf-8")
     post = seeds.parse(original)
     paragraph = next(b["text"] for b in post.body if b["type"] == "paragraph")
-    path.write_text(original.replace(paragraph, paragraph + " One more sentence.", 1),
-                    encoding="utf-8")
+    path.write_text(
+        original.replace(paragraph, paragraph + " One more sentence.", 1), encoding="utf-8"
+    )
 
     with Store.open(db) as store:
         report = store.import_paths([corpus])

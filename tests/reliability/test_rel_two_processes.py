@@ -19,7 +19,9 @@ def test_two_processes_writing_25_decisions_each_at_once_keep_all_50(db, env, tm
     first_ids, second_ids = ids[0:50:2], ids[1:50:2]
     go = tmp_path / "go"
     first = Child(["decide-list", str(db), str(go), "first", *first_ids], env, tmp_path / "1.err")
-    second = Child(["decide-list", str(db), str(go), "second", *second_ids], env, tmp_path / "2.err")
+    second = Child(
+        ["decide-list", str(db), str(go), "second", *second_ids], env, tmp_path / "2.err"
+    )
     assert first.wait_for("ready") and second.wait_for("ready")
     go.touch()  # both start writing at the same moment
     assert first.wait() == 0, first.stderr
@@ -42,11 +44,18 @@ def test_two_cli_review_commands_at_once_keep_both_writers_decisions(db, env):
     loops = []
     for tag, chunk in (("left", ids[:2]), ("right", ids[2:4])):
         commands = " && ".join(
-            f"{sys.executable} -c \"{script}\" --db {db} review {pid} -s rejected -m {tag}"
+            f'{sys.executable} -c "{script}" --db {db} review {pid} -s rejected -m {tag}'
             for pid in chunk
         )
-        loops.append(subprocess.Popen(["bash", "-c", commands], env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        loops.append(
+            subprocess.Popen(
+                ["bash", "-c", commands],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     for loop in loops:
         out, err = loop.communicate(timeout=120)
         assert loop.returncode == 0, err

@@ -16,17 +16,23 @@ def body(text: str) -> list[dict]:
 def test_tab_indented_code_keeps_its_tabs():
     post = read_file(DATA / "tab_code.txt")
     assert post.body == [
-        {"type": "paragraph",
-         "text": "the handler below is indented with tabs, as gofmt writes it."},
-        {"type": "code", "language": "go", "text": (
-            "func health(w http.ResponseWriter, r *http.Request) {\n"
-            "\tif r.Method != \"GET\" {\n"
-            "\t\tw.WriteHeader(405)\n"
-            "\t\treturn\n"
-            "\t}\n"
-            "\tw.Write([]byte(\"ok\"))\n"
-            "}"
-        )},
+        {
+            "type": "paragraph",
+            "text": "the handler below is indented with tabs, as gofmt writes it.",
+        },
+        {
+            "type": "code",
+            "language": "go",
+            "text": (
+                "func health(w http.ResponseWriter, r *http.Request) {\n"
+                '\tif r.Method != "GET" {\n'
+                "\t\tw.WriteHeader(405)\n"
+                "\t\treturn\n"
+                "\t}\n"
+                '\tw.Write([]byte("ok"))\n'
+                "}"
+            ),
+        },
     ]
 
 
@@ -47,8 +53,10 @@ def test_code_after_a_paragraph_is_a_new_block():
 
 
 def test_sentence_glued_to_code_is_split_off():
-    blocks = body("restart the service and check its state:\nsystemctl restart app\n"
-                  "systemctl status app\nthat is all it takes.\n")
+    blocks = body(
+        "restart the service and check its state:\nsystemctl restart app\n"
+        "systemctl status app\nthat is all it takes.\n"
+    )
     assert blocks == [
         {"type": "paragraph", "text": "restart the service and check its state:"},
         {"type": "code", "text": "systemctl restart app\nsystemctl status app"},
@@ -70,9 +78,18 @@ def test_prose_is_not_mistaken_for_code():
 
 def test_headings_are_short_plain_lines():
     # Some start with a command name: still headings, since nothing after it is shell-like.
-    headings = ["production checks", "git workflow", "docker basics", "why this matters",
-                "tail latency", "ssh hardening", "service boundaries", "nginx configuration",
-                "find the slow query", "npm scripts"]
+    headings = [
+        "production checks",
+        "git workflow",
+        "docker basics",
+        "why this matters",
+        "tail latency",
+        "ssh hardening",
+        "service boundaries",
+        "nginx configuration",
+        "find the slow query",
+        "npm scripts",
+    ]
     blocks = body("\n\n".join(headings) + "\n\nthis one is a sentence.\n")
     assert blocks == [{"type": "heading", "text": text} for text in headings] + [
         {"type": "paragraph", "text": "this one is a sentence."}
@@ -166,8 +183,12 @@ def test_bullets_of_any_indent_form_one_list():
 
 def test_wrapped_prose_is_one_paragraph():
     blocks = body("this paragraph was wrapped\nover three short lines\nby an editor.\n")
-    assert blocks == [{"type": "paragraph",
-                       "text": "this paragraph was wrapped\nover three short lines\nby an editor."}]
+    assert blocks == [
+        {
+            "type": "paragraph",
+            "text": "this paragraph was wrapped\nover three short lines\nby an editor.",
+        }
+    ]
 
 
 def test_heading_glued_to_its_paragraph():
@@ -182,7 +203,10 @@ def test_cjk_and_emoji_text():
     assert post.title == "バックグラウンドジョブの処理 🚀 guide"
     assert post.body == [
         {"type": "heading", "text": "本番環境の確認"},
-        {"type": "paragraph", "text": "これは日本語の段落です。キューとクーロンは冪等であるべきです。"},
+        {
+            "type": "paragraph",
+            "text": "これは日本語の段落です。キューとクーロンは冪等であるべきです。",
+        },
         {"type": "list", "items": ["備份 💾", "测试 ✅"]},
         {"type": "code", "text": 'echo "héllo wörld 🌍"'},
     ]
@@ -194,10 +218,13 @@ def test_markup_and_escape_sequences_are_kept_literally():
     post = read_file(DATA / "hostile_markup.txt")
     assert post.title == "[bold red]not markup[/bold red] \x1b[31mred\x1b[0m title"
     assert post.body == [
-        {"type": "paragraph", "text": (
-            "see [link=file:///etc/passwd]this link[/link] and "
-            "\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 here, which must stay text."
-        )},
+        {
+            "type": "paragraph",
+            "text": (
+                "see [link=file:///etc/passwd]this link[/link] and "
+                "\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 here, which must stay text."
+            ),
+        },
         {"type": "heading", "text": "[bold]heading in brackets[/bold]"},
     ]
     assert post.meta["topic"] == "[red]topic[/red] \x1b[2J"
@@ -224,8 +251,7 @@ def test_two_megabyte_document():
     assert len(post.body) == expected_blocks
     assert post.warnings == []
     assert sum(b["type"] == "image" for b in post.body) == 5 * (expected_blocks // 19)
-    assert all(b.get("url", "").startswith("https://") for b in post.body
-               if b["type"] == "image")
+    assert all(b.get("url", "").startswith("https://") for b in post.body if b["type"] == "image")
 
 
 def test_hostile_documents_parse():

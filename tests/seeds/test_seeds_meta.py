@@ -17,9 +17,26 @@ def meta_of(box: str) -> tuple[dict, list[str]]:
 
 def test_field_table():
     assert list(FIELDS) == [
-        "topic", "summary", "ai_outline", "ai_brief", "stack", "tools", "code_language",
-        "difficulty", "reading_time", "view_count", "score", "revision", "reference", "hash",
-        "flags", "checklist", "entities", "image_sources", "payload", "notes",
+        "topic",
+        "summary",
+        "ai_outline",
+        "ai_brief",
+        "stack",
+        "tools",
+        "code_language",
+        "difficulty",
+        "reading_time",
+        "view_count",
+        "score",
+        "revision",
+        "reference",
+        "hash",
+        "flags",
+        "checklist",
+        "entities",
+        "image_sources",
+        "payload",
+        "notes",
     ]
     assert FIELDS["reading_time"].name == "reading time"
     assert FIELDS["reading_time"].kind == "int"
@@ -28,15 +45,18 @@ def test_field_table():
     assert {f.kind for f in FIELDS.values()} == {"text", "int", "list", "mapping", "records"}
 
 
-@pytest.mark.parametrize(("name", "key"), [
-    ("needs human review", "needs_human_review"),
-    ("last reviewed", "last_reviewed"),
-    ("source id", "source_id"),
-    ("code language", "code_language"),
-    ("ai outline", "ai_outline"),
-    ("recommended action", "recommended_action"),
-    ("  Mixed-Case  Name ", "mixed_case_name"),
-])
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("needs human review", "needs_human_review"),
+        ("last reviewed", "last_reviewed"),
+        ("source id", "source_id"),
+        ("code language", "code_language"),
+        ("ai outline", "ai_outline"),
+        ("recommended action", "recommended_action"),
+        ("  Mixed-Case  Name ", "mixed_case_name"),
+    ],
+)
 def test_snake_case(name, key):
     assert snake_case(name) == key
 
@@ -51,8 +71,9 @@ def test_scalar_turns_only_all_digit_values_into_ints():
 
 
 def test_glued_names_match_longest_first_and_ignore_case():
-    meta, warnings = meta_of("ai briefa brief\nai outline\n  • context: x\nReading Time12\n"
-                             "topic: with a colon\n")
+    meta, warnings = meta_of(
+        "ai briefa brief\nai outline\n  • context: x\nReading Time12\ntopic: with a colon\n"
+    )
     assert meta["ai_brief"] == "a brief"
     assert meta["ai_outline"] == {"context": "x"}
     assert meta["reading_time"] == 12
@@ -66,8 +87,10 @@ def test_text_fields_stay_text_even_when_all_digits():
 
 
 def test_all_digit_values_are_ints_in_lists_and_mappings():
-    meta, _ = meta_of("stack\n  • php\n  • 8\npayload\n  • seed: 19995\n  • source id: "
-                      "alphanode-019995\nrevision\n  • version: 1.5.6\n")
+    meta, _ = meta_of(
+        "stack\n  • php\n  • 8\npayload\n  • seed: 19995\n  • source id: "
+        "alphanode-019995\nrevision\n  • version: 1.5.6\n"
+    )
     assert meta["stack"] == ["php", 8]
     assert meta["payload"] == {"seed": 19995, "source_id": "alphanode-019995"}
     assert meta["revision"] == {"version": "1.5.6"}
@@ -93,22 +116,24 @@ def test_unknown_fields_are_kept_with_warnings():
     assert post.meta["unknown_lines"] == ["this line fits nowhere at all"]
     assert post.meta["reading_time"] == "eight"
     assert post.meta["stack"] == ["php"]
-    assert post.body == [{"type": "paragraph",
-                          "text": "the body is one paragraph and it is kept as it is."}]
+    assert post.body == [
+        {"type": "paragraph", "text": "the body is one paragraph and it is kept as it is."}
+    ]
     assert post.warnings[:4] == [
         "line 8: reading_time is not an integer: 'eight'",
         "line 9: unknown meta field 'mood' kept as 'mood'",
         "line 10: unknown meta field 'related links' kept as 'related_links'",
-        "line 13: stray line in meta box kept as unknown_lines: "
-        "'this line fits nowhere at all'",
+        "line 13: stray line in meta box kept as unknown_lines: 'this line fits nowhere at all'",
     ]
-    assert post.warnings[4].startswith("missing meta fields: summary, ai_outline, ai_brief, "
-                                       "tools, code_language")
+    assert post.warnings[4].startswith(
+        "missing meta fields: summary, ai_outline, ai_brief, tools, code_language"
+    )
 
 
 def test_unknown_field_with_key_value_bullets_is_a_mapping_or_records():
-    meta, warnings = meta_of("review board\n  • owner: ana\n  • due: 3\n"
-                             "people\n    • name: ana\n    • name: bo\n")
+    meta, warnings = meta_of(
+        "review board\n  • owner: ana\n  • due: 3\npeople\n    • name: ana\n    • name: bo\n"
+    )
     assert meta["review_board"] == {"owner": "ana", "due": 3}
     assert meta["people"] == [{"name": "ana"}, {"name": "bo"}]
     assert "unknown meta field 'review board' kept as 'review_board'" in warnings[0]
@@ -145,15 +170,18 @@ def test_missing_fields_are_one_warning():
 
 
 def test_stray_bullets_indented_lines_and_duplicates_warn():
-    meta, warnings = parse_meta([
-        "  • orphan bullet",
-        "topicfirst",
-        "   indented text",
-        "topicsecond",
-        "flags",
-        "  • no colon here",
-        "| |",
-    ], first_lineno=10)
+    meta, warnings = parse_meta(
+        [
+            "  • orphan bullet",
+            "topicfirst",
+            "   indented text",
+            "topicsecond",
+            "flags",
+            "  • no colon here",
+            "| |",
+        ],
+        first_lineno=10,
+    )
     assert meta["topic"] == "first"
     assert meta["unknown_lines"] == ["• orphan bullet", "indented text"]
     assert meta["flags"] == {"no_colon_here": ""}

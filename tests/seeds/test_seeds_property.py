@@ -10,17 +10,45 @@ import seeds
 from seeds import ParseError, Post, decode, parse
 
 SAMPLES = Path(seeds.__file__).parent / "samples"
-SEED_LINES = sorted({
-    line
-    for path in SAMPLES.glob("*.txt")
-    for line in path.read_text(encoding="utf-8").split("\n")
-})
+SEED_LINES = sorted(
+    {
+        line
+        for path in SAMPLES.glob("*.txt")
+        for line in path.read_text(encoding="utf-8").split("\n")
+    }
+)
 # Pieces that push the reader into its odd corners.
 ODD_LINES = [
-    "", " ", "\t", "|", "| |", "•", "  •", "    • :", "  • a:", "alphanode post meta",
-    "Similar Posts", "x. image source:", ". image source: h", "image source:", "topic",
-    "reading time", "reading timex", "score", "  • 99999999999999999999999", "}", "{",
-    "\tx = 1", "@", "$", "SELECT", "for x in y:", "[bold]x[/bold]", "\x1b[31m", "\r", "\ufeff",
+    "",
+    " ",
+    "\t",
+    "|",
+    "| |",
+    "•",
+    "  •",
+    "    • :",
+    "  • a:",
+    "alphanode post meta",
+    "Similar Posts",
+    "x. image source:",
+    ". image source: h",
+    "image source:",
+    "topic",
+    "reading time",
+    "reading timex",
+    "score",
+    "  • 99999999999999999999999",
+    "}",
+    "{",
+    "\tx = 1",
+    "@",
+    "$",
+    "SELECT",
+    "for x in y:",
+    "[bold]x[/bold]",
+    "\x1b[31m",
+    "\r",
+    "\ufeff",
 ]
 # Without line-end characters or a BOM of their own (for the line-end test).
 CLEAN_ODD_LINES = [line for line in ODD_LINES if line not in ("\r", "\ufeff")]
@@ -73,8 +101,10 @@ def test_documents_made_of_seed_lines(lines):
 
 
 @PROPERTY_SETTINGS
-@given(st.lists(st.sampled_from(SEED_LINES + CLEAN_ODD_LINES), max_size=120),
-       st.sampled_from(["\n", "\r\n", "\r"]))
+@given(
+    st.lists(st.sampled_from(SEED_LINES + CLEAN_ODD_LINES), max_size=120),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+)
 def test_line_ends_do_not_change_the_post(lines, newline):
     text = "\n".join(lines)
     try:

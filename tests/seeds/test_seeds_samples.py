@@ -60,8 +60,7 @@ def test_every_seed_parses_without_warnings_and_with_every_field(number):
     assert len(post.sha256) == 64
     # Types of every meta field.
     meta = post.meta
-    for key in ("topic", "summary", "ai_brief", "code_language", "difficulty",
-                "reference", "hash"):
+    for key in ("topic", "summary", "ai_brief", "code_language", "difficulty", "reference", "hash"):
         assert isinstance(meta[key], str) and meta[key]
     assert isinstance(meta["reading_time"], int)
     assert isinstance(meta["view_count"], int)
@@ -73,8 +72,12 @@ def test_every_seed_parses_without_warnings_and_with_every_field(number):
     assert set(meta["revision"]) == {"status", "version", "last_reviewed"}
     assert isinstance(meta["revision"]["version"], str)
     assert isinstance(meta["revision"]["last_reviewed"], str)
-    assert set(meta["flags"]) == {"ai_generated_style", "has_images", "image_heavy",
-                                  "needs_human_review"}
+    assert set(meta["flags"]) == {
+        "ai_generated_style",
+        "has_images",
+        "image_heavy",
+        "needs_human_review",
+    }
     assert all(value in (0, 1) and type(value) is int for value in meta["flags"].values())
     assert [set(entity) for entity in meta["entities"]] == [{"name", "type"}] * 3
     assert isinstance(meta["payload"]["seed"], int)
@@ -94,12 +97,25 @@ def test_seed_000_php_background_jobs():
         "production checklist for handling background jobs in php: maintenance guide"
     )
     assert types(post) == [
-        "paragraph", "heading", "paragraph", "paragraph", "paragraph", "paragraph",
-        "code", "heading", "paragraph", "paragraph", "heading", "list", "heading",
+        "paragraph",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "code",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "heading",
+        "list",
+        "heading",
         "paragraph",
     ]
     assert [b["text"] for b in blocks(post, "heading")] == [
-        "production checks", "the practical approach", "implementation checklist",
+        "production checks",
+        "the practical approach",
+        "implementation checklist",
         "final notes",
     ]
     assert blocks(post, "code") == [{"type": "code", "text": PHP_CODE, "language": "php"}]
@@ -120,12 +136,19 @@ def test_seed_000_php_background_jobs():
     assert meta["reading_time"] == 11
     assert meta["view_count"] == 53567
     assert meta["score"] == {"quality": 73, "freshness": 82, "depth": 82, "clarity": 82}
-    assert meta["revision"] == {"status": "reviewed", "version": "1.5.6",
-                                "last_reviewed": "2020-05-03"}
+    assert meta["revision"] == {
+        "status": "reviewed",
+        "version": "1.5.6",
+        "last_reviewed": "2020-05-03",
+    }
     assert meta["reference"] == "anp-ref-019995-4029"
     assert meta["hash"] == "6c27aea2d9dad6db535dec4c"
-    assert meta["flags"] == {"ai_generated_style": 1, "has_images": 0, "image_heavy": 0,
-                             "needs_human_review": 0}
+    assert meta["flags"] == {
+        "ai_generated_style": 1,
+        "has_images": 0,
+        "image_heavy": 0,
+        "needs_human_review": 0,
+    }
     assert meta["entities"] == [
         {"name": "php", "type": "stack"},
         {"name": "backend", "type": "area"},
@@ -151,8 +174,21 @@ def test_seed_001_images_and_duplicate_stack():
     )
     assert post.meta["stack"] == ["php", "backend", "php"]
     assert types(post) == [
-        "paragraph", "image", "heading", "paragraph", "paragraph", "paragraph", "paragraph",
-        "code", "heading", "paragraph", "paragraph", "heading", "list", "image", "heading",
+        "paragraph",
+        "image",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "code",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "heading",
+        "list",
+        "image",
+        "heading",
         "paragraph",
     ]
     assert blocks(post, "image") == [
@@ -167,20 +203,23 @@ def test_seed_001_images_and_duplicate_stack():
             "caption": "handling background jobs with php visual reference 2",
             "source": "dummyimage.com",
             "url": "https://dummyimage.com/1200x630/111827/ffffff.png"
-                   "&text=handling+background+jobs+with+php",
+            "&text=handling+background+jobs+with+php",
         },
     ]
     assert blocks(post, "code") == [{"type": "code", "text": PHP_CODE, "language": "php"}]
     assert post.meta["image_sources"][1] == {
         "source": "dummyimage.com",
         "url": "https://dummyimage.com/1200x630/111827/ffffff.png"
-               "&text=handling+background+jobs+with+php",
+        "&text=handling+background+jobs+with+php",
         "caption": "handling background jobs with php visual reference 2",
     }
     assert post.meta["flags"]["needs_human_review"] == 1
     assert post.meta["difficulty"] == "beginner"
-    assert post.meta["revision"] == {"status": "drafted", "version": "1.0.6",
-                                     "last_reviewed": "2022-02-05"}
+    assert post.meta["revision"] == {
+        "status": "drafted",
+        "version": "1.0.6",
+        "last_reviewed": "2022-02-05",
+    }
     assert post.meta["payload"]["seed"] == 3275
     assert post.id == "anp-ref-003275-2123"
 
@@ -192,15 +231,35 @@ def test_seed_002_artefact_line_five_images_and_shell_code():
         "production checklist for handling background jobs in linux server operations"
     )
     assert types(post) == [
-        "paragraph", "image", "image", "heading", "paragraph", "paragraph", "paragraph",
-        "paragraph", "heading", "paragraph", "paragraph", "code", "heading", "list",
-        "image", "image", "image", "heading", "paragraph",
+        "paragraph",
+        "image",
+        "image",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "code",
+        "heading",
+        "list",
+        "image",
+        "image",
+        "image",
+        "heading",
+        "paragraph",
     ]
     caption = "handling background jobs with linux server operations visual reference {}"
     images = blocks(post, "image")
     assert [image["caption"] for image in images] == [caption.format(n) for n in range(1, 6)]
     assert [image["source"] for image in images] == [
-        "unsplash", "unsplash", "loremflickr.com", "dummyimage.com", "placehold.co",
+        "unsplash",
+        "unsplash",
+        "loremflickr.com",
+        "dummyimage.com",
+        "placehold.co",
     ]
     assert [image["url"] for image in images] == [
         "https://images.unsplash.com/photo-1498050108023-c5249f4df085"
@@ -211,11 +270,13 @@ def test_seed_002_artefact_line_five_images_and_shell_code():
         "https://dummyimage.com/1200x630/111827/ffffff.png&text=handling+background+jobs+with+linux+se",
         "https://placehold.co/1200x630/png?text=handling+background+jobs+with+linux+server",
     ]
-    assert blocks(post, "code") == [{
-        "type": "code",
-        "text": "systemctl status app.service\njournalctl -u app.service -n 100 --no-pager",
-        "language": "bash",
-    }]
+    assert blocks(post, "code") == [
+        {
+            "type": "code",
+            "text": "systemctl status app.service\njournalctl -u app.service -n 100 --no-pager",
+            "language": "bash",
+        }
+    ]
     assert blocks(post, "list")[0]["items"] == [
         "inspect cache headers",
         "test logged-in traffic",
@@ -225,8 +286,12 @@ def test_seed_002_artefact_line_five_images_and_shell_code():
     ]
     assert len(post.meta["image_sources"]) == 5
     assert post.meta["view_count"] == 446032
-    assert post.meta["flags"] == {"ai_generated_style": 1, "has_images": 1, "image_heavy": 1,
-                                  "needs_human_review": 0}
+    assert post.meta["flags"] == {
+        "ai_generated_style": 1,
+        "has_images": 1,
+        "image_heavy": 1,
+        "needs_human_review": 0,
+    }
     assert post.meta["stack"] == ["linux server operations", "devops", "bash"]
     assert post.meta["tools"] == ["systemd", "journalctl", "ss", "cron", "git", "logs"]
     assert post.meta["payload"]["seed"] == 357
@@ -238,12 +303,14 @@ def test_seed_003_python_is_one_block_with_its_blank_line():
     assert post.title == (
         "field notes on handling background jobs for python services: step by step"
     )
-    assert blocks(post, "code") == [{
-        "type": "code",
-        "text": "from fastapi import FastAPI\napp = FastAPI()\n\n"
-                "@app.get('/health')\ndef health():\n    return {'ok': True}",
-        "language": "python",
-    }]
+    assert blocks(post, "code") == [
+        {
+            "type": "code",
+            "text": "from fastapi import FastAPI\napp = FastAPI()\n\n"
+            "@app.get('/health')\ndef health():\n    return {'ok': True}",
+            "language": "python",
+        }
+    ]
     assert types(post).count("paragraph") == 9
     assert types(post).count("heading") == 4
     assert post.meta["score"] == {"quality": 89, "freshness": 87, "depth": 60, "clarity": 94}
@@ -253,20 +320,42 @@ def test_seed_003_python_is_one_block_with_its_blank_line():
 
 def test_seed_004_sql_is_one_code_block():
     post = load(4)
-    assert post.title == ("building a safer workflow for handling background jobs with "
-                          "postgresql indexing: maintenance guide")
-    assert blocks(post, "code") == [{
-        "type": "code",
-        "text": "CREATE INDEX CONCURRENTLY idx_events_created_at\nON events(created_at DESC);",
-        "language": "sql",
-    }]
+    assert post.title == (
+        "building a safer workflow for handling background jobs with "
+        "postgresql indexing: maintenance guide"
+    )
+    assert blocks(post, "code") == [
+        {
+            "type": "code",
+            "text": "CREATE INDEX CONCURRENTLY idx_events_created_at\nON events(created_at DESC);",
+            "language": "sql",
+        }
+    ]
     assert types(post) == [
-        "paragraph", "heading", "paragraph", "paragraph", "paragraph", "paragraph", "code",
-        "heading", "paragraph", "paragraph", "paragraph", "heading", "list", "heading",
+        "paragraph",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "code",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "heading",
+        "list",
+        "heading",
         "paragraph",
     ]
-    assert post.meta["tools"] == ["postgresql", "explain analyze", "vacuum", "indexes", "git",
-                                  "logs"]
+    assert post.meta["tools"] == [
+        "postgresql",
+        "explain analyze",
+        "vacuum",
+        "indexes",
+        "git",
+        "logs",
+    ]
     assert post.meta["revision"]["version"] == "1.3.0"
     assert post.meta["reading_time"] == 14
     assert post.id == "anp-ref-012395-2485"

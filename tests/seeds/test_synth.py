@@ -95,9 +95,28 @@ def test_every_file_parses_without_warnings_with_all_sample_fields(corpus_dir):
         assert path.read_bytes().endswith(b"\n\nSimilar Posts")
 
 
-FIELD_ORDER = ["topic", "summary", "ai outline", "ai brief", "stack", "tools", "code language",
-               "difficulty", "reading time", "view count", "score", "revision", "reference",
-               "hash", "flags", "checklist", "entities", "image sources", "payload", "notes"]
+FIELD_ORDER = [
+    "topic",
+    "summary",
+    "ai outline",
+    "ai brief",
+    "stack",
+    "tools",
+    "code language",
+    "difficulty",
+    "reading time",
+    "view count",
+    "score",
+    "revision",
+    "reference",
+    "hash",
+    "flags",
+    "checklist",
+    "entities",
+    "image sources",
+    "payload",
+    "notes",
+]
 
 
 def _field_lines(text: str) -> list[str]:
@@ -107,12 +126,16 @@ def _field_lines(text: str) -> list[str]:
 
 def test_meta_fields_glued_in_the_samples_order(rendered):
     sample = _field_lines((SAMPLES / "001_f5d76b64dc71a99a.txt").read_text())
-    assert [line[:len(name)] for line, name in zip(sample, FIELD_ORDER, strict=True)] == (
-        FIELD_ORDER)
+    assert [line[: len(name)] for line, name in zip(sample, FIELD_ORDER, strict=True)] == (
+        FIELD_ORDER
+    )
     for _, text in rendered[:300]:
         lines = _field_lines(text)
-        names = FIELD_ORDER if "\nimage sources\n" in text else [
-            name for name in FIELD_ORDER if name != "image sources"]
+        names = (
+            FIELD_ORDER
+            if "\nimage sources\n" in text
+            else [name for name in FIELD_ORDER if name != "image sources"]
+        )
         assert len(lines) == len(names)
         assert all(line.startswith(name) for line, name in zip(lines, names, strict=True))
 
@@ -142,8 +165,9 @@ def test_same_seed_same_bytes_other_seed_other_documents(tmp_path, corpus_dir):
 def test_process_pool_output_matches_one_process(tmp_path):
     done: list[tuple[int, int]] = []
     serial = synthesize(1100, tmp_path / "serial", seed=5, workers=1)
-    pooled = synthesize(1100, tmp_path / "pooled", seed=5, workers=2,
-                        progress=lambda d, t: done.append((d, t)))
+    pooled = synthesize(
+        1100, tmp_path / "pooled", seed=5, workers=2, progress=lambda d, t: done.append((d, t))
+    )
     assert [p.name for p in pooled] == [p.name for p in serial]
     assert [p.read_bytes() for p in pooled[::37]] == [p.read_bytes() for p in serial[::37]]
     assert len(list((tmp_path / "pooled").iterdir())) == 1100
@@ -171,7 +195,8 @@ def test_body_blocks_agree_with_meta(parsed):
         images = [block for block in post.body if block["type"] == "image"]
         sources = meta.get("image_sources", [])
         assert [(b["caption"], b["source"], b["url"]) for b in images] == [
-            (s["caption"], s["source"], s["url"]) for s in sources]
+            (s["caption"], s["source"], s["url"]) for s in sources
+        ]
         flags = meta["flags"]
         assert flags["has_images"] == int(bool(images))
         assert flags["image_heavy"] == int(len(images) >= 4)
@@ -189,8 +214,11 @@ def test_python_snippet_with_a_blank_line_is_one_code_block(rendered, parsed):
     found = 0
     for (_, text), post in zip(rendered, parsed, strict=True):
         for block in post.body:
-            if block["type"] == "code" and block["language"] == "python" and (
-                    "\n\n" in block["text"]):
+            if (
+                block["type"] == "code"
+                and block["language"] == "python"
+                and ("\n\n" in block["text"])
+            ):
                 # The whole snippet, blank line kept, exactly as written in the file.
                 assert block["text"] in SNIPPETS["python"]
                 assert f"\n\n{block['text']}\n\n" in text
@@ -199,8 +227,9 @@ def test_python_snippet_with_a_blank_line_is_one_code_block(rendered, parsed):
 
 
 def test_images_mix_real_and_placeholder_hosts(parsed):
-    hosts = Counter(source["source"] for post in parsed
-                    for source in post.meta.get("image_sources", []))
+    hosts = Counter(
+        source["source"] for post in parsed for source in post.meta.get("image_sources", [])
+    )
     assert hosts["unsplash"] and PLACEHOLDER_HOSTS <= set(hosts)
     for post in parsed:
         for source in post.meta.get("image_sources", []):
@@ -239,8 +268,12 @@ def test_variety(parsed):
     assert distinct(lambda m: m["difficulty"]) == 3
     assert distinct(lambda m: m["revision"]["last_reviewed"][:4]) == 12
     assert distinct(lambda m: m["revision"]["status"]) >= 4
-    assert min(m.meta["view_count"] for m in parsed) < 1_000 < 100_000 < max(
-        m.meta["view_count"] for m in parsed)
+    assert (
+        min(m.meta["view_count"] for m in parsed)
+        < 1_000
+        < 100_000
+        < max(m.meta["view_count"] for m in parsed)
+    )
 
 
 def test_titles_distinct_and_near_copies_planted(parsed):
@@ -269,7 +302,8 @@ def test_titles_distinct_and_near_copies_planted(parsed):
         assert near.title != original.title
         assert near.meta["reference"] != original.meta["reference"]
         extra = len(near.meta.get("image_sources", [])) - len(
-            original.meta.get("image_sources", []))
+            original.meta.get("image_sources", [])
+        )
         assert extra in (0, 1)
 
 

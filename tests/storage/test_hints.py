@@ -122,8 +122,15 @@ def test_every_hint_is_well_formed():
 
 def test_hint_codes_lists_all_ten():
     assert set(HINT_CODES) == {
-        "placeholder_image", "flag_mismatch", "repeated_sentence", "paragraph_count",
-        "reading_time", "stale_review", "near_duplicate", "missing_meta", "unknown_field",
+        "placeholder_image",
+        "flag_mismatch",
+        "repeated_sentence",
+        "paragraph_count",
+        "reading_time",
+        "stale_review",
+        "near_duplicate",
+        "missing_meta",
+        "unknown_field",
         "duplicate_list_item",
     }
 
@@ -168,8 +175,9 @@ FIRING = {
     ),
     "flag_mismatch (has images 0 with an image)": (
         "flag_mismatch",
-        lambda p: _with_images(p, _image("unsplash")) and p["meta"]["flags"].update(
-            has_images=0) or p,
+        lambda p: (
+            _with_images(p, _image("unsplash")) and p["meta"]["flags"].update(has_images=0) or p
+        ),
         "has images is 0 but the body has 1 image",
     ),
     "flag_mismatch (has images 1 without one)": (
@@ -179,8 +187,9 @@ FIRING = {
     ),
     "flag_mismatch (image heavy with one image)": (
         "flag_mismatch",
-        lambda p: _with_images(p, _image("unsplash")) and p["meta"]["flags"].update(
-            image_heavy=1) or p,
+        lambda p: (
+            _with_images(p, _image("unsplash")) and p["meta"]["flags"].update(image_heavy=1) or p
+        ),
         "image heavy is 1 with 1 image",
     ),
     "flag_mismatch (six images, not heavy)": (
@@ -235,8 +244,12 @@ FIRING = {
     ),
     "duplicate_list_item (body list)": (
         "duplicate_list_item",
-        lambda p: next(b for b in p["body"] if b["type"] == "list")["items"].append(
-            "create a safe backup") or p,
+        lambda p: (
+            next(b for b in p["body"] if b["type"] == "list")["items"].append(
+                "create a safe backup"
+            )
+            or p
+        ),
         'a body list has "create a safe backup" twice',
     ),
 }
@@ -261,17 +274,16 @@ QUIET = {
         p, *[_image("unsplash")] * 4
     ),
     "a short sentence repeated": lambda p: _paragraph(p, "it works. it works. ship it."),
-    "200 words a minute, like the synthesizer": lambda p: p["meta"].update(reading_time=2)
-    or p,
+    "200 words a minute, like the synthesizer": lambda p: p["meta"].update(reading_time=2) or p,
     "the seeds' slow reading time": lambda p: p["meta"].update(reading_time=20) or p,
-    "a review 700 days ago": lambda p: p["meta"]["revision"].update(
-        last_reviewed=(TODAY - datetime.timedelta(days=700)).isoformat()
-    ) or p,
-    "an unparsable review date": lambda p: p["meta"]["revision"].update(
-        last_reviewed="soon"
-    ) or p,
-    "no image sources field (optional)": lambda p: p["meta"].pop("image_sources", None)
-    or p,
+    "a review 700 days ago": lambda p: (
+        p["meta"]["revision"].update(
+            last_reviewed=(TODAY - datetime.timedelta(days=700)).isoformat()
+        )
+        or p
+    ),
+    "an unparsable review date": lambda p: p["meta"]["revision"].update(last_reviewed="soon") or p,
+    "no image sources field (optional)": lambda p: p["meta"].pop("image_sources", None) or p,
     "stray meta lines (not a field)": lambda p: p["meta"].update(unknown_lines=["???"]) or p,
     "no payload paragraphs": lambda p: p["meta"]["payload"].pop("paragraphs") and p,
 }
@@ -295,8 +307,9 @@ def test_stale_after_days_is_configurable(clean):
 
 
 def test_hint_messages_carry_no_control_characters(clean):
-    post = _paragraph(copy.deepcopy(clean), "a \x1b[31mred\x1b[0m line here. a \x1b[31mred"
-                      "\x1b[0m line here.")
+    post = _paragraph(
+        copy.deepcopy(clean), "a \x1b[31mred\x1b[0m line here. a \x1b[31mred\x1b[0m line here."
+    )
     message = hints(post)["repeated_sentence"]["message"]
     assert "\x1b" not in message
     assert "red" in message
@@ -304,10 +317,18 @@ def test_hint_messages_carry_no_control_characters(clean):
 
 def test_bad_shapes_do_not_crash():
     assert compute_hints({}, today=TODAY)[0]["code"] == "missing_meta"
-    weird = {"title": 3, "body": ["x", {"type": "image"}, {"items": [None, {}]}],
-             "meta": {"flags": "no", "payload": [], "revision": {"last_reviewed": 5},
-                      "reading_time": "ten", "stack": [1, 1, True]},
-             "warnings": None}
+    weird = {
+        "title": 3,
+        "body": ["x", {"type": "image"}, {"items": [None, {}]}],
+        "meta": {
+            "flags": "no",
+            "payload": [],
+            "revision": {"last_reviewed": 5},
+            "reading_time": "ten",
+            "stack": [1, 1, True],
+        },
+        "warnings": None,
+    }
     codes = {h["code"] for h in compute_hints(weird, today=TODAY)}
     assert "duplicate_list_item" in codes  # the two 1s
 
@@ -315,8 +336,13 @@ def test_bad_shapes_do_not_crash():
 def test_no_untrue_hints_on_synthesized_posts():
     """The synthesizer keeps flags, paragraph counts and reading times consistent (its
     conventions are the seeds'), so none of these may fire on its posts."""
-    consistent = {"flag_mismatch", "paragraph_count", "reading_time", "missing_meta",
-                  "unknown_field"}
+    consistent = {
+        "flag_mismatch",
+        "paragraph_count",
+        "reading_time",
+        "missing_meta",
+        "unknown_field",
+    }
     seen: dict[str, int] = {}
     for index in range(150):
         _, text = render_document(index, 3)
@@ -330,21 +356,26 @@ def test_no_untrue_hints_on_synthesized_posts():
 
 
 def test_near_duplicate_hints_name_the_other_post_and_score():
-    found = near_duplicate_hints([
-        ("anp-ref-012395-2485", 97, ["body 100% shared", "title 88%", "same topic"]),
-        ("anp-ref-019995-4029", NEAR_DUPLICATE_THRESHOLD - 1, ["body 40% shared"]),
-    ])
-    assert found == [{
-        "code": "near_duplicate",
-        "message": "near-duplicate of anp-ref-012395-2485: score 97 "
-                   "(body 100% shared, title 88%, same topic)",
-        "severity": "warning",
-    }]
+    found = near_duplicate_hints(
+        [
+            ("anp-ref-012395-2485", 97, ["body 100% shared", "title 88%", "same topic"]),
+            ("anp-ref-019995-4029", NEAR_DUPLICATE_THRESHOLD - 1, ["body 40% shared"]),
+        ]
+    )
+    assert found == [
+        {
+            "code": "near_duplicate",
+            "message": "near-duplicate of anp-ref-012395-2485: score 97 "
+            "(body 100% shared, title 88%, same topic)",
+            "severity": "warning",
+        }
+    ]
 
 
 def test_near_duplicate_hints_take_similar_posts():
     post = SimilarPost("anp-ref-1", "anp-ref-1", "a \x07safer workflow", 91, ["same topic"])
     (hint,) = near_duplicate_hints([post])
-    assert hint["message"] == ('near-duplicate of anp-ref-1 "a safer workflow": score 91 '
-                               "(same topic)")
+    assert hint["message"] == (
+        'near-duplicate of anp-ref-1 "a safer workflow": score 91 (same topic)'
+    )
     assert near_duplicate_hints([]) == []

@@ -37,7 +37,9 @@ def test_failed_write_leaves_old_file_intact(tmp_path, monkeypatch):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-@pytest.mark.parametrize("damage", [b"", b'{"reviews": {"1": {"id": "a"', b"\x00\xff garbage", b"[1, 2]"])
+@pytest.mark.parametrize(
+    "damage", [b"", b'{"reviews": {"1": {"id": "a"', b"\x00\xff garbage", b"[1, 2]"]
+)
 def test_damaged_file_recovers_from_backup_and_keeps_damaged_copy(tmp_path, damage):
     target = tmp_path / "store.json"
     atomic_write_bytes(target, b'{"v": 1}')

@@ -82,8 +82,9 @@ def test_features_of_a_post_without_body_or_meta():
 def test_an_added_image_changes_nothing_in_the_body(seed_posts):
     post = copy.deepcopy(seed_posts[SEED_004])
     before = features(post)["sig"]
-    post["body"].insert(3, {"type": "image", "caption": "x visual reference 9",
-                            "source": "loremflickr.com"})
+    post["body"].insert(
+        3, {"type": "image", "caption": "x visual reference 9", "source": "loremflickr.com"}
+    )
     assert features(post)["sig"] == before
 
 
@@ -92,8 +93,9 @@ def test_an_added_image_changes_nothing_in_the_body(seed_posts):
 
 def test_the_near_copy_of_004_is_a_near_duplicate_both_ways(seed_posts, near_copy):
     copy_id, copy_post = near_copy
-    index = index_of([*((i, features(p)) for i, p in seed_posts.items()),
-                      (copy_id, features(copy_post))])
+    index = index_of(
+        [*((i, features(p)) for i, p in seed_posts.items()), (copy_id, features(copy_post))]
+    )
     first_of_copy = index.similar(copy_id)[0]
     first_of_004 = index.similar(SEED_004)[0]
     assert first_of_copy[0] == SEED_004 and first_of_004[0] == copy_id
@@ -125,11 +127,12 @@ def _reordered(post: dict) -> dict:
     post = copy.deepcopy(post)
     body = post["body"]
     heads = [n for n, b in enumerate(body) if b["type"] == "heading"]
-    first, second = body[heads[0]:heads[1]], body[heads[1]:heads[2]]
+    first, second = body[heads[0] : heads[1]], body[heads[1] : heads[2]]
     for section in (first, second):
         section[1:] = [b for b in reversed(section[1:]) if b["type"] == "paragraph"] + [
-            b for b in section[1:] if b["type"] != "paragraph"]
-    body[heads[0]:heads[2]] = second + first
+            b for b in section[1:] if b["type"] != "paragraph"
+        ]
+    body[heads[0] : heads[2]] = second + first
     post["title"] = "a post built from the same template paragraphs"
     return post
 
@@ -139,7 +142,8 @@ def test_template_sharing_scores_far_below_a_near_copy(seed_posts, near_copy):
     base = features(seed_posts[SEED_004])
     twin = _reordered(seed_posts[SEED_004])
     assert sorted(b.get("text", "") for b in twin["body"]) == sorted(
-        b.get("text", "") for b in seed_posts[SEED_004]["body"])
+        b.get("text", "") for b in seed_posts[SEED_004]["body"]
+    )
     twin_score, reasons = pair_score(base, features(twin))
     copy_score, _ = pair_score(base, features(near_copy[1]))
     assert twin_score < NEAR_DUPLICATE_THRESHOLD <= copy_score
@@ -184,8 +188,9 @@ def test_similar_respects_limit_and_unknown_ids(seed_posts):
 
 
 def test_state_round_trips_through_json(seed_posts, near_copy):
-    index = index_of([*((i, features(p)) for i, p in seed_posts.items()),
-                      (near_copy[0], features(near_copy[1]))])
+    index = index_of(
+        [*((i, features(p)) for i, p in seed_posts.items()), (near_copy[0], features(near_copy[1]))]
+    )
     state = index.to_state()
     restored = SimilarityIndex.from_state(orjson.loads(orjson.dumps(state)))
     assert neighbours(restored) == neighbours(index)
@@ -247,8 +252,7 @@ def test_a_changed_post_is_rescored(seed_posts, near_copy):
     expected = index_of([*items[:5], (COPY_004, features(changed)), items[6]])
     assert neighbours(index) == neighbours(expected)
     assert index.clusters() == [["anp-ref-000357-8833", COPY_004]]
-    assert all(o != COPY_004 or s < NEAR_DUPLICATE_THRESHOLD
-               for o, s, _ in index.similar(SEED_004))
+    assert all(o != COPY_004 or s < NEAR_DUPLICATE_THRESHOLD for o, s, _ in index.similar(SEED_004))
 
 
 def test_remove_gives_the_lists_without_the_post(seed_posts, near_copy):

@@ -35,7 +35,10 @@ def store(tmp_path):
 def test_import_stores_every_sample_post_with_its_reference_as_id(store):
     assert sorted(store.ids()) == sorted(SEED_IDS.values())
     post = store.get(SEED_IDS["001"])
-    assert post.title == "building a safer workflow for handling background jobs with php: step by step"
+    assert (
+        post.title
+        == "building a safer workflow for handling background jobs with php: step by step"
+    )
     assert post.meta["stack"] == ["php", "backend", "php"]
     assert post.meta["flags"]["needs_human_review"] == 1
     assert post.source["path"].endswith("001_f5d76b64dc71a99a.txt")
@@ -97,8 +100,11 @@ def test_queue_order_puts_pending_needs_review_first_then_by_reference(store):
     ids = [row.id for row in store.search("", limit=None)]
     # 001, 003, 004 need review; sorted by reference within each group
     assert ids == [
-        SEED_IDS["001"], SEED_IDS["004"], SEED_IDS["003"],
-        SEED_IDS["002"], SEED_IDS["000"],
+        SEED_IDS["001"],
+        SEED_IDS["004"],
+        SEED_IDS["003"],
+        SEED_IDS["002"],
+        SEED_IDS["000"],
     ]
     store.set_review(SEED_IDS["001"], "approved")
     ids = [row.id for row in store.search("", limit=None)]

@@ -33,7 +33,6 @@ HOSTILE_SEED = (
 )
 
 
-
 def _template(directory: Path, paths: list[Path]) -> Path:
     with Store.open(directory / "db.json") as s:
         assert s.import_paths(paths).ok
@@ -82,7 +81,6 @@ def hostile_store(tmp_path):
     with Store.open(tmp_path / "db.json") as s:
         assert s.import_paths([seeds]).ok
         yield s
-
 
 
 async def _settle(app: App, pilot) -> None:

@@ -24,8 +24,6 @@ COPY_REF = "anp-ref-012396-7001"  # its near copy
 OTHER_REF = "anp-ref-019995-4029"  # seed 000
 
 
-
-
 @pytest.fixture(scope="module")
 def posts(tmp_path_factory):
     """StoredPost by reference, from a real store of the samples and the near copy."""
@@ -34,7 +32,6 @@ def posts(tmp_path_factory):
         report = store.import_paths([SAMPLES, NEAR_COPY])
         assert report.ok and len(report.imported) == 6
         return {row.reference: store.get(row.id) for row in store.search("", limit=None)}
-
 
 
 def _host(posts, left=ORIGINAL_REF, right=COPY_REF, **kwargs) -> Host:

@@ -26,7 +26,6 @@ SEED_IDS = {
 }
 
 
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     directory = tmp_path_factory.mktemp("template")
@@ -49,7 +48,6 @@ def store(template, tmp_path, monkeypatch):
         s.set_review(SEED_IDS["001"], "rejected", "=1+1 is not a fact")
         s.set_review(SEED_IDS["000"], "approved", "fine")
         yield s
-
 
 
 async def _settle(app: App, pilot) -> None:

@@ -470,9 +470,7 @@ async def test_last_key_loads_every_row(store, make_app, settle, monkeypatch):
         assert post_list.highlighted_id == NOT_FLAGGED[1]
 
 
-async def test_list_rows_show_the_topic_tail_and_reference_under_the_title(
-    store, make_app, settle
-):
+async def test_list_rows_show_the_topic_tail_and_reference_under_the_title(store, make_app, settle):
     app = make_app(store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -227,7 +227,6 @@ def test_views_count_every_builtin_on_the_samples(store):
     assert counts["Near duplicates"] == 0
 
 
-
 NEAR_COPY = "anp-ref-012396-7001"  # tests/data/similar/004_near_copy.txt, a near copy of SECOND
 
 

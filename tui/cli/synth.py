@@ -15,22 +15,39 @@ from .common import fail
 
 
 @click.command("synth")
-@click.option("--count", "-n", type=click.IntRange(1, MAX_COUNT), required=True,
-              help="How many documents to write.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory to write into (created; must be empty).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Same seed, same documents.")
+@click.option(
+    "--count",
+    "-n",
+    type=click.IntRange(1, MAX_COUNT),
+    required=True,
+    help="How many documents to write.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write into (created; must be empty).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same documents.")
 def synth_cmd(count: int, out_dir: Path, seed: int) -> None:
     """Write COUNT synthetic seed documents (*.txt, flat) into an empty directory."""
     try:
         if sys.stderr.isatty():
-            columns = (TextColumn("writing"), BarColumn(), MofNCompleteColumn(),
-                       TimeRemainingColumn())
+            columns = (
+                TextColumn("writing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+            )
             with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task("synth", total=count)
-                paths = synthesize(count, out_dir, seed=seed,
-                                   progress=lambda done, _total: bar.update(task, completed=done))
+                paths = synthesize(
+                    count,
+                    out_dir,
+                    seed=seed,
+                    progress=lambda done, _total: bar.update(task, completed=done),
+                )
         else:
             paths = synthesize(count, out_dir, seed=seed)
     except FileExistsError as exc:

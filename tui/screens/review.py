@@ -560,7 +560,9 @@ class ReviewScreen(Screen[None]):
             if result is None:
                 return
             if result.changed_ids:
-                self._undo.append([(post_id, before.get(post_id)) for post_id in result.changed_ids])
+                self._undo.append(
+                    [(post_id, before.get(post_id)) for post_id in result.changed_ids]
+                )
                 with self.app.store_lock:
                     for post_id in result.changed_ids:
                         self.post_list.set_status(post_id, self.store.status_of(post_id))
