@@ -18,9 +18,11 @@ from .models import (
     PostSummary,
     Review,
     SimilarPost,
+    Status,
     StoredPost,
 )
 from .paths import config_dir, default_db_path, samples_dir
+from .protocol import Claim, DecisionRequest, QueueProgress, ReviewStore, TeamDesk
 from .query import QueryError
 from .store import Store
 from .views import BUILTIN_VIEWS, UnknownViewError, View, ViewError
@@ -33,7 +35,9 @@ __all__ = [
     "PENDING",
     "REJECTED",
     "STATUSES",
+    "Claim",
     "Conflict",
+    "DecisionRequest",
     "ExportError",
     "ExportResult",
     "FileError",
@@ -41,13 +45,17 @@ __all__ = [
     "InvalidStatusError",
     "MergeReport",
     "PostSummary",
+    "QueueProgress",
     "QueryError",
     "Review",
+    "ReviewStore",
     "SimilarPost",
+    "Status",
     "Store",
     "StoreCorruptError",
     "StoreError",
     "StoredPost",
+    "TeamDesk",
     "UnknownPostError",
     "UnknownViewError",
     "View",

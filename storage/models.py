@@ -3,13 +3,49 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-PENDING = "pending"
-APPROVED = "approved"
-REJECTED = "rejected"
-CHANGES_REQUESTED = "changes_requested"
-STATUSES: tuple[str, ...] = (PENDING, APPROVED, REJECTED, CHANGES_REQUESTED)
+
+class Status(StrEnum):
+    """A review decision. The one table of statuses: value (stored, typed in queries and
+    on the command line), label (what a reviewer reads) and mark (list rows, CLI)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CHANGES_REQUESTED = "changes_requested"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LOOK[self][0]
+
+    @property
+    def mark(self) -> str:
+        return _STATUS_LOOK[self][1]
+
+    @classmethod
+    def parse(cls, text: str) -> Status | None:
+        """``changes-requested``, ``Changes requested`` -> CHANGES_REQUESTED; else None."""
+        key = text.strip().lower().replace("-", "_").replace(" ", "_")
+        try:
+            return cls(key)
+        except ValueError:
+            return None
+
+
+_STATUS_LOOK: dict[Status, tuple[str, str]] = {
+    Status.PENDING: ("pending", "·"),
+    Status.APPROVED: ("approved", "✓"),
+    Status.REJECTED: ("rejected", "✗"),
+    Status.CHANGES_REQUESTED: ("changes requested", "✎"),
+}
+
+PENDING = Status.PENDING
+APPROVED = Status.APPROVED
+REJECTED = Status.REJECTED
+CHANGES_REQUESTED = Status.CHANGES_REQUESTED
+STATUSES: tuple[str, ...] = tuple(status.value for status in Status)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import os
 import pickle
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from itertools import chain, compress, islice
@@ -41,10 +41,12 @@ from .models import (
     PostSummary,
     Review,
     SimilarPost,
+    Status,
     StoredPost,
 )
 from .paths import default_db_path, samples_dir
 from .postrows import PostRows
+from .protocol import DecisionRequest, QueueProgress
 from .query import SearchIndex, parse_query
 from .reviews import ReviewBook, now_iso, reviewer_name
 from .similarity import NEAR_DUPLICATE_THRESHOLD, SimilarityIndex
@@ -111,6 +113,18 @@ class Store:
         store = cls(path, warn=warn)
         store._load()
         return store
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def read_only(self) -> bool:
+        return False
+
+    @property
+    def team(self) -> None:
+        return None  # one reviewer: no claims
 
     def close(self) -> None:
         for db in self._shards.values():
@@ -631,9 +645,9 @@ class Store:
 
     # ------------------------------------------------------------------ search
 
-    def status_of(self, post_id: str) -> str:
+    def status_of(self, post_id: str) -> Status:
         review = self._reviews.get(post_id)
-        return review.status if review else PENDING
+        return Status(review.status) if review else Status.PENDING
 
     def _queue_order(
         self, ids: Iterable[str], reviews: Mapping[str, Review], limit: int | None = None
@@ -722,14 +736,14 @@ class Store:
         parsed = self._search.parse(query)
         return self._search.count(parsed, **self._search_callbacks(self._reviews.all()))
 
-    def progress(self) -> tuple[int, int]:
+    def progress(self) -> QueueProgress:
         """(reviewed, needing review): decided posts among those flagged for review."""
         reviewed = sum(
             1
             for pid, review in self._reviews.all().items()
             if review.status != PENDING and pid in self._needs_review
         )
-        return reviewed, len(self._needs_review)
+        return QueueProgress(reviewed, len(self._needs_review))
 
     # ------------------------------------------------------------------ similarity
 
@@ -803,12 +817,42 @@ class Store:
             self._reviews.put(post_id, review)
         return review
 
+    def set_reviews(self, requests: Sequence[DecisionRequest]) -> dict[str, Review]:
+        """Save many decisions in one durable write; a request's note None keeps the note."""
+        for request in requests:
+            if request.status not in STATUSES:
+                raise InvalidStatusError(request.status, STATUSES)
+            if request.post_id not in self._rows:
+                raise UnknownPostError(request.post_id)
+        decided_at, reviewer = now_iso(), reviewer_name()
+        with self._write_lock():
+            saved: dict[str, Review] = {}
+            for request in requests:
+                note = request.note
+                if note is None:
+                    before = self._reviews.get(request.post_id)
+                    note = before.note if before is not None else ""
+                saved[request.post_id] = Review(
+                    status=Status(request.status),
+                    note=note,
+                    decided_at=decided_at,
+                    reviewer=reviewer,
+                    content_sha256=self._rows[request.post_id]["sha256"],
+                )
+            self._reviews.write_batch(dict(saved))
+        return saved
+
     def restore_review(self, post_id: str, review: Review | None) -> None:
         """Put back an earlier decision (or none): the undo of ``set_review``."""
-        if post_id not in self._rows:
-            raise UnknownPostError(post_id)
+        self.restore_reviews({post_id: review})
+
+    def restore_reviews(self, previous: Mapping[str, Review | None]) -> None:
+        """Put back earlier decisions (None: undecided) in one durable write: undo."""
+        for post_id in previous:
+            if post_id not in self._rows:
+                raise UnknownPostError(post_id)
         with self._write_lock():
-            self._reviews.put(post_id, review)
+            self._reviews.write_batch(dict(previous))
 
     def merge_reviews(self, path: str | os.PathLike) -> MergeReport:
         """Merge another reviewer's jsonl export (see storage/merge.py for the rules).

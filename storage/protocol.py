@@ -1,0 +1,182 @@
+"""The store seam: what the TUI and the CLI may ask of a store, and nothing else.
+
+Two backends implement it: the local TinyDB store (one reviewer, the default) and the
+PostgreSQL store (a team on one queue). The TUI and the CLI are typed against
+``ReviewStore``; neither knows which backend it holds. A contract test suite
+(``tests/contract``) runs the same tests against both.
+
+Rules every implementation keeps:
+
+- A method that returns after a write has made it durable (on disk, or committed).
+- Errors a user can act on are ``storage.errors.StoreError`` subclasses with a one-line
+  message; a bad query raises ``storage.query.QueryError``.
+- Post ids, titles and notes are data: returned as stored, never interpreted.
+- Calls come from one thread at a time (the TUI's gateway serialises its workers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from .merge import Conflict, MergeReport
+from .models import ImportReport, PostSummary, Review, SimilarPost, Status, StoredPost
+from .views import View
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRequest:
+    """One decision to save: ``note`` None keeps the post's current note."""
+
+    post_id: str
+    status: Status
+    note: str | None = None
+
+
+class QueueProgress(NamedTuple):
+    reviewed: int  # decided posts among those that need review
+    needing: int  # posts flagged "needs human review"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A team reviewer's hold on a post (PostgreSQL store)."""
+
+    post_id: str
+    reviewer: str
+    expires_in_s: float  # seconds left on the lease
+
+
+@runtime_checkable
+class TeamDesk(Protocol):
+    """What only a shared store has: claims with leases. ``ReviewStore.team`` is None on a
+    single-reviewer store."""
+
+    reviewer: str
+
+    def claim_next(self, count: int = 1, lease_s: float | None = None) -> list[str]: ...
+
+    def claim(self, post_id: str, *, steal: bool = False) -> Claim | None: ...
+
+    def renew(self, post_ids: Iterable[str]) -> None: ...
+
+    def release(self, post_ids: Iterable[str] | None = None) -> int: ...
+
+    def claims(self) -> list[Claim]: ...
+
+
+@runtime_checkable
+class ReviewStore(Protocol):
+    """An open store. Use as a context manager, or call ``close()``."""
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages (a path, or a URL without its password)."""
+        ...
+
+    @property
+    def read_only(self) -> bool: ...
+
+    @property
+    def team(self) -> TeamDesk | None: ...
+
+    warnings: list[str]
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ReviewStore: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    # -- posts ------------------------------------------------------------------------
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, post_id: object) -> bool: ...
+
+    def ids(self) -> list[str]:
+        """Every post id in queue order."""
+        ...
+
+    def get(self, post_id: str) -> StoredPost:
+        """The whole post with its decision and hints; ``UnknownPostError`` if absent."""
+        ...
+
+    def summary(self, post_id: str) -> PostSummary: ...
+
+    def search(self, query: str = "", limit: int | None = 50) -> list[PostSummary]:
+        """Posts matching ``query``: best first with free words, else in queue order."""
+        ...
+
+    def search_ids(self, query: str = "", limit: int | None = 50) -> list[str]: ...
+
+    def count(self, query: str = "") -> int: ...
+
+    def progress(self) -> QueueProgress: ...
+
+    def import_paths(
+        self, paths: Iterable[str], progress: ProgressCallback | None = None
+    ) -> ImportReport: ...
+
+    def import_samples(self) -> ImportReport: ...
+
+    # -- similarity -------------------------------------------------------------------
+
+    def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]: ...
+
+    def clusters(self) -> list[list[str]]:
+        """Near-duplicate clusters, biggest first, each sorted by id."""
+        ...
+
+    # -- decisions --------------------------------------------------------------------
+
+    def review(self, post_id: str) -> Review | None: ...
+
+    def reviews(self) -> Mapping[str, Review]:
+        """Every decision by post id (a snapshot)."""
+        ...
+
+    def status_of(self, post_id: str) -> Status: ...
+
+    def set_review(
+        self, post_id: str, status: str, note: str = "", *, reviewer: str | None = None
+    ) -> Review:
+        """Save one decision durably and return it."""
+        ...
+
+    def set_reviews(self, requests: Sequence[DecisionRequest]) -> dict[str, Review]:
+        """Save many decisions in one durable write (a bulk or cluster decision)."""
+        ...
+
+    def restore_reviews(self, previous: Mapping[str, Review | None]) -> None:
+        """Put back earlier decisions (None: undecided) in one durable write: undo."""
+        ...
+
+    # -- views ------------------------------------------------------------------------
+
+    def views(self) -> list[View]: ...
+
+    def view(self, name: str) -> View: ...
+
+    def save_view(self, name: str, query: str) -> View: ...
+
+    def delete_view(self, name: str) -> None: ...
+
+    # -- another reviewer's decisions -------------------------------------------------
+
+    def merge_reviews(self, path: str) -> MergeReport: ...
+
+    def conflicts(self) -> list[Conflict]: ...
+
+    def resolve_conflict(
+        self, post_id: str, keep: str, *, reviewer: str | None = None
+    ) -> Review | None: ...
+
+    # -- other writers ----------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Pick up other processes' writes; True when anything visible changed."""
+        ...
