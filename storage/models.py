@@ -15,6 +15,13 @@ class Status(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     CHANGES_REQUESTED = "changes_requested"
+    # Derived, never chosen: a team store's post whose reviewers disagree (min_reviews > 1).
+    DISPUTED = "disputed"
+
+    @property
+    def decidable(self) -> bool:
+        """Whether a reviewer can choose this status (``disputed`` is derived)."""
+        return self is not Status.DISPUTED
 
     @property
     def label(self) -> str:
@@ -39,13 +46,15 @@ _STATUS_LOOK: dict[Status, tuple[str, str]] = {
     Status.APPROVED: ("approved", "✓"),
     Status.REJECTED: ("rejected", "✗"),
     Status.CHANGES_REQUESTED: ("changes requested", "✎"),
+    Status.DISPUTED: ("disputed", "≠"),
 }
 
 PENDING = Status.PENDING
 APPROVED = Status.APPROVED
 REJECTED = Status.REJECTED
 CHANGES_REQUESTED = Status.CHANGES_REQUESTED
-STATUSES: tuple[str, ...] = tuple(status.value for status in Status)
+# What a decision can be set to (the CLI's --status choices, merge and journal checks).
+STATUSES: tuple[str, ...] = tuple(status.value for status in Status if status.decidable)
 
 
 @dataclass(frozen=True, slots=True)
