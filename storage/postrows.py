@@ -4,7 +4,7 @@ A row is what the post list, the queue order, "changed since the decision" and t
 "unchanged?" test need, without a body: ``id, reference, title, topic, needs_human_review,
 hint_codes, sha256, path`` and the post's TinyDB doc id. At 100,000 posts a dict per row
 costs ~900 bytes; columns with shared topics and hint tuples and the sha256 as raw bytes
-cost well under half of that, and pickle and unpickle several times faster.
+cost well under half of that, and save and load several times faster (``to_data``).
 
 ``PostRows`` is a read-only ``Mapping[id, row]``; ``rows[id]["title"]`` reads like the dict
 it replaces. Slots are in queue order: sorted by ``(reference or id, id)``.
@@ -16,6 +16,8 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from operator import itemgetter
 from typing import Any
+
+from .codec import Reader, Writer, expect, str_list
 
 ROW_KEYS = (
     "id",
@@ -199,40 +201,48 @@ class PostRows(Mapping[str, Row]):
     def __len__(self) -> int:
         return len(self.ids)
 
-    # ------------------------------------------------------------------ pickling
+    # ------------------------------------------------------------------ persistence
 
-    def __getstate__(self) -> dict[str, Any]:
-        # the id -> slot map is rebuilt on load: cheaper than unpickling it
+    def to_data(self, writer: Writer) -> dict[str, Any]:
+        """JSON-ready data (arrays as ``writer`` blobs); ``from_data`` reads it back."""
         return {
             "ids": self.ids,
             "references": self.references,
             "titles": self.titles,
             "topics": self.topics,
-            "needs_review": self.needs_review,
+            "needs_review": writer.bytes(self.needs_review),
             "hint_codes": self.hint_codes,
             "paths": self.paths,
-            "doc_ids": self.doc_ids,
-            "sha": self._sha,
-            "odd_sha": self._odd_sha,
+            "doc_ids": writer.array(self.doc_ids),
+            "sha": writer.bytes(self._sha),
+            "odd_sha": {str(slot): sha for slot, sha in self._odd_sha.items()},
         }
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.ids = state["ids"]
-        self._slot = dict(zip(self.ids, range(len(self.ids)), strict=True))
-        self.references = state["references"]
-        self.titles = state["titles"]
-        self.topics = state["topics"]
-        self.needs_review = state["needs_review"]
-        self.hint_codes = state["hint_codes"]
-        self.paths = state["paths"]
-        self.doc_ids = state["doc_ids"]
-        self._sha = state["sha"]
-        self._odd_sha = state["odd_sha"]
-        count = len(self.ids)
-        if not (
-            len(self.references) == len(self.titles) == len(self.topics) == count
-            and len(self.needs_review) == len(self.hint_codes) == len(self.paths) == count
-            and len(self.doc_ids) == count
-            and len(self._sha) == count * _SHA_BYTES
-        ):
-            raise ValueError("post rows are inconsistent")
+    @classmethod
+    def from_data(cls, reader: Reader, data: Any) -> PostRows:
+        expect(isinstance(data, dict), "post rows: not a mapping")
+        rows = cls.__new__(cls)
+        rows.ids = str_list(data.get("ids"), "post ids")
+        rows._slot = dict(zip(rows.ids, range(len(rows.ids)), strict=True))
+        rows.references = str_list(data.get("references"), "references")
+        rows.titles = str_list(data.get("titles"), "titles")
+        rows.topics = _shared(str_list(data.get("topics"), "topics"))
+        rows.needs_review = bytearray(reader.bytes(data.get("needs_review")))
+        codes = data.get("hint_codes")
+        expect(isinstance(codes, list), "hint codes: not a list")
+        rows.hint_codes = _shared([tuple(str_list(c, "hint codes")) for c in codes])
+        rows.paths = str_list(data.get("paths"), "paths")
+        rows.doc_ids = reader.array(data.get("doc_ids"), "Q")
+        rows._sha = bytearray(reader.bytes(data.get("sha")))
+        odd = data.get("odd_sha")
+        expect(isinstance(odd, dict), "odd sha: not a mapping")
+        rows._odd_sha = {int(slot): str(sha) for slot, sha in odd.items() if slot.isdigit()}
+        count = len(rows.ids)
+        expect(
+            len(rows.references) == len(rows.titles) == len(rows.topics) == count
+            and len(rows.needs_review) == len(rows.hint_codes) == len(rows.paths) == count
+            and len(rows.doc_ids) == count
+            and len(rows._sha) == count * _SHA_BYTES,
+            "post rows are inconsistent",
+        )
+        return rows

@@ -35,6 +35,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from .codec import CodecError, Reader, Writer, expect, str_list
 from .query import (
     CHANGED,
     COMPARE,
@@ -122,6 +123,13 @@ def _is_lower(strings: Iterable[Any]) -> bool:
     return joined == joined.lower()
 
 
+def _thaw(value: Any) -> Any:
+    """A normalised value back from JSON: lists were tuples (``_norm`` makes no lists)."""
+    if isinstance(value, list):
+        return tuple(map(_thaw, value))
+    return value
+
+
 def _where(size: int, mask: Iterable[Any]) -> set[int]:
     """The slots (0..size-1) whose mask item is true."""
     return set(compress(range(size), mask))
@@ -185,6 +193,26 @@ class _Column:
     def value(self, slot: int) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def to_data(self, writer: Writer) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def from_data(reader: Reader, data: Any) -> _Column:
+        """The column ``to_data`` wrote; ``CodecError`` for anything else."""
+        expect(isinstance(data, dict), "column: not a mapping")
+        kinds: dict[str, Callable[[Reader, dict[str, Any]], _Column]] = {
+            "coded": _Coded.from_data,
+            "numbers": _Numbers.from_data,
+            "packed": _Packed.from_data,
+            "plain": _Plain.from_data,
+        }
+        make = kinds.get(data.get("kind"))  # type: ignore[arg-type]
+        expect(make is not None, f"column: unknown kind {data.get('kind')!r}")
+        try:
+            return make(reader, data)  # type: ignore[misc]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise CodecError(f"column: {exc}") from exc
+
     def set(self, slot: int, value: Any) -> _Column:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -240,11 +268,26 @@ class _Coded(_Column):
         self.distinct = distinct  # code -> normalised value
         self.lookup = lookup  # raw value (tuple for a list) or normalised value -> code
 
-    def __getstate__(self) -> tuple:
-        return self.codes, self.distinct, self.lookup, self.is_list
+    def to_data(self, writer: Writer) -> dict[str, Any]:
+        return {
+            "kind": "coded",
+            "list": self.is_list,
+            "wide": self.codes.typecode == "I",
+            "codes": writer.array(self.codes),
+            "distinct": self.distinct,
+        }
 
-    def __setstate__(self, state: tuple) -> None:
-        self.codes, self.distinct, self.lookup, self.is_list = state
+    @classmethod
+    def from_data(cls, reader: Reader, data: dict[str, Any]) -> _Coded:
+        is_list = data.get("list") is True
+        codes = reader.array(data["codes"], "I" if data.get("wide") is True else "H")
+        distinct = [_thaw(v) for v in data.get("distinct") or []]
+        expect(bool(distinct) and distinct[0] in (None, ()), "coded column: no missing code")
+        expect(max(codes, default=0) < len(distinct), "coded column: code out of range")
+        lookup: dict[Any, int] = {None: 0, (): 0}
+        for code, value in enumerate(distinct[1:], 1):
+            lookup[value] = code
+        return cls(codes, distinct, lookup, is_list)
 
     @classmethod
     def build(cls, keys: list, is_list: bool, clean: bool) -> _Coded:
@@ -321,12 +364,12 @@ class _Numbers(_Column):
         super().__init__(False)
         self.numbers = numbers
 
-    def __getstate__(self) -> array:
-        return self.numbers
+    def to_data(self, writer: Writer) -> dict[str, Any]:
+        return {"kind": "numbers", "numbers": writer.array(self.numbers)}
 
-    def __setstate__(self, state: array) -> None:
-        self.numbers = state
-        self.is_list = False
+    @classmethod
+    def from_data(cls, reader: Reader, data: dict[str, Any]) -> _Numbers:
+        return cls(reader.array(data["numbers"], "d"))
 
     @classmethod
     def build(cls, raw: list) -> _Numbers:
@@ -384,14 +427,22 @@ class _Packed(_Column):
         self.starts = starts
         self.patches: dict[int, Any] = {}
 
-    def __getstate__(self) -> tuple:
+    def to_data(self, writer: Writer) -> dict[str, Any]:
         if self.patches:
             self._repack()
-        return self.packed, self.starts, self.is_list
+        return {
+            "kind": "packed",
+            "list": self.is_list,
+            "starts": writer.array(self.starts),
+            "packed": writer.bytes(self.packed.encode("utf-8", "surrogatepass")),
+        }
 
-    def __setstate__(self, state: tuple) -> None:
-        self.packed, self.starts, self.is_list = state
-        self.patches = {}
+    @classmethod
+    def from_data(cls, reader: Reader, data: dict[str, Any]) -> _Packed:
+        packed = reader.bytes(data["packed"]).decode("utf-8", "surrogatepass")
+        starts = reader.array(data["starts"], "I")
+        expect(len(starts) >= 1 and starts[-1] == len(packed), "packed column: bad starts")
+        return cls(packed, starts, data.get("list") is True)
 
     @classmethod
     def from_strings(cls, strings: list[str], is_list: bool = False) -> _Packed:
@@ -515,11 +566,14 @@ class _Plain(_Column):
         super().__init__(is_list)
         self.values = values
 
-    def __getstate__(self) -> tuple:
-        return self.values, self.is_list
+    def to_data(self, writer: Writer) -> dict[str, Any]:
+        return {"kind": "plain", "list": self.is_list, "values": self.values}
 
-    def __setstate__(self, state: tuple) -> None:
-        self.values, self.is_list = state
+    @classmethod
+    def from_data(cls, reader: Reader, data: dict[str, Any]) -> _Plain:
+        values = data.get("values")
+        expect(isinstance(values, list), "plain column: no values")
+        return cls([_thaw(v) for v in values], data.get("list") is True)
 
     def value(self, slot: int) -> Any:
         return self.values[slot] if slot < len(self.values) else None
@@ -541,6 +595,31 @@ class _Plain(_Column):
             return v in targets
 
         return self.where(test)
+
+
+def _postings_to_data(writer: Writer, postings: dict[str, array]) -> dict[str, Any]:
+    """Word -> slots as one word list, one array of lengths and one of all the slots."""
+    words = list(postings)
+    lengths = array("I", map(len, postings.values()))
+    slots = array("I")
+    for posts in postings.values():
+        slots.extend(posts)
+    return {"words": words, "lengths": writer.array(lengths), "slots": writer.array(slots)}
+
+
+def _postings_from_data(reader: Reader, data: Any, size: int) -> dict[str, array]:
+    expect(isinstance(data, dict), "postings: not a mapping")
+    words = str_list(data.get("words"), "postings words")
+    lengths = reader.array(data.get("lengths"), "I")
+    slots = reader.array(data.get("slots"), "I")
+    expect(len(lengths) == len(words) and sum(lengths) == len(slots), "postings: bad lengths")
+    expect(max(slots, default=0) < max(size, 1), "postings: slot out of range")
+    postings: dict[str, array] = {}
+    start = 0
+    for word, length in zip(words, lengths, strict=True):
+        postings[word] = slots[start : start + length]
+        start += length
+    return postings
 
 
 def _raw_columns(fields: list[Mapping[str, Any]]) -> dict[str, list]:
@@ -615,28 +694,55 @@ class SearchIndex:
         self._extras: tuple[frozenset[str], frozenset[str]] | None = None
         self._rest_words: dict[tuple[str, str], frozenset[str]] = {}
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = {
-            name: getattr(self, name)
-            for name in (
-                "_ids",
-                "_keys",
-                "_slot",
-                "_free",
-                "_columns",
-                "_title_posts",
-                "_rest_posts",
-                "_words",
-            )
-        }
-        state["_order"] = self._queue_order()
-        return state
+    # ------------------------------------------------------------------ persistence
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._vocab = set(self._words)
-        self._order_dirty = False
-        self._init_caches()
+    def to_data(self, writer: Writer) -> dict[str, Any]:
+        """JSON-ready data (arrays as ``writer`` blobs); ``from_data`` reads it back."""
+        return {
+            "ids": self._ids,
+            "keys": self._keys,
+            "free": self._free,
+            "order": writer.array(self._queue_order()),
+            "columns": {name: column.to_data(writer) for name, column in self._columns.items()},
+            "title_posts": _postings_to_data(writer, self._title_posts),
+            "rest_posts": _postings_to_data(writer, self._rest_posts),
+            "words": self._words,
+        }
+
+    @classmethod
+    def from_data(cls, reader: Reader, data: Any) -> SearchIndex:
+        expect(isinstance(data, dict), "search index: not a mapping")
+        index = cls.__new__(cls)
+        ids = data.get("ids")
+        keys = data.get("keys")
+        expect(isinstance(ids, list) and isinstance(keys, list), "search index: no ids")
+        expect(len(ids) == len(keys), "search index: ids and keys differ in length")
+        expect(all(i is None or type(i) is str for i in ids), "search index: bad ids")
+        index._ids = ids
+        index._keys = [None if k is None else _thaw(k) for k in keys]
+        index._slot = {post_id: slot for slot, post_id in enumerate(ids) if post_id is not None}
+        index._free = [s for s in data.get("free") or [] if isinstance(s, int)]
+        columns = data.get("columns")
+        expect(isinstance(columns, dict), "search index: no columns")
+        index._columns = {name: _Column.from_data(reader, col) for name, col in columns.items()}
+        for name in TEXT_FIELDS:
+            expect(name in index._columns, f"search index: no {name} column")
+        index._title_posts = _postings_from_data(reader, data.get("title_posts"), len(ids))
+        index._rest_posts = _postings_from_data(reader, data.get("rest_posts"), len(ids))
+        index._words = str_list(data.get("words"), "search index words")
+        index._vocab = set(index._words)
+        index._order = reader.array(data.get("order"), "I")
+        expect(len(index._order) == len(index._slot), "search index: order has other posts")
+        index._order_dirty = False
+        index._init_caches()
+        return index
+
+    def copy(self) -> SearchIndex:
+        """An independent copy (to update while this one keeps answering)."""
+        writer = Writer()
+        data = self.to_data(writer)
+        raw = writer.finish("search", 1, data)
+        return SearchIndex.from_data(Reader(raw, "search", 1), Reader(raw, "search", 1).data)
 
     # ------------------------------------------------------------------ building
 

@@ -1,0 +1,319 @@
+"""The catalog: every post's row, search index and similarity, in memory, and the queries
+over them. Backend-independent: the local store and the PostgreSQL store both hold one.
+
+A catalog knows no decisions and no bodies: queries that need them (``status:``,
+``changed:``, the queue order, quoted phrases in bodies) take the decisions as a mapping
+and the body test as a callback from the store that owns them.
+
+Queue order: pending posts that need review first, then the rest; each part in the static
+order of the rows (by reference, then id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from itertools import chain, compress, islice
+from typing import Any
+
+from .codec import CodecError, Reader, Writer, expect
+from .errors import UnknownPostError
+from .hints import near_duplicate_hints
+from .models import PostSummary, Review, SimilarPost, Status
+from .postrows import PostRows
+from .protocol import QueueProgress
+from .query import Query
+from .search_index import SearchIndex
+from .similarity import NEAR_DUPLICATE_THRESHOLD, SimilarityIndex
+
+# The query terms of the front of the queue: pending posts that need review.
+QUEUE_FRONT_TERMS = "flag:needs_human_review status:pending"
+CACHE_KIND = "catalog"
+CACHE_VERSION = 1
+# An update of at least this many posts builds the similarity index in a pool worker,
+# in parallel with the search index built in this process.
+PARALLEL_SIMILARITY = 2000
+
+Decisions = Mapping[str, Review]
+BodyContains = Callable[[str, str], bool]
+
+
+@dataclass(slots=True)
+class IndexEntry:
+    """What the catalog needs of one post (no body): its list row, query fields and
+    similarity features, and the post number the store files it under."""
+
+    id: str
+    doc_id: int
+    row: dict[str, Any]  # storage.postrows.ROW_KEYS
+    fields: dict[str, Any]  # storage.query.index_fields(post)
+    features: dict[str, Any]  # storage.similarity.features(post)
+
+
+def _status(decisions: Decisions, post_id: str) -> Status:
+    review = decisions.get(post_id)
+    return Status(review.status) if review is not None else Status.PENDING
+
+
+class Catalog:
+    """Rows, search index and similarity of every post; immutable once built (``updated``
+    returns a new catalog, so a reader never sees a half-applied import)."""
+
+    def __init__(self, rows: PostRows, search: SearchIndex, similarity: SimilarityIndex) -> None:
+        self.rows = rows
+        self._search = search
+        self._similarity = similarity
+        self._review_first = list(compress(rows.ids, rows.needs_review))
+        self._needs_review = set(self._review_first)
+        self._near_dups = {i for cluster in similarity.clusters() for i in cluster}
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def empty(cls) -> Catalog:
+        return cls(PostRows(), SearchIndex(), SimilarityIndex())
+
+    @classmethod
+    def build(cls, entries: Iterable[IndexEntry], pool: Executor | None = None) -> Catalog:
+        return cls.empty().updated(entries, pool=pool)
+
+    def updated(self, entries: Iterable[IndexEntry], pool: Executor | None = None) -> Catalog:
+        """A new catalog with ``entries`` added or replacing the posts of their ids (the
+        last entry of a repeated id wins); this one is unchanged."""
+        changes = {entry.id: entry for entry in entries}
+        if not changes:
+            return self
+        similarity = _start_similarity(self._similarity, changes, pool)
+        rows = PostRows(
+            chain(
+                (item for item in self.rows.items_with_doc_ids() if item[0]["id"] not in changes),
+                ((entry.row, entry.doc_id) for entry in changes.values()),
+            )
+        )
+        if not len(self.rows):
+            search = SearchIndex(
+                [(pid, changes[pid].fields, rows.queue_key(s)) for s, pid in enumerate(rows.ids)]
+            )
+        else:
+            search = self._search.copy()
+            search.add_or_update_many(
+                (pid, entry.fields, rows.queue_key(rows.slot(pid)))  # type: ignore[arg-type]
+                for pid, entry in changes.items()
+            )
+        return Catalog(rows, search, similarity())
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_bytes(self) -> bytes:
+        """Data only (``storage.codec``): nothing in it can run code when read."""
+        writer = Writer()
+        data = {
+            "rows": self.rows.to_data(writer),
+            "search": self._search.to_data(writer),
+            "similarity": self._similarity.to_state(),
+        }
+        return writer.finish(CACHE_KIND, CACHE_VERSION, data)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Catalog:
+        """The catalog ``to_bytes`` wrote; ``CodecError`` for anything else."""
+        reader = Reader(raw, CACHE_KIND, CACHE_VERSION)
+        data = reader.data
+        expect(isinstance(data, dict), "catalog: not a mapping")
+        rows = PostRows.from_data(reader, data.get("rows"))
+        search = SearchIndex.from_data(reader, data.get("search"))
+        try:
+            similarity = SimilarityIndex.from_state(data.get("similarity"))  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise CodecError(str(exc)) from exc
+        expect(set(rows.ids) == set(search.ids()), "catalog: rows and search index differ")
+        return cls(rows, search, similarity)
+
+    # ------------------------------------------------------------------ posts
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, post_id: object) -> bool:
+        return post_id in self.rows
+
+    def ids(self) -> list[str]:
+        """Every id in the static order (by reference, then id)."""
+        return list(self.rows.ids)
+
+    def needs_review(self, post_id: str) -> bool:
+        return post_id in self._needs_review
+
+    def sha256(self, post_id: str) -> str:
+        slot = self.rows.slot(post_id)
+        if slot is None:
+            raise UnknownPostError(post_id)
+        return self.rows.sha256(slot)
+
+    def summary(self, post_id: str, decisions: Decisions) -> PostSummary:
+        """The list row of one post."""
+        rows = self.rows
+        slot = rows.slot(post_id)
+        if slot is None:
+            raise UnknownPostError(post_id)
+        review = decisions.get(post_id)
+        hint_codes = rows.hint_codes[slot]
+        if post_id in self._near_dups:
+            hint_codes += ("near_duplicate",)
+        return PostSummary(
+            id=post_id,
+            reference=rows.references[slot],
+            title=rows.titles[slot],
+            topic=rows.topics[slot],
+            needs_human_review=bool(rows.needs_review[slot]),
+            status=Status(review.status) if review else Status.PENDING,
+            hint_codes=hint_codes,
+            changed=bool(review and review.made_on_other_text(rows.sha256(slot))),
+        )
+
+    def progress(self, decisions: Decisions) -> QueueProgress:
+        """Decided posts among those flagged for review, and how many are flagged."""
+        needs = self._needs_review
+        reviewed = sum(
+            1 for pid, r in decisions.items() if r.status != Status.PENDING and pid in needs
+        )
+        return QueueProgress(reviewed, len(needs))
+
+    # ------------------------------------------------------------------ search
+
+    def parse(self, query: str) -> Query:
+        """Parse ``query``, knowing the unknown meta fields the posts carry."""
+        return self._search.parse(query)
+
+    def search_ids(
+        self,
+        query: str,
+        limit: int | None,
+        decisions: Decisions,
+        body_contains: BodyContains | None = None,
+    ) -> list[str]:
+        """Ids matching ``query``, best first with free words, else in queue order."""
+        query = query.strip()
+        if not query:
+            return self._all_in_queue_order(decisions, limit)
+        parsed = self.parse(query)
+        callbacks = self._callbacks(decisions, body_contains)
+        if parsed.has_free_words:  # ranked: best first
+            return self._search.search(parsed, limit=limit, **callbacks)
+        if limit is None:
+            return self._queue_order(
+                self._search.search(parsed, limit=None, **callbacks), decisions
+            )
+        # Queue order with a limit: the pending posts needing review first, asked of the
+        # index as a query of their own, so that neither pass goes past the limit (a quoted
+        # phrase reads bodies, and a big result is costly to list in full).
+        front = self._search.search(
+            self.parse(f"{query} {QUEUE_FRONT_TERMS}"), limit=limit, **callbacks
+        )
+        if len(front) >= limit:
+            return front
+        front_set = set(front)
+        rest = self._search.search(parsed, limit=limit + len(front), **callbacks)
+        return front + [i for i in rest if i not in front_set][: limit - len(front)]
+
+    def search(
+        self,
+        query: str,
+        limit: int | None,
+        decisions: Decisions,
+        body_contains: BodyContains | None = None,
+    ) -> list[PostSummary]:
+        ids = self.search_ids(query, limit, decisions, body_contains)
+        return [self.summary(post_id, decisions) for post_id in ids]
+
+    def count(
+        self, query: str, decisions: Decisions, body_contains: BodyContains | None = None
+    ) -> int:
+        if not query.strip():
+            return len(self.rows)
+        parsed = self.parse(query)
+        return self._search.count(parsed, **self._callbacks(decisions, body_contains))
+
+    def _callbacks(
+        self, decisions: Decisions, body_contains: BodyContains | None
+    ) -> dict[str, Callable[..., Any]]:
+        callbacks: dict[str, Callable[..., Any]] = {
+            "status_of": lambda pid: _status(decisions, pid),
+            "hints_of": lambda pid: self.summary(pid, decisions).hint_codes,
+            "changed_of": lambda pid: self.summary(pid, decisions).changed,
+        }
+        if body_contains is not None:
+            callbacks["body_contains"] = body_contains
+        return callbacks
+
+    def _queue_order(self, ids: Iterable[str], decisions: Decisions) -> list[str]:
+        """Stable partition: pending posts needing review first, the rest after."""
+        ids = list(ids)
+        needs = self._needs_review
+        front = [i for i in ids if i in needs and _status(decisions, i) == Status.PENDING]
+        if not front:
+            return ids
+        front_set = set(front)
+        return front + [i for i in ids if i not in front_set]
+
+    def _all_in_queue_order(self, decisions: Decisions, limit: int | None) -> list[str]:
+        """Every post in queue order, stopping at ``limit`` (the empty query)."""
+        front: list[str] = []
+        for post_id in self._review_first:
+            if _status(decisions, post_id) == Status.PENDING:
+                front.append(post_id)
+                if limit is not None and len(front) >= limit:
+                    return front
+        front_set = set(front)
+        rest = (i for i in self.rows.ids if i not in front_set)
+        return front + list(islice(rest, None if limit is None else limit - len(front)))
+
+    # ------------------------------------------------------------------ similarity
+
+    def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]:
+        if post_id not in self.rows:
+            raise UnknownPostError(post_id)
+        out = []
+        for other, score, reasons in self._similarity.similar(post_id, limit):
+            row = self.rows.get(other)
+            if row is not None:
+                out.append(SimilarPost(other, row["reference"], row["title"], score, reasons))
+        return out
+
+    def clusters(self) -> list[list[str]]:
+        return self._similarity.clusters()
+
+    def near_duplicate_hints(self, post_id: str) -> list[dict[str, str]]:
+        """The ``near_duplicate`` hints of one post (one per near copy)."""
+        if post_id not in self._near_dups:
+            return []
+        near = [s for s in self.similar(post_id, 10) if s.score >= NEAR_DUPLICATE_THRESHOLD]
+        return near_duplicate_hints(near)
+
+
+def _start_similarity(
+    current: SimilarityIndex, changes: Mapping[str, IndexEntry], pool: Executor | None
+) -> Callable[[], SimilarityIndex]:
+    """Start adding the changed posts to a copy of ``current``; returns what waits for
+    the result. A large update runs in a pool worker, beside the search index build."""
+    items = [(post_id, entry.features) for post_id, entry in changes.items()]
+    if pool is not None and len(items) >= PARALLEL_SIMILARITY:
+        state = current.to_state() if len(current) else None
+        future = pool.submit(similarity_state, state, items)
+        return lambda: SimilarityIndex.from_state(future.result())
+
+    def here() -> SimilarityIndex:
+        index = current.copy()
+        index.add_many(items)
+        return index
+
+    return here
+
+
+def similarity_state(state: dict[str, Any] | None, items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``SimilarityIndex`` state (None: an empty index) with ``items`` (id, features) added.
+    A plain function of plain data, so that a pool worker can run it."""
+    index = SimilarityIndex() if state is None else SimilarityIndex.from_state(state)
+    index.add_many(items)
+    return index.to_state()

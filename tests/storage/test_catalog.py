@@ -1,0 +1,97 @@
+"""The catalog (storage/catalog.py): queries as the store answers them, and its cache
+format round-trips without pickle."""
+
+from __future__ import annotations
+
+import pytest
+
+from seeds import synth
+from storage import Status, Store
+from storage.catalog import Catalog, IndexEntry
+from storage.codec import CodecError
+from storage.importer import analyse_files
+from storage.models import Review
+
+QUERIES = (
+    "",
+    "kubernets",
+    "stack:php caching",
+    "quality<70",
+    "difficulty:advanced -stack:php",
+    "flag:needs_human_review",
+    "status:approved",
+    "hint:placeholder_image",
+    "postgress indexng",
+)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    synth.synthesize(300, out, seed=3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def entries(corpus):
+    analysed = [a for a in analyse_files(sorted(corpus.glob("*.txt"))) if hasattr(a, "row")]
+    return [
+        IndexEntry(a.id, number, a.row, a.fields, a.features)
+        for number, a in enumerate(analysed, 1)
+    ]
+
+
+def test_catalog_answers_like_the_store(tmp_path, corpus, entries):
+    store = Store.open(tmp_path / "s.json")
+    store.import_paths([corpus])
+    ids = store.ids()
+    store.set_review(ids[3], "approved")
+    store.set_review(ids[7], "rejected", note="dup")
+    catalog = Catalog.build(entries)
+    decisions = store.reviews()
+    for query in QUERIES:
+        assert catalog.search_ids(query, 50, decisions) == store.search_ids(query, 50), query
+        assert catalog.count(query, decisions) == store.count(query), query
+    assert catalog.ids() == ids
+    assert catalog.clusters() == store.clusters()
+    assert catalog.progress(decisions) == store.progress()
+    post = ids[0]
+    assert catalog.similar(post, 5) == store.similar(post, 5)
+    assert catalog.summary(ids[3], decisions).status is Status.APPROVED
+
+
+def test_catalog_bytes_round_trip(entries):
+    catalog = Catalog.build(entries)
+    again = Catalog.from_bytes(catalog.to_bytes())
+    decisions = {entries[0].id: Review(status="approved")}
+    for query in QUERIES:
+        assert again.search_ids(query, None, decisions) == catalog.search_ids(
+            query, None, decisions
+        )
+    assert again.clusters() == catalog.clusters()
+    assert again.similar(entries[5].id) == catalog.similar(entries[5].id)
+
+
+def test_updated_equals_built_at_once(entries):
+    half = len(entries) // 2
+    stepwise = Catalog.build(entries[:half]).updated(entries[half:])
+    whole = Catalog.build(entries)
+    for query in QUERIES:
+        assert stepwise.search_ids(query, None, {}) == whole.search_ids(query, None, {})
+    assert stepwise.ids() == whole.ids()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[:-1],
+        lambda raw: raw[:100],
+        lambda raw: b"\x80\x04" + raw,  # a pickle's opening bytes
+        lambda raw: raw[:50] + bytes([raw[50] ^ 1]) + raw[51:],
+        lambda raw: b"",
+    ],
+)
+def test_damaged_catalog_bytes_are_refused(entries, damage):
+    raw = Catalog.build(entries[:20]).to_bytes()
+    with pytest.raises(CodecError):
+        Catalog.from_bytes(damage(raw))
