@@ -18,12 +18,12 @@ from itertools import chain, compress, islice
 from typing import Any
 
 from .codec import CodecError, Reader, Writer, expect
-from .errors import UnknownPostError
+from .errors import StoreError, UnknownPostError
 from .hints import near_duplicate_hints
 from .models import PostSummary, Review, SimilarPost, Status
 from .postrows import PostRows
 from .protocol import QueueProgress
-from .query import Query
+from .query import HINT, Query
 from .search_index import SearchIndex
 from .similarity import NEAR_DUPLICATE_THRESHOLD, SimilarityIndex
 
@@ -48,7 +48,18 @@ class IndexEntry:
     doc_id: int
     row: dict[str, Any]  # storage.postrows.ROW_KEYS
     fields: dict[str, Any]  # storage.query.index_fields(post)
-    features: dict[str, Any]  # storage.similarity.features(post)
+    features: dict[str, Any] | None  # storage.similarity.features(post); None: not yet
+
+
+class DerivedPendingError(StoreError):
+    """An answer needs review hints or similarity that are still being computed."""
+
+    def __init__(self, pending: int) -> None:
+        self.pending = pending
+        super().__init__(
+            f"review hints and similar posts are still being computed for {pending:,} "
+            "posts; try again in a moment"
+        )
 
 
 def _status(decisions: Decisions, post_id: str) -> Status:
@@ -60,10 +71,18 @@ class Catalog:
     """Rows, search index and similarity of every post; immutable once built (``updated``
     returns a new catalog, so a reader never sees a half-applied import)."""
 
-    def __init__(self, rows: PostRows, search: SearchIndex, similarity: SimilarityIndex) -> None:
+    def __init__(
+        self,
+        rows: PostRows,
+        search: SearchIndex,
+        similarity: SimilarityIndex,
+        pending: frozenset[str] = frozenset(),
+    ) -> None:
         self.rows = rows
         self._search = search
         self._similarity = similarity
+        # posts whose hints and similarity features are not computed yet (import phase 2)
+        self.pending = pending
         self._review_first = list(compress(rows.ids, rows.needs_review))
         self._needs_review = set(self._review_first)
         self._near_dups = {i for cluster in similarity.clusters() for i in cluster}
@@ -84,7 +103,10 @@ class Catalog:
         changes = {entry.id: entry for entry in entries}
         if not changes:
             return self
-        similarity = _start_similarity(self._similarity, changes, pool)
+        derived = {pid: e for pid, e in changes.items() if e.features is not None}
+        stale = [pid for pid, e in changes.items() if e.features is None and pid in self.rows]
+        similarity = _start_similarity(self._similarity, derived, pool, remove=stale)
+        pending = (self.pending - derived.keys()) | (changes.keys() - derived.keys())
         rows = PostRows(
             chain(
                 (item for item in self.rows.items_with_doc_ids() if item[0]["id"] not in changes),
@@ -101,7 +123,25 @@ class Catalog:
                 (pid, entry.fields, rows.queue_key(rows.slot(pid)))  # type: ignore[arg-type]
                 for pid, entry in changes.items()
             )
-        return Catalog(rows, search, similarity())
+        return Catalog(rows, search, similarity(), frozenset(pending))
+
+    def with_derived(
+        self,
+        hint_codes: Mapping[str, tuple[str, ...]],
+        features: Mapping[str, dict[str, Any]],
+        pool: Executor | None = None,
+    ) -> Catalog:
+        """A new catalog with the hints and similarity features of import phase 2."""
+        known = {pid: f for pid, f in features.items() if pid in self.rows}
+        entries = {pid: IndexEntry(pid, 0, {}, {}, f) for pid, f in known.items()}
+        similarity = _start_similarity(self._similarity, entries, pool)
+        rows = self.rows.with_hint_codes(hint_codes)
+        return Catalog(rows, self._search, similarity(), self.pending - known.keys())
+
+    def check_derived(self) -> None:
+        """Raise ``DerivedPendingError`` while import phase 2 is unfinished."""
+        if self.pending:
+            raise DerivedPendingError(len(self.pending))
 
     # ------------------------------------------------------------------ persistence
 
@@ -112,6 +152,7 @@ class Catalog:
             "rows": self.rows.to_data(writer),
             "search": self._search.to_data(writer),
             "similarity": self._similarity.to_state(),
+            "pending": sorted(self.pending),
         }
         return writer.finish(CACHE_KIND, CACHE_VERSION, data)
 
@@ -128,7 +169,9 @@ class Catalog:
         except ValueError as exc:
             raise CodecError(str(exc)) from exc
         expect(set(rows.ids) == set(search.ids()), "catalog: rows and search index differ")
-        return cls(rows, search, similarity)
+        pending = data.get("pending", [])
+        expect(isinstance(pending, list), "catalog: bad pending list")
+        return cls(rows, search, similarity, frozenset(map(str, pending)))
 
     # ------------------------------------------------------------------ posts
 
@@ -198,6 +241,7 @@ class Catalog:
         if not query:
             return self._all_in_queue_order(decisions, limit)
         parsed = self.parse(query)
+        self._check_terms(parsed)
         callbacks = self._callbacks(decisions, body_contains)
         if parsed.has_free_words:  # ranked: best first
             return self._search.search(parsed, limit=limit, **callbacks)
@@ -233,7 +277,13 @@ class Catalog:
         if not query.strip():
             return len(self.rows)
         parsed = self.parse(query)
+        self._check_terms(parsed)
         return self._search.count(parsed, **self._callbacks(decisions, body_contains))
+
+    def _check_terms(self, parsed: Query) -> None:
+        """A ``hint:`` term needs every post's hints: none is answered half-built."""
+        if self.pending and any(term.kind == HINT for term in parsed.terms):
+            raise DerivedPendingError(len(self.pending))
 
     def _callbacks(
         self, decisions: Decisions, body_contains: BodyContains | None
@@ -274,6 +324,7 @@ class Catalog:
     def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]:
         if post_id not in self.rows:
             raise UnknownPostError(post_id)
+        self.check_derived()
         out = []
         for other, score, reasons in self._similarity.similar(post_id, limit):
             row = self.rows.get(other)
@@ -282,29 +333,42 @@ class Catalog:
         return out
 
     def clusters(self) -> list[list[str]]:
+        self.check_derived()
         return self._similarity.clusters()
+
+    def near_dup_ids(self) -> list[str]:
+        """The posts that have a near duplicate (members of a cluster)."""
+        return sorted(self._near_dups) if not self.pending else []
 
     def near_duplicate_hints(self, post_id: str) -> list[dict[str, str]]:
         """The ``near_duplicate`` hints of one post (one per near copy)."""
-        if post_id not in self._near_dups:
+        if post_id not in self._near_dups or self.pending:
             return []
         near = [s for s in self.similar(post_id, 10) if s.score >= NEAR_DUPLICATE_THRESHOLD]
         return near_duplicate_hints(near)
 
 
 def _start_similarity(
-    current: SimilarityIndex, changes: Mapping[str, IndexEntry], pool: Executor | None
+    current: SimilarityIndex,
+    changes: Mapping[str, IndexEntry],
+    pool: Executor | None,
+    remove: list[str] | None = None,
 ) -> Callable[[], SimilarityIndex]:
-    """Start adding the changed posts to a copy of ``current``; returns what waits for
-    the result. A large update runs in a pool worker, beside the search index build."""
+    """Start adding the changed posts to a copy of ``current`` (and removing ``remove``);
+    returns what waits for the result. A large update runs in a pool worker, beside the
+    search index build."""
     items = [(post_id, entry.features) for post_id, entry in changes.items()]
-    if pool is not None and len(items) >= PARALLEL_SIMILARITY:
+    if not items and not remove:
+        return lambda: current
+    if pool is not None and len(items) >= PARALLEL_SIMILARITY and not remove:
         state = current.to_state() if len(current) else None
         future = pool.submit(similarity_state, state, items)
         return lambda: SimilarityIndex.from_state(future.result())
 
     def here() -> SimilarityIndex:
         index = current.copy()
+        if remove:
+            index.remove_many(remove)
         index.add_many(items)
         return index
 

@@ -21,7 +21,7 @@ import filelock
 import orjson
 from tinydb.storages import Storage
 
-from .errors import StoreCorruptError
+from .errors import StoreCorruptError, StoreError
 
 Warn = Callable[[str], None]
 
@@ -97,8 +97,12 @@ def backup_path(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
 
 
-def _decode(path: Path) -> tuple[dict | None, str | None]:
-    """Parse one JSON document; return (data, None) or (None, reason)."""
+Validate = Callable[[dict[str, Any]], "str | None"]
+
+
+def _decode(path: Path, validate: Validate | None = None) -> tuple[dict | None, str | None]:
+    """Parse one JSON document; return (data, None) or (None, reason). ``validate`` says
+    why valid JSON is still not the file it should be (the wrong shape), or None."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -112,7 +116,14 @@ def _decode(path: Path) -> tuple[dict | None, str | None]:
     except orjson.JSONDecodeError as exc:
         return None, f"not valid JSON ({exc})"
     if not isinstance(data, dict):
-        return None, f"not a copydesk store (top level is {type(data).__name__})"
+        return None, f"not a copydesk store file (top level is {type(data).__name__})"
+    if validate is not None:
+        try:
+            problem = validate(data)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            problem = f"unexpected shape ({type(exc).__name__}: {exc})"
+        if problem is not None:
+            return None, f"not in the expected shape ({problem})"
     return data, None
 
 
@@ -121,26 +132,41 @@ DEFAULT_ADVICE = (
 )
 
 
-def read_json(path: Path, *, warn: Warn | None = None, advice: str | None = None) -> dict | None:
+def read_json(
+    path: Path,
+    *,
+    warn: Warn | None = None,
+    advice: str | None = None,
+    validate: Validate | None = None,
+    writable: bool = True,
+) -> dict | None:
     """Read a store file, recovering from ``.bak`` if the file is damaged.
 
     Returns None when neither the file nor a backup exists (a new store). ``advice`` is
-    what the error tells the user to do when there is no valid backup.
+    what the error tells the user to do when there is no valid backup. ``writable`` False
+    (read-only commands) takes the backup in memory and leaves every file as it is.
     """
     path = Path(path)
-    data, reason = _decode(path)
+    data, reason = _decode(path, validate)
     if reason is None:
         return data
     if reason == "missing" and not backup_path(path).exists():
         return None
+    if not writable:
+        return _recover(path, reason, warn, advice, validate, writable=False)
     # Recover under a lock, after reading again: a reader holds no store lock, and another
     # process may have recovered the file and saved a new generation over it meanwhile,
     # which must not be moved aside as "damaged".
     with _recovery_lock(path):
-        data, reason = _decode(path)
+        data, reason = _decode(path, validate)
         if reason is None:
             return data
-        return _recover(path, reason, warn, advice)
+        return _recover(path, reason, warn, advice, validate, writable=True)
+
+
+def write_json(path: Path, data: dict[str, Any], *, keep_backup: bool = True) -> None:
+    """Write one store file atomically (the previous generation kept as ``.bak``)."""
+    atomic_write_bytes(path, orjson.dumps(data), keep_backup=keep_backup)
 
 
 @contextmanager
@@ -161,17 +187,27 @@ def _recovery_lock(path: Path) -> Iterator[None]:
         lock.release()
 
 
-def _recover(path: Path, reason: str, warn: Warn | None, advice: str | None) -> dict | None:
+def _recover(
+    path: Path,
+    reason: str,
+    warn: Warn | None,
+    advice: str | None,
+    validate: Validate | None,
+    *,
+    writable: bool,
+) -> dict | None:
     bak = backup_path(path)
-    bak_data, bak_reason = _decode(bak)
+    bak_data, bak_reason = _decode(bak, validate)
     if bak_reason is not None:
-        if reason == "missing":
+        if reason == "missing" and bak_reason == "missing":
             return None
         raise StoreCorruptError(
             path,
             f"{reason}; no valid backup ({bak.name}: {bak_reason}). {advice or DEFAULT_ADVICE}",
         )
-    if reason != "missing":
+    if not writable:
+        note = f"{path}: {reason}; read the previous generation from {bak.name} (left as it is)"
+    elif reason != "missing":
         damaged = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         os.replace(path, damaged)
         note = (
@@ -180,7 +216,8 @@ def _recover(path: Path, reason: str, warn: Warn | None, advice: str | None) -> 
         )
     else:
         note = f"{path}: missing; recovered the previous generation from {bak.name}"
-    atomic_write_bytes(path, orjson.dumps(bak_data), keep_backup=False)
+    if writable:
+        atomic_write_bytes(path, orjson.dumps(bak_data), keep_backup=False)
     if warn is not None:
         warn(note)
     return bak_data
@@ -194,11 +231,19 @@ class AtomicJSONStorage(Storage):
     """
 
     def __init__(
-        self, path: str | os.PathLike, *, warn: Warn | None = None, advice: str | None = None
+        self,
+        path: str | os.PathLike,
+        *,
+        warn: Warn | None = None,
+        advice: str | None = None,
+        validate: Validate | None = None,
+        writable: bool = True,
     ) -> None:
         self.path = Path(path)
         self._warn = warn
         self._advice = advice
+        self._validate = validate
+        self._writable = writable
         self._cache: dict | None = None
         self._signature: tuple | None = None
 
@@ -213,12 +258,20 @@ class AtomicJSONStorage(Storage):
         signature = self._stat_signature()
         if self._cache is not None and signature == self._signature:
             return self._cache
-        data = read_json(self.path, warn=self._warn, advice=self._advice)
+        data = read_json(
+            self.path,
+            warn=self._warn,
+            advice=self._advice,
+            validate=self._validate,
+            writable=self._writable,
+        )
         self._cache = data
         self._signature = self._stat_signature()
         return data
 
     def write(self, data: dict[str, Any]) -> None:
+        if not self._writable:
+            raise StoreError(f"{self.path}: opened read-only")
         self._cache = None  # if the write fails, the next read goes back to disk
         atomic_write_bytes(self.path, orjson.dumps(data))
         self._cache = data

@@ -126,6 +126,7 @@ class StoredPost:
     source: dict  # {"path": str, "sha256": str}
     review: Review | None = None
     hints: list[dict] = field(default_factory=list)
+    hints_pending: bool = False  # the import is still computing its hints
 
     @property
     def status(self) -> str:

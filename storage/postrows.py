@@ -2,7 +2,7 @@
 
 A row is what the post list, the queue order, "changed since the decision" and the import's
 "unchanged?" test need, without a body: ``id, reference, title, topic, needs_human_review,
-hint_codes, sha256, path`` and the post's TinyDB doc id. At 100,000 posts a dict per row
+hint_codes, sha256`` and the post's doc id (where the store files its record). At 100,000 posts a dict per row
 costs ~900 bytes; columns with shared topics and hint tuples and the sha256 as raw bytes
 cost well under half of that, and save and load several times faster (``to_data``).
 
@@ -12,6 +12,7 @@ it replaces. Slots are in queue order: sorted by ``(reference or id, id)``.
 
 from __future__ import annotations
 
+import copy
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from operator import itemgetter
@@ -27,7 +28,6 @@ ROW_KEYS = (
     "needs_human_review",
     "hint_codes",
     "sha256",
-    "path",
 )
 _SHA_BYTES = 32
 
@@ -88,7 +88,7 @@ class PostRows(Mapping[str, Row]):
         pairs = rows if isinstance(rows, list) else list(rows)
         values = list(map(_ROW_VALUES, (row for row, _ in pairs)))
         columns = list(zip(*values, strict=True)) if values else [()] * len(ROW_KEYS)
-        ids, refs, titles, topics, review, codes, shas, paths = columns
+        ids, refs, titles, topics, review, codes, shas = columns
         docs = [doc_id for _, doc_id in pairs]
         last = dict(zip(ids, range(len(ids)), strict=True))  # id -> its last pair
         keep = list(last.values()) if len(last) < len(ids) else range(len(ids))
@@ -107,7 +107,6 @@ class PostRows(Mapping[str, Row]):
         self.topics: list[str] = _shared(_texts(column(topics), empty=False))
         self.needs_review = bytearray(map(bool, column(review)))
         self.hint_codes: list[tuple[str, ...]] = _shared(list(map(tuple, column(codes))))
-        self.paths: list[str] = _texts(column(paths), empty=False)
         self.doc_ids = array("Q", column(docs))
         self._sha = bytearray(_SHA_BYTES * len(order))
         self._odd_sha: dict[int, str] = {}  # anything that is not 64 hex digits, as is
@@ -160,14 +159,24 @@ class PostRows(Mapping[str, Row]):
             return self.hint_codes[slot]
         if key == "sha256":
             return self.sha256(slot)
-        if key == "path":
-            return self.paths[slot]
         raise KeyError(key)
 
     def queue_key(self, slot: int) -> tuple[str, str]:
         """What the slots are sorted by (the static queue order)."""
         post_id = self.ids[slot]
         return (self.references[slot] or post_id, post_id)
+
+    def with_hint_codes(self, codes: Mapping[str, Iterable[str]]) -> PostRows:
+        """A copy whose posts in ``codes`` carry those hint codes (the other columns are
+        shared, not copied: rows are never changed in place)."""
+        rows = copy.copy(self)
+        hint_codes = list(self.hint_codes)
+        for post_id, found in codes.items():
+            slot = self._slot.get(post_id)
+            if slot is not None:
+                hint_codes[slot] = tuple(found)
+        rows.hint_codes = _shared(hint_codes)
+        return rows
 
     def doc_id(self, post_id: str) -> int:
         return self.doc_ids[self._slot[post_id]]
@@ -212,7 +221,6 @@ class PostRows(Mapping[str, Row]):
             "topics": self.topics,
             "needs_review": writer.bytes(self.needs_review),
             "hint_codes": self.hint_codes,
-            "paths": self.paths,
             "doc_ids": writer.array(self.doc_ids),
             "sha": writer.bytes(self._sha),
             "odd_sha": {str(slot): sha for slot, sha in self._odd_sha.items()},
@@ -231,7 +239,6 @@ class PostRows(Mapping[str, Row]):
         codes = data.get("hint_codes")
         expect(isinstance(codes, list), "hint codes: not a list")
         rows.hint_codes = _shared([tuple(str_list(c, "hint codes")) for c in codes])
-        rows.paths = str_list(data.get("paths"), "paths")
         rows.doc_ids = reader.array(data.get("doc_ids"), "Q")
         rows._sha = bytearray(reader.bytes(data.get("sha")))
         odd = data.get("odd_sha")
@@ -240,7 +247,7 @@ class PostRows(Mapping[str, Row]):
         count = len(rows.ids)
         expect(
             len(rows.references) == len(rows.titles) == len(rows.topics) == count
-            and len(rows.needs_review) == len(rows.hint_codes) == len(rows.paths) == count
+            and len(rows.needs_review) == len(rows.hint_codes) == count
             and len(rows.doc_ids) == count
             and len(rows._sha) == count * _SHA_BYTES,
             "post rows are inconsistent",

@@ -1,0 +1,100 @@
+"""The derived files of a local store, named by the shelf generation they belong to.
+
+``index-G.cdx`` is the catalog (storage/catalog.py) of shelf generation G and
+``near-dups-G.json`` the near-duplicate hints by post (what ``copydesk show`` needs of
+similarity without loading the catalog). Both are derived: a missing or damaged one is
+rebuilt from the post segments. A writer writes generation G+1's files, commits the shelf,
+then removes generation G's; a reader that finds its generation's file gone reads the
+shelf again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..catalog import Catalog
+from ..codec import CodecError
+from ..jsonstore import atomic_write_bytes
+from .layout import Layout
+
+Warn = Callable[[str], None]
+
+
+def index_path(layout: Layout, generation: int) -> Path:
+    return layout.data_dir / f"index-{generation}.cdx"
+
+
+def near_dups_path(layout: Layout, generation: int) -> Path:
+    return layout.data_dir / f"near-dups-{generation}.json"
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A fingerprint of the code that builds catalogs: a catalog built by other code (an
+    older copydesk) is rebuilt rather than trusted to mean the same."""
+    from .. import catalog, hints, postrows, query, search_index, similarity
+
+    digest = hashlib.sha256()
+    for module in (catalog, hints, postrows, query, search_index, similarity):
+        try:
+            digest.update(Path(module.__file__ or "").read_bytes())
+        except OSError:  # no source at hand (a frozen install): its name has to do
+            digest.update(module.__name__.encode())
+    return digest.hexdigest()[:16]
+
+
+def read_catalog(layout: Layout, generation: int, warn: Warn) -> Catalog | None:
+    """The catalog of ``generation``, None when it is missing, stale or damaged."""
+    path = index_path(layout, generation)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    stamp_end = raw.find(b"\n")
+    try:
+        stamp = orjson.loads(raw[:stamp_end]) if stamp_end > 0 else None
+        if not isinstance(stamp, dict) or stamp.get("code") != code_fingerprint():
+            return None
+        return Catalog.from_bytes(raw[stamp_end + 1 :])
+    except (CodecError, orjson.JSONDecodeError) as exc:
+        warn(f"{path}: damaged ({exc}); rebuilding it from the post segments")
+        return None
+
+
+def write_catalog(layout: Layout, generation: int, catalog: Catalog) -> None:
+    stamp = orjson.dumps({"generation": generation, "code": code_fingerprint()})
+    atomic_write_bytes(
+        index_path(layout, generation), stamp + b"\n" + catalog.to_bytes(), keep_backup=False
+    )
+
+
+def write_near_dups(layout: Layout, generation: int, catalog: Catalog) -> None:
+    hints = {post_id: catalog.near_duplicate_hints(post_id) for post_id in catalog.near_dup_ids()}
+    atomic_write_bytes(near_dups_path(layout, generation), orjson.dumps(hints), keep_backup=False)
+
+
+def read_near_dups(layout: Layout, generation: int, post_id: str) -> list[dict[str, Any]] | None:
+    """The near-duplicate hints of one post; None when the file is missing or damaged."""
+    try:
+        data = orjson.loads(near_dups_path(layout, generation).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    found = data.get(post_id, [])
+    return found if isinstance(found, list) else None
+
+
+def remove_other_generations(layout: Layout, keep: int) -> None:
+    """Delete the derived files of every generation but ``keep``."""
+    for pattern in ("index-*.cdx", "near-dups-*.json"):
+        for path in layout.data_dir.glob(pattern):
+            number = path.name.split("-")[-1].split(".")[0]
+            if number.isdigit() and int(number) != keep:
+                path.unlink(missing_ok=True)

@@ -1,0 +1,180 @@
+"""A mirrored, append-only log of checksummed records: the commit log of decisions.
+
+Every acknowledged change (a decision, a note, an undo, a merge, a conflict resolution, a
+view) is one line appended to two files, ``journal.jsonl`` and ``journal-mirror.jsonl``,
+each fsynced before the change is acknowledged (like a database's multiplexed redo log).
+A line is ``<crc32 of the JSON, 8 hex digits> <JSON object>\\n``; records are numbered
+(``seq``) from 1 without gaps, and record 0 names the store the journal belongs to.
+
+Reading merges the two copies by ``seq``: a line damaged in one copy is taken from the
+other, a copy that is missing or shorter is rewritten from the other (``repair``), and a
+torn last line (a crash mid-append) that the other copy lacks was never acknowledged, so
+it is dropped. What neither copy holds is reported by the caller (``storage.local
+.decisions``), never skipped in silence.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..jsonstore import atomic_write_bytes, fsync_dir
+
+PRIMARY_NAME = "journal.jsonl"
+MIRROR_NAME = "journal-mirror.jsonl"
+FORMAT = 1
+
+
+class JournalError(OSError):
+    """A journal copy changed under us in a way no copydesk writer does."""
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    payload = orjson.dumps(record)
+    return b"%08x %s\n" % (zlib.crc32(payload), payload)
+
+
+def decode(line: bytes) -> dict[str, Any] | None:
+    """The record of one line (without its newline), or None when it is damaged."""
+    if len(line) < 10 or line[8:9] != b" ":
+        return None
+    payload = line[9:]
+    try:
+        if int(line[:8], 16) != zlib.crc32(payload):
+            return None
+        record = orjson.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or type(record.get("seq")) is not int:
+        return None
+    return record
+
+
+@dataclass(slots=True)
+class CopyRead:
+    """What one copy of the journal holds from ``start`` on."""
+
+    exists: bool
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)
+    damaged: list[int] = field(default_factory=list)  # byte offsets of bad lines
+    end: int = 0  # offset after the last complete line
+    torn: bool = False  # bytes after the last newline (a crash mid-append)
+
+
+def read_copy(path: Path, start: int = 0) -> CopyRead:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            raw = handle.read()
+    except FileNotFoundError:
+        return CopyRead(exists=False)
+    result = CopyRead(exists=True, end=start)
+    offset = start
+    complete = raw.rfind(b"\n") + 1
+    result.torn = complete < len(raw)
+    for line in raw[:complete].split(b"\n")[:-1]:
+        record = decode(line)
+        if record is None:
+            result.damaged.append(offset)
+        else:
+            result.records[record["seq"]] = record
+        offset += len(line) + 1
+    result.end = start + complete
+    return result
+
+
+@dataclass(slots=True)
+class JournalRead:
+    """The two copies read from their offsets and merged by ``seq``."""
+
+    records: list[dict[str, Any]]  # ascending seq
+    problems: list[str]  # what was damaged or missing, for a warning
+    needs_repair: bool  # a copy is missing, damaged, torn or behind the other
+    ends: tuple[int, int]  # where each copy's complete lines end
+    exists: tuple[bool, bool]
+
+
+class Journal:
+    """The two files; the caller holds the store's write lock for ``append``/``repair``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.paths = (directory / PRIMARY_NAME, directory / MIRROR_NAME)
+
+    def read(self, starts: tuple[int, int] = (0, 0)) -> JournalRead:
+        copies = [read_copy(path, start) for path, start in zip(self.paths, starts, strict=True)]
+        merged: dict[int, dict[str, Any]] = {}
+        problems: list[str] = []
+        for path, copy in zip(self.paths, copies, strict=True):
+            for offset in copy.damaged:
+                problems.append(f"{path.name}: damaged record at byte {offset}")
+            for seq, record in copy.records.items():
+                merged.setdefault(seq, record)
+        seqs = set(merged)
+        needs_repair = False
+        for path, copy in zip(self.paths, copies, strict=True):
+            if not copy.exists and merged:
+                problems.append(f"{path.name}: missing")
+            if copy.damaged or set(copy.records) != seqs or not copy.exists:
+                needs_repair = True
+            if copy.torn:
+                needs_repair = True
+        ends = (copies[0].end, copies[1].end)
+        return JournalRead(
+            records=[merged[seq] for seq in sorted(merged)],
+            problems=problems,
+            needs_repair=needs_repair,
+            ends=ends,
+            exists=(copies[0].exists, copies[1].exists),
+        )
+
+    def sizes(self) -> tuple[int, int]:
+        """Current byte sizes (-1: missing): a cheap test for another writer's appends."""
+        out = []
+        for path in self.paths:
+            try:
+                out.append(path.stat().st_size)
+            except FileNotFoundError:
+                out.append(-1)
+        return out[0], out[1]
+
+    def append(self, records: list[dict[str, Any]], ends: tuple[int, int]) -> tuple[int, int]:
+        """Append ``records`` to both copies, each fsynced; ``ends`` are the offsets after
+        the last complete lines (anything beyond is a torn line, cut first). Returns the
+        new ends. Durable when this returns."""
+        data = b"".join(map(encode, records))
+        new_ends = []
+        for path, end in zip(self.paths, ends, strict=True):
+            created = not path.exists()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                if size < end:
+                    raise JournalError(f"{path}: shorter than when it was read; not appending")
+                if size > end:
+                    os.ftruncate(fd, end)  # a torn line of a crashed append: never acknowledged
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            except OSError as exc:
+                if exc.filename is None:
+                    exc.filename = str(path)
+                raise
+            finally:
+                os.close(fd)
+            if created:
+                fsync_dir(path.parent)
+            new_ends.append(end + len(data))
+        return new_ends[0], new_ends[1]
+
+    def rewrite(self, records: list[dict[str, Any]]) -> tuple[int, int]:
+        """Write both copies afresh with ``records`` (a repair, or a new journal)."""
+        data = b"".join(map(encode, records))
+        for path in self.paths:
+            atomic_write_bytes(path, data, keep_backup=False)
+        return len(data), len(data)

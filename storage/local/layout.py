@@ -1,0 +1,169 @@
+"""Where a local store's files are, and whether a path is a copydesk store at all.
+
+``--db FILE`` names the manifest; everything else lives in ``FILE.d/``::
+
+    FILE                      manifest: {"copydesk": {"1": {"format", "store", "created"}}}
+    FILE.d/shelf.json         the post shelf's commit record: segments, post locations
+    FILE.d/posts/NNNNNN.json  post records, one TinyDB document per segment, written once
+    FILE.d/posts/NNNNNN.hints.json  review hints of a segment's posts (computed later)
+    FILE.d/decisions.json     decisions checkpoint        } see decisions.py
+    FILE.d/journal*.jsonl     the mirrored decision journal }
+    FILE.d/index.cdx          derived: the catalog (storage/catalog.py), rebuildable
+    FILE.d/near-dups.json     derived: near-duplicate hints by post, for one-post commands
+    FILE.lock                 writers' lock
+
+copydesk writes only into a store it created: an existing ``FILE`` must carry the
+manifest's ``copydesk`` table (format 1 stores carry a ``store`` table with their format),
+else opening refuses it before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..errors import StoreError
+from ..jsonstore import backup_path, read_json, write_json
+from ..reviews import now_iso
+
+FORMAT = 2
+LEGACY_FORMAT = 1
+MANIFEST_TABLE = "copydesk"
+LEGACY_MANIFEST_TABLE = "store"
+
+
+class NotAStoreError(StoreError):
+    """``--db`` names a file copydesk did not create."""
+
+
+class StoreMissingError(StoreError):
+    """A read-only command named a store that does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    format: int
+    store_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    path: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path.with_name(self.path.name + ".d")
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @property
+    def posts_dir(self) -> Path:
+        return self.data_dir / "posts"
+
+    @property
+    def shelf_path(self) -> Path:
+        return self.data_dir / "shelf.json"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index.cdx"
+
+    @property
+    def near_dups_path(self) -> Path:
+        return self.data_dir / "near-dups.json"
+
+    def segment_path(self, number: int) -> Path:
+        return self.posts_dir / f"{number:06d}.json"
+
+    def hints_path(self, number: int) -> Path:
+        return self.posts_dir / f"{number:06d}.hints.json"
+
+
+def _manifest_problem(data: dict[str, Any]) -> str | None:
+    table = data.get(MANIFEST_TABLE)
+    if isinstance(table, dict):
+        doc = table.get("1")
+        if not isinstance(doc, dict) or not isinstance(doc.get("store"), str):
+            return "a copydesk manifest without a store id"
+        if doc.get("format") != FORMAT:
+            return f"store format {doc.get('format')!r}; this copydesk reads {FORMAT}"
+        return None
+    legacy = data.get(LEGACY_MANIFEST_TABLE)
+    if isinstance(legacy, dict) and isinstance(legacy.get("1"), dict):
+        if legacy["1"].get("format") == LEGACY_FORMAT:
+            return None
+    return "not a copydesk store"
+
+
+def _is_ours(raw: bytes) -> bool:
+    """Whether a manifest's bytes (damaged or not) look like a copydesk manifest at all."""
+    return b'"copydesk"' in raw[:4096] or b'"store":{"1":{"format":1' in raw[:4096]
+
+
+def read_manifest(layout: Layout, *, writable: bool, warn: Any) -> Manifest | None:
+    """The manifest, None when there is no store at ``layout.path``.
+
+    Raises ``NotAStoreError`` for a file copydesk did not create (an ordinary JSON file,
+    another store's shard, an empty file): nothing is written then.
+    """
+    path = layout.path
+    if path.is_dir():
+        raise StoreError(f"{path}: is a directory; --db takes a file name")
+    exists, bak = path.exists(), backup_path(path)
+    if not exists and not bak.exists():
+        return None
+    if exists:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and _manifest_problem(data) == "not a copydesk store":
+            raise NotAStoreError(
+                f"{path}: not a copydesk store (copydesk only writes to stores it created); "
+                "name a new file to create a store"
+            )
+        if data is None and not (_is_ours(raw) and layout.data_dir.is_dir()):
+            raise NotAStoreError(
+                f"{path}: not a copydesk store ({'empty' if not raw.strip() else 'not JSON'}); "
+                "copydesk only writes to stores it created"
+            )
+    data = read_json(path, warn=warn, validate=_manifest_problem, writable=writable)
+    if data is None:
+        return None
+    if MANIFEST_TABLE in data:
+        doc = data[MANIFEST_TABLE]["1"]
+        return Manifest(FORMAT, doc["store"])
+    return Manifest(LEGACY_FORMAT, "")
+
+
+def create_manifest(layout: Layout, store_id: str | None = None) -> Manifest:
+    """Create the manifest of a new store (the path must not exist)."""
+    manifest = Manifest(FORMAT, store_id or uuid.uuid4().hex)
+    layout.path.parent.mkdir(parents=True, exist_ok=True)
+    layout.data_dir.mkdir(exist_ok=True)
+    layout.posts_dir.mkdir(exist_ok=True)
+    doc = {"format": FORMAT, "store": manifest.store_id, "created": now_iso()}
+    write_json(layout.path, {MANIFEST_TABLE: {"1": doc}})
+    return manifest
+
+
+def can_create(path: Path) -> None:
+    """Raise ``StoreError`` when a store cannot be created at ``path``."""
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{parent}: cannot create the store directory ({exc})") from exc
+    if not os.access(parent, os.W_OK):
+        raise StoreError(f"{parent}: not writable; cannot create a store there")

@@ -1,0 +1,272 @@
+"""The post shelf of a local store: segment files of post records, and ``shelf.json``.
+
+Each import writes its posts as new segment files (``posts/NNNNNN.json``, one TinyDB
+document each, written once and never changed), so a day's batch writes a batch, whatever
+the store holds. ``shelf.json`` is the commit record: the segments and, per post id, where
+its current record is (doc id), the path it was imported from and that file's sha256. An
+import is visible once ``shelf.json`` is written (atomically, previous generation kept as
+``.bak``); segments not named there are leftovers of an import that died, removed by the
+next writer. A re-imported post gets a new doc id in a new segment: its old record stays
+behind, unread.
+
+Review hints are computed after the posts are stored (``storage/analysis.py``): a
+segment's hints file (``NNNNNN.hints.json``) exists once they are.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..analysis import read_segment
+from ..errors import StoreCorruptError
+from ..jsonstore import read_json, write_json
+from .layout import Layout
+
+SHELF_FORMAT = 1
+SEGMENTS_CACHED = 3  # parsed segments kept for reading posts one by one
+
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    doc_id: int
+    path: str
+    file_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    number: int
+    first_doc_id: int
+    last_doc_id: int
+
+
+@dataclass(slots=True)
+class ShelfState:
+    """What ``shelf.json`` holds."""
+
+    generation: int = 0
+    next_doc_id: int = 1
+    next_segment: int = 1
+    segments: list[Segment] = field(default_factory=list)
+    locations: dict[str, Location] = field(default_factory=dict)
+
+    def by_file(self) -> dict[str, str]:
+        """File sha256 -> post id (of the last post imported from such a file)."""
+        return {loc.file_sha256: post_id for post_id, loc in self.locations.items()}
+
+
+class PostShelf:
+    """Reads post records and commits imports; see the module docstring."""
+
+    def __init__(self, layout: Layout, store_id: str, *, writable: bool, warn: Warn) -> None:
+        self.layout = layout
+        self.store_id = store_id
+        self.writable = writable
+        self._warn = warn
+        self.state = ShelfState()
+        self._starts: list[int] = []
+        self._signature: tuple[int, int, int] | None = None
+        self._segments: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._hints: OrderedDict[int, dict[str, Any]] = OrderedDict()
+
+    # ------------------------------------------------------------------ shelf.json
+
+    def load(self) -> ShelfState:
+        path = self.layout.shelf_path
+        data = read_json(
+            path,
+            warn=self._warn,
+            validate=self._problem,
+            writable=self.writable,
+            advice="Restore it from a backup, or run `copydesk repair` and import your seed "
+            "files again (decisions are kept).",
+        )
+        self._signature = _signature(path)
+        self._take(_state_of(data) if data is not None else ShelfState())
+        return self.state
+
+    def changed_on_disk(self) -> bool:
+        return _signature(self.layout.shelf_path) != self._signature
+
+    def _take(self, state: ShelfState) -> None:
+        self.state = state
+        self._starts = [segment.first_doc_id for segment in state.segments]
+        self._segments.clear()
+        self._hints.clear()
+
+    def _problem(self, data: dict[str, Any]) -> str | None:
+        meta = (data.get("shelf") or {}).get("1")
+        if not isinstance(meta, dict) or meta.get("format") != SHELF_FORMAT:
+            return "not a copydesk shelf"
+        if meta.get("store") != self.store_id:
+            return "the shelf of another store"
+        for key in ("generation", "next_doc_id", "next_segment"):
+            if type(meta.get(key)) is not int:
+                return f"no {key}"
+        segments = meta.get("segments")
+        if not isinstance(segments, list) or not all(
+            isinstance(s, list) and len(s) == 3 and all(type(v) is int for v in s) for s in segments
+        ):
+            return "bad segment list"
+        locations = data.get("locations")
+        if not isinstance(locations, dict):
+            return "no locations"
+        for post_id, value in locations.items():
+            if not (
+                isinstance(value, list)
+                and len(value) == 3
+                and type(value[0]) is int
+                and isinstance(value[1], str)
+                and isinstance(value[2], str)
+            ):
+                return f"bad location of {post_id!r}"
+        if meta.get("posts") != len(locations):
+            return f"holds {len(locations)} posts, its header says {meta.get('posts')}"
+        return None
+
+    def commit(self, state: ShelfState) -> None:
+        """Make ``state`` the shelf (the commit point of an import)."""
+        data = {
+            "shelf": {
+                "1": {
+                    "format": SHELF_FORMAT,
+                    "store": self.store_id,
+                    "generation": state.generation,
+                    "next_doc_id": state.next_doc_id,
+                    "next_segment": state.next_segment,
+                    "segments": [[s.number, s.first_doc_id, s.last_doc_id] for s in state.segments],
+                    "posts": len(state.locations),
+                }
+            },
+            "locations": {
+                post_id: [loc.doc_id, loc.path, loc.file_sha256]
+                for post_id, loc in state.locations.items()
+            },
+        }
+        write_json(self.layout.shelf_path, data)
+        self._signature = _signature(self.layout.shelf_path)
+        self._take(state)
+
+    # ------------------------------------------------------------------ records
+
+    def segment_of(self, doc_id: int) -> Segment | None:
+        at = bisect.bisect_right(self._starts, doc_id) - 1
+        if at < 0:
+            return None
+        segment = self.state.segments[at]
+        return segment if doc_id <= segment.last_doc_id else None
+
+    def record(self, post_id: str) -> dict[str, Any]:
+        """The stored record of one post; ``StoreCorruptError`` when its segment is gone."""
+        location = self.state.locations[post_id]
+        segment = self.segment_of(location.doc_id)
+        records = self._segment(segment) if segment is not None else {}
+        record = records.get(str(location.doc_id))
+        if record is None or record.get("id") != post_id:
+            raise StoreCorruptError(
+                self.layout.segment_path(segment.number if segment else 0),
+                f"the text of post {post_id} is missing; run `copydesk repair`, then import "
+                f"its seed file again ({location.path})",
+            )
+        return record
+
+    def hints(self, post_id: str) -> list[dict[str, Any]] | None:
+        """The review hints of one post; None while they are being computed."""
+        location = self.state.locations[post_id]
+        segment = self.segment_of(location.doc_id)
+        if segment is None:
+            return None
+        table = self._cached(self._hints, segment.number, self._read_hints)
+        if table is None:
+            return None
+        found = table.get(str(location.doc_id))
+        return list(found) if isinstance(found, list) else []
+
+    def has_hints(self, segment: Segment) -> bool:
+        return self.layout.hints_path(segment.number).exists()
+
+    def _segment(self, segment: Segment) -> dict[str, Any]:
+        return self._cached(self._segments, segment.number, self._read_segment) or {}
+
+    def _read_segment(self, number: int) -> dict[str, Any] | None:
+        path = self.layout.segment_path(number)
+        try:
+            return read_segment(str(path))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            self._warn(f"{path}: damaged ({exc}); its posts cannot be read until re-imported")
+            return None
+
+    def _read_hints(self, number: int) -> dict[str, Any] | None:
+        path = self.layout.hints_path(number)
+        try:
+            data = orjson.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, orjson.JSONDecodeError) as exc:
+            self._warn(f"{path}: damaged ({exc}); hints of its posts are recomputed")
+            return None
+        hints = data.get("hints") if isinstance(data, dict) else None
+        return hints if isinstance(hints, dict) else None
+
+    @staticmethod
+    def _cached(cache: OrderedDict[int, Any], number: int, read: Callable[[int], Any]) -> Any:
+        if number in cache:
+            cache.move_to_end(number)
+            return cache[number]
+        value = cache[number] = read(number)
+        while len(cache) > SEGMENTS_CACHED:
+            cache.popitem(last=False)
+        return value
+
+    def live_records(self) -> Iterator[tuple[str, Location, dict[str, Any] | None]]:
+        """(post id, location, record or None when unreadable) of every post, segment by
+        segment (each segment is read once)."""
+        by_segment: dict[int, list[tuple[str, Location]]] = {}
+        for post_id, location in self.state.locations.items():
+            segment = self.segment_of(location.doc_id)
+            by_segment.setdefault(segment.number if segment else -1, []).append((post_id, location))
+        for number, posts in sorted(by_segment.items()):
+            records = (self._read_segment(number) or {}) if number >= 0 else {}
+            for post_id, location in posts:
+                record = records.get(str(location.doc_id))
+                yield post_id, location, record if record and record.get("id") == post_id else None
+
+    def orphan_files(self) -> list[Path]:
+        """Segment and hints files no committed segment owns (a dead import's)."""
+        owned = {segment.number for segment in self.state.segments}
+        out = []
+        for path in self.layout.posts_dir.glob("*.json"):
+            stem = path.name.split(".", 1)[0]
+            if stem.isdigit() and len(stem) == 6 and int(stem) not in owned:
+                out.append(path)
+        return out
+
+
+def _state_of(data: dict[str, Any]) -> ShelfState:
+    meta = data["shelf"]["1"]
+    return ShelfState(
+        generation=meta["generation"],
+        next_doc_id=meta["next_doc_id"],
+        next_segment=meta["next_segment"],
+        segments=[Segment(*s) for s in meta["segments"]],
+        locations={pid: Location(*value) for pid, value in data["locations"].items()},
+    )
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
