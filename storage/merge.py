@@ -347,3 +347,32 @@ def plan_resolution(
         if r.get("post_id") != post_id or not same_decision(theirs, Review.from_dict(r["theirs"]))
     ]
     return theirs, remaining
+
+
+def open_conflicts(
+    records: Iterable[dict], ours: Mapping[str, Review], rows: Mapping[str, Any]
+) -> list[Conflict]:
+    """The stored conflicts still open, in reference order; ``ours`` as it is now.
+    ``rows`` gives a post's ``reference`` and ``title`` (unknown posts are left out)."""
+    out = []
+    for record in records:
+        post_id = record.get("post_id", "")
+        row = rows.get(post_id)
+        if row is None:
+            continue
+        mine, theirs = ours.get(post_id), Review.from_dict(record.get("theirs") or {})
+        if mine is not None and same_decision(mine, theirs):
+            continue  # we came round to their decision since: nothing left to settle
+        out.append(
+            Conflict(
+                post_id=post_id,
+                reference=row["reference"],
+                title=row["title"],
+                ours=mine,
+                theirs=theirs,
+                source=str(record.get("source", "")),
+                recorded_at=str(record.get("recorded_at", "")),
+            )
+        )
+    out.sort(key=lambda c: (c.reference or c.post_id, c.post_id, c.theirs.reviewer))
+    return out

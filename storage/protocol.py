@@ -98,7 +98,7 @@ class ReviewStore(Protocol):
     def __contains__(self, post_id: object) -> bool: ...
 
     def ids(self) -> list[str]:
-        """Every post id in queue order."""
+        """Every post id in the static order (by reference, then id)."""
         ...
 
     def get(self, post_id: str) -> StoredPost:

@@ -46,8 +46,8 @@ class CatalogStore:
             raise UnknownPostError(post_id)
 
     def ids(self) -> list[str]:
-        """Every post id in queue order."""
-        return self._catalog().search_ids("", None, self._decisions())
+        """Every post id in the static order (by reference, then id)."""
+        return self._catalog().ids()
 
     def summary(self, post_id: str) -> PostSummary:
         return self._catalog().summary(post_id, self._decisions())

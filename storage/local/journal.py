@@ -119,7 +119,7 @@ class Journal:
         for path, copy in zip(self.paths, copies, strict=True):
             if not copy.exists and merged:
                 problems.append(f"{path.name}: missing")
-            if copy.damaged or set(copy.records) != seqs or not copy.exists:
+            if copy.damaged or set(copy.records) != seqs or (not copy.exists and merged):
                 needs_repair = True
             if copy.torn:
                 needs_repair = True

@@ -1,0 +1,234 @@
+"""An import into a local store, so that its cost follows the batch, not the store.
+
+1. Plan: when the store holds posts, every named file is read and hashed (threads; no
+   parsing). A file whose bytes are known at the same path is unchanged; known bytes at
+   a new path are a move (only the path is updated). Only the rest is parsed.
+2. Shelve (phase 1): the files to parse go to worker processes in chunks; each chunk
+   becomes one new segment file. The catalog gets the new rows and query fields, the shelf
+   commits: the posts are listed, searchable and reviewable from here on.
+3. Derive (phase 2): review hints and similarity features of the new posts, per segment
+   in the workers, then similarity; a second commit. Until it ends, answers that need
+   hints or similarity say so (``DerivedPendingError``) instead of guessing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ..analysis import (
+    SEGMENT_FILES,
+    DerivedPost,
+    DeriveTask,
+    ShelvedPost,
+    ShelveTask,
+    derive_segment,
+    file_sha256,
+    run_tasks,
+    shelve_chunk,
+    worker_pool,
+)
+from ..catalog import Catalog, IndexEntry
+from ..importer import collect_names
+from ..models import FileError, ImportReport
+from .layout import Layout
+from .shelf import Location, Segment, ShelfState
+
+Progress = Callable[[int, int], None]
+HASH_THREADS = 4
+
+
+@dataclass(slots=True)
+class Plan:
+    to_parse: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)  # post ids
+    moved: dict[str, str] = field(default_factory=dict)  # post id -> new path
+    errors: list[FileError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _hash(path: str) -> str | FileError:
+    try:
+        with open(path, "rb") as handle:
+            return file_sha256(handle.read())
+    except OSError as exc:
+        return FileError(path, f"cannot read: {exc.strerror or exc}")
+
+
+def plan_import(files: list[str], state: ShelfState, progress: Progress | None) -> Plan:
+    """Which files need parsing (see the module docstring)."""
+    plan = Plan()
+    if not state.locations:
+        plan.to_parse = files
+        return plan
+    by_file = state.by_file()
+    named = set(files)
+    done = 0
+    with ThreadPoolExecutor(HASH_THREADS) as threads:
+        for path, sha in zip(files, threads.map(_hash, files, chunksize=64), strict=True):
+            done += 1
+            if progress and done % 1000 == 0:
+                progress(done, len(files))
+            if isinstance(sha, FileError):
+                plan.errors.append(sha)
+                continue
+            post_id = by_file.get(sha)
+            if post_id is None:
+                plan.to_parse.append(path)
+                continue
+            old_path = state.locations[post_id].path
+            if old_path == path:
+                plan.unchanged.append(post_id)
+            elif old_path in named or os.path.exists(old_path):
+                plan.unchanged.append(post_id)
+                plan.warnings.append(
+                    f"{path}: same content as {old_path} (post {post_id}); already imported"
+                )
+            else:
+                plan.moved[post_id] = path
+                plan.unchanged.append(post_id)
+    return plan
+
+
+@dataclass(slots=True)
+class Shelved:
+    """What phase 1 made: the next shelf state and catalog, and the report."""
+
+    state: ShelfState
+    catalog: Catalog
+    report: ImportReport
+
+
+def shelve(
+    plan: Plan,
+    state: ShelfState,
+    catalog: Catalog,
+    layout: Layout,
+    pool: Executor | None,
+    progress: Progress | None,
+) -> Shelved:
+    """Phase 1: parse and store the planned files; nothing is committed here."""
+    report = ImportReport(errors=list(plan.errors), warnings=list(plan.warnings))
+    report.unchanged.extend(plan.unchanged)
+    tasks = [
+        ShelveTask(
+            plan.to_parse[start : start + SEGMENT_FILES],
+            state.next_doc_id + number * SEGMENT_FILES,
+            str(layout.segment_path(state.next_segment + number)),
+        )
+        for number, start in enumerate(range(0, len(plan.to_parse), SEGMENT_FILES))
+    ]
+    changes: dict[str, ShelvedPost] = {}
+    segments = list(state.segments)
+    done = 0
+    if progress:
+        progress(0, len(plan.to_parse))
+    for number, result in enumerate(run_tasks(pool, shelve_chunk, tasks)):
+        report.errors.extend(result.errors)
+        for post in result.posts:
+            report.warnings.extend(f"{post.path}: {w}" for w in post.warnings)
+            if post.id in changes:
+                report.warnings.append(
+                    f"{post.path}: same id {post.id} as {changes[post.id].path}; this one kept"
+                )
+            changes[post.id] = post
+        if result.posts:
+            first = result.task.first_doc_id
+            segments.append(
+                Segment(state.next_segment + number, first, first + len(result.task.paths) - 1)
+            )
+        done += len(result.task.paths)
+        if progress:
+            progress(done, len(plan.to_parse))
+    locations = dict(state.locations)
+    for post_id, path in plan.moved.items():
+        old = locations[post_id]
+        locations[post_id] = Location(old.doc_id, path, old.file_sha256)
+    entries = []
+    for post_id, post in changes.items():
+        old_sha = catalog.sha256(post_id) if post_id in catalog else None
+        if old_sha is None:
+            report.imported.append(post_id)
+        elif old_sha == post.row["sha256"]:
+            report.unchanged.append(post_id)  # other bytes, same text (line ends, a BOM)
+        else:
+            report.updated.append(post_id)
+        locations[post_id] = Location(post.doc_id, post.path, post.file_sha256)
+        if old_sha != post.row["sha256"]:
+            entries.append(IndexEntry(post_id, post.doc_id, post.row, post.fields, None))
+    del changes
+    next_state = ShelfState(
+        generation=state.generation + 1,
+        next_doc_id=state.next_doc_id + len(tasks) * SEGMENT_FILES,
+        next_segment=state.next_segment + len(tasks),
+        segments=segments,
+        locations=locations,
+    )
+    # the search index build allocates many objects, none cyclic: a GC pass is pure cost
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        new_catalog = catalog.updated(entries, pool=pool) if entries else catalog
+    finally:
+        if collecting:
+            gc.enable()
+    return Shelved(next_state, new_catalog, report)
+
+
+def derive_tasks(state: ShelfState, catalog: Catalog, layout: Layout) -> list[DeriveTask]:
+    """One task per segment holding a post whose hints and features are pending."""
+    by_segment: dict[int, list[int]] = {}
+    starts = [segment.first_doc_id for segment in state.segments]
+    for post_id in catalog.pending:
+        location = state.locations.get(post_id)
+        if location is None:
+            continue
+        at = bisect.bisect_right(starts, location.doc_id) - 1
+        if at >= 0 and location.doc_id <= state.segments[at].last_doc_id:
+            by_segment.setdefault(state.segments[at].number, []).append(location.doc_id)
+    return [
+        DeriveTask(str(layout.segment_path(n)), str(layout.hints_path(n)), sorted(docs))
+        for n, docs in sorted(by_segment.items())
+    ]
+
+
+def derive(
+    tasks: list[DeriveTask], catalog: Catalog, pool: Executor | None, progress: Progress | None
+) -> Catalog:
+    """Phase 2: hints (written beside their segments) and similarity of pending posts."""
+    hint_codes: dict[str, tuple[str, ...]] = {}
+    features: dict[str, dict] = {}
+    total = sum(len(task.doc_ids) for task in tasks)
+    done = 0
+    if progress:
+        progress(0, total)
+    results: Iterable[list[DerivedPost]] = run_tasks(pool, derive_segment, tasks)
+    for task, derived in zip(tasks, results, strict=True):
+        for post in derived:
+            if post.id in catalog.pending:
+                hint_codes[post.id] = post.hint_codes
+                features[post.id] = post.features
+        done += len(task.doc_ids)
+        if progress:
+            progress(done, total)
+    return catalog.with_derived(hint_codes, features, pool=pool)
+
+
+def collect(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[FileError]]:
+    return collect_names(paths)
+
+
+__all__ = [
+    "Plan",
+    "Shelved",
+    "collect",
+    "derive",
+    "derive_tasks",
+    "plan_import",
+    "shelve",
+    "worker_pool",
+]
