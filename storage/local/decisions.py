@@ -129,11 +129,16 @@ class DecisionLog:
     def load(self) -> None:
         """Read the checkpoint and replay the journal after it."""
         state, offsets = self._read_checkpoint()
-        journal = self.journal.read(offsets)
-        if offsets != (0, 0) and not _continues(journal.records, state.seq):
-            # the checkpoint's offsets do not fit these files (a copy replaced): read all
+        if state.seq:
+            journal = self.journal.read_after(offsets, state.seq)
+        else:
             journal = self.journal.read()
         self._take(state, journal, from_checkpoint=True)
+
+    def create(self) -> None:
+        """Start the journal of a new store (so that losing it later is noticed)."""
+        self._ends = self.journal.rewrite([self._header()])
+        self._sizes = self.journal.sizes()
 
     def changed_on_disk(self) -> bool:
         return self.journal.sizes() != self._sizes
@@ -235,24 +240,25 @@ class DecisionLog:
         self, seq: int, records: list[dict[str, Any]], journal: Any, *, from_checkpoint: bool
     ) -> str | None:
         """What is known to be missing, or None. See the module docstring."""
+        if not any(journal.exists):
+            return "both journal copies (journal.jsonl, journal-mirror.jsonl) are missing"
         numbers = [r["seq"] for r in records if r["seq"] > 0]
-        expected_first = seq + 1 if not from_checkpoint or seq else 1
-        if from_checkpoint and seq == 0 and not numbers and not any(journal.exists):
-            return None  # a new store
         later = [n for n in numbers if n > seq]
-        if later and later[0] != expected_first:
-            return f"journal records {expected_first}-{later[0] - 1} are in no journal copy"
+        if later and later[0] != seq + 1:
+            return f"journal records {seq + 1}-{later[0] - 1} are in no journal copy"
         gaps = [b for a, b in zip(later, later[1:], strict=False) if b != a + 1]
         if gaps:
             return f"journal record {gaps[0] - 1} is in no journal copy"
-        if from_checkpoint and seq > 0 and (not numbers or max(numbers) < seq):
-            have = max(numbers, default=0)
+        if not from_checkpoint:
+            return None
+        have = max([journal.covers, *numbers])
+        if seq > 0 and have < seq:
             return (
                 f"{CHECKPOINT_NAME} holds decisions up to record {seq}, but the journal "
                 f"copies end at record {have}: records {have + 1}-{seq} are only in the "
                 "checkpoint and any after it are lost"
             )
-        if from_checkpoint and seq == 0 and numbers and numbers[0] != 1:
+        if seq == 0 and numbers and numbers[0] != 1:
             return f"the journal starts at record {numbers[0]}: records 1-{numbers[0] - 1} are lost"
         return None
 
@@ -363,9 +369,3 @@ class DecisionLog:
     def records(self) -> Iterable[dict[str, Any]]:
         """Every valid journal record (for audits and tests)."""
         return [r for r in self.journal.read().records if r["seq"] > 0]
-
-
-def _continues(records: list[dict[str, Any]], seq: int) -> bool:
-    """Whether records read from a checkpoint's offsets start right after it."""
-    numbers = [r["seq"] for r in records if r["seq"] > 0]
-    return not numbers or numbers[0] == seq + 1

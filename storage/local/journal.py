@@ -97,6 +97,26 @@ class JournalRead:
     needs_repair: bool  # a copy is missing, damaged, torn or behind the other
     ends: tuple[int, int]  # where each copy's complete lines end
     exists: tuple[bool, bool]
+    covers: int = 0  # records up to this seq are known to be before where reading began
+
+
+def seq_before(path: Path, offset: int) -> int | None:
+    """The ``seq`` of the complete line that ends at byte ``offset`` of ``path``, or None
+    (no such line: the file is shorter, or was replaced)."""
+    if offset <= 0:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            start = max(0, offset - (1 << 16))
+            handle.seek(start)
+            raw = handle.read(offset - start)
+    except OSError:
+        return None
+    if len(raw) != offset - start or not raw.endswith(b"\n"):
+        return None
+    line = raw[:-1].rsplit(b"\n", 1)[-1]
+    record = decode(line)
+    return record["seq"] if record is not None else None
 
 
 class Journal:
@@ -131,6 +151,17 @@ class Journal:
             ends=ends,
             exists=(copies[0].exists, copies[1].exists),
         )
+
+    def read_after(self, offsets: tuple[int, int], seq: int) -> JournalRead:
+        """``read`` from a checkpoint's offsets: each copy whose line before its offset is
+        record ``seq`` is read from there, any other copy from its start."""
+        starts = tuple(
+            offset if seq_before(path, offset) == seq else 0
+            for path, offset in zip(self.paths, offsets, strict=True)
+        )
+        read = self.read((starts[0], starts[1]))
+        read.covers = seq if any(starts) else 0
+        return read
 
     def sizes(self) -> tuple[int, int]:
         """Current byte sizes (-1: missing): a cheap test for another writer's appends."""

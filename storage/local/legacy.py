@@ -88,7 +88,7 @@ def _legacy_records(data_dir: Path, warn: Warn) -> list[dict[str, Any]]:
             continue
         data = read_json(path, warn=warn) or {}
         posts = data.get("posts")
-        for doc_id, record in (posts.items() if isinstance(posts, dict) else ()):
+        for doc_id, record in posts.items() if isinstance(posts, dict) else ():
             if isinstance(record, dict) and isinstance(record.get("id"), str):
                 number = int(doc_id) if str(doc_id).isdigit() else 0
                 if record["id"] not in by_id or by_id[record["id"]][0] < number:

@@ -76,9 +76,7 @@ class LocalStore(CatalogStore):
         self._loaded: Catalog | None = None
         self._loaded_generation = -1
         # (generation, phrase) -> segment number -> ids whose body holds the phrase
-        self._phrase_hits: OrderedDict[tuple[int, str], dict[int, frozenset[str]]] = (
-            OrderedDict()
-        )
+        self._phrase_hits: OrderedDict[tuple[int, str], dict[int, frozenset[str]]] = OrderedDict()
 
     # ------------------------------------------------------------------ open/close
 
@@ -89,10 +87,12 @@ class LocalStore(CatalogStore):
         *,
         writable: bool = True,
         warn: Warn | None = None,
+        repairing: bool = False,
     ) -> LocalStore:
         """Open the store at ``path`` (default: see paths.py). A missing store is created
         when ``writable``, else ``StoreMissingError``; a file that is not a copydesk store
-        is refused (``NotAStoreError``) before anything is written."""
+        is refused (``NotAStoreError``) before anything is written. When decisions are
+        known lost (``DecisionsLostError``) opening fails, unless ``repairing``."""
         layout = Layout(Path(path) if path is not None else default_db_path())
         collected: list[str] = []
         manifest = read_manifest(layout, writable=writable, warn=warn or collected.append)
@@ -104,6 +104,7 @@ class LocalStore(CatalogStore):
                 )
             can_create(layout.path)
             manifest = create_manifest(layout)
+            DecisionLog(layout.data_dir, manifest.store_id, writable=True).create()
         if manifest.format == LEGACY_FORMAT:
             from .legacy import migrate
 
@@ -112,6 +113,8 @@ class LocalStore(CatalogStore):
         store.warnings.extend(collected)
         store._shelf.load()
         store._log.load()
+        if store._log.lost is not None and not repairing:
+            store._log.check_writable()
         return store
 
     @property
@@ -539,8 +542,7 @@ class LocalStore(CatalogStore):
                 self._shelf.state = next_state
                 self._commit(next_state, self._rebuild_catalog())
                 done.append(
-                    f"{len(unreadable)} posts with damaged text dropped; import their files "
-                    "again"
+                    f"{len(unreadable)} posts with damaged text dropped; import their files again"
                 )
         return done
 

@@ -6,7 +6,7 @@ store), 2 usage errors (unknown option, status or query field).
 
 from __future__ import annotations
 
-from . import common, export, posts, similar, synth, views
+from . import common, export, maintenance, posts, similar, synth, views
 from .common import main
 
 posts.register(main)
@@ -14,5 +14,6 @@ similar.register(main)
 synth.register(main)
 export.register(main)
 views.register(main)
+maintenance.register(main)
 
 __all__ = ["common", "main"]

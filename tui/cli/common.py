@@ -38,9 +38,12 @@ def warn(message: str) -> None:
     click.secho(f"warning: {message}", fg="yellow", err=True)
 
 
-def open_store(ctx: click.Context) -> Store:
+def open_store(ctx: click.Context, *, writable: bool = False, repairing: bool = False) -> Store:
+    """The store of ``--db`` (else $COPYDESK_DB, else the default). Read-only unless the
+    command writes: a read-only command writes nothing, anywhere, and a missing store is
+    an error for it rather than a new empty store."""
     db = ctx.find_root().ensure_object(dict).get("db")
-    store = Store.open(db, warn=warn)
+    store = Store.open(db, writable=writable, warn=warn, repairing=repairing)
     ctx.call_on_close(store.close)
     return store
 
@@ -86,7 +89,7 @@ def main(ctx: click.Context) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    store = open_store(ctx)
+    store = open_store(ctx, writable=True)
     if len(store) == 0:
         report = store.import_samples()
         click.echo(f"New store {store.path}: imported the sample posts ({report.summary()}).")

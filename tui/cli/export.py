@@ -85,7 +85,7 @@ def import_reviews_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
     are named and skipped, the rest merged, and the exit code is 1. Unknown post ids are
     reported, never added.
     """
-    store = open_store(ctx)
+    store = open_store(ctx, writable=True)
     report = store.merge_reviews(file)
     for bad in report.bad_lines:
         click.echo(str(bad), err=True)
@@ -150,7 +150,7 @@ def conflicts_cmd(
         raise click.UsageError("--resolve ID and --keep ours|theirs go together")
     if reviewer is not None and post_id is None:
         raise click.UsageError("--reviewer only applies with --resolve")
-    store = open_store(ctx)
+    store = open_store(ctx, writable=post_id is not None)
     if post_id is not None and keep is not None:
         decision = store.resolve_conflict(post_id, keep, reviewer=reviewer)
         click.echo(f"{post_id}: kept {keep}, now {_describe(decision)}")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -10,29 +13,27 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from storage import STATUSES, ImportReport, Store
+from storage import STATUSES
 
 from .common import db_option, handles_errors, open_store
 from .render import render_post
 from .views import view_option, view_query
 
 
-def _progress_import(store: Store, paths: tuple[Path, ...]) -> ImportReport:
+@contextmanager
+def _progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on stderr when it is a terminal."""
     if not sys.stderr.isatty():
-        return store.import_paths(paths)
-    columns = (
-        TextColumn("importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("import", total=None)
+        task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return store.import_paths(paths, progress=update)
+        yield update
 
 
 @click.command("import")
@@ -46,13 +47,24 @@ def import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     Re-importing is safe: unchanged posts are skipped, changed ones updated.
     Exits 1 when some files could not be imported (the others are).
     """
-    store = open_store(ctx)
-    report = _progress_import(store, paths)
+    store = open_store(ctx, writable=True)
+    started = time.monotonic()
+    with _progress_bar("importing") as progress:
+        report = store.import_paths(paths, progress=progress, derive=False)
     for error in report.errors:
         click.echo(str(error), err=True)
     for warning in report.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
-    click.echo(f"{report.summary()} ({len(store)} posts in {store.path})")
+    click.echo(
+        f"{report.summary()} ({len(store)} posts in {store.path}; "
+        f"reviewable after {time.monotonic() - started:.1f} s)"
+    )
+    pending = store.derived_pending
+    if pending:
+        click.echo(f"computing review hints and similar posts for {pending:,} posts …", err=True)
+        with _progress_bar("hints and similarity") as progress:
+            store.finish_derived(progress)
+        click.echo(f"hints and similarity done ({time.monotonic() - started:.1f} s in all)")
     if report.errors:
         sys.exit(1)
 
@@ -117,7 +129,7 @@ def show_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
 @handles_errors
 def review_cmd(ctx: click.Context, post_id: str, status: str, note: str) -> None:
     """Save a decision for one post."""
-    store = open_store(ctx)
+    store = open_store(ctx, writable=True)
     review = store.set_review(post_id, status, note)
     click.echo(f"{post_id}: {review.status} (saved {review.decided_at} by {review.reviewer})")
 

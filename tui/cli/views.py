@@ -71,7 +71,7 @@ def views_cmd(ctx: click.Context, as_json: bool) -> None:
 @handles_errors
 def save_cmd(ctx: click.Context, name: str, query: str) -> None:
     """Save QUERY as the view NAME (replacing a saved view of that name)."""
-    store = open_store(ctx)
+    store = open_store(ctx, writable=True)
     try:
         view = store.save_view(name, query)
     except ViewError as exc:
@@ -88,7 +88,7 @@ def save_cmd(ctx: click.Context, name: str, query: str) -> None:
 @handles_errors
 def delete_cmd(ctx: click.Context, name: str) -> None:
     """Delete the saved view NAME (built-in views stay)."""
-    store = open_store(ctx)
+    store = open_store(ctx, writable=True)
     try:
         view = store.view(name)
         store.delete_view(view.name)
