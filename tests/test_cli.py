@@ -168,9 +168,24 @@ def test_console_script_is_installed(tmp_path):
     exe = shutil.which("copydesk") or [sys.executable, "-m", "tui.cli"]
     cmd = [exe] if isinstance(exe, str) else exe
     out = subprocess.run(
+        [*cmd, "--db", str(tmp_path / "db.json"), "import", str(samples_dir())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    out = subprocess.run(
         [*cmd, "--db", str(tmp_path / "db.json"), "list", "--json"],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert out.returncode == 0 and json.loads(out.stdout) == []
+    assert out.returncode == 0 and len(json.loads(out.stdout)) == 5
+
+
+def test_a_read_only_command_on_a_mistyped_path_is_an_error_and_creates_nothing(runner, tmp_path):
+    db = tmp_path / "none" / "none.json"
+    result = runner.invoke(main, ["--db", str(db), "list"])
+    assert result.exit_code == 1
+    assert "no copydesk store here" in result.stderr
+    assert not (tmp_path / "none").exists()

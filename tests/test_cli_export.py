@@ -202,7 +202,7 @@ def test_bad_query_exits_2_naming_the_term(reviewed):
 
 def test_export_refuses_to_overwrite_the_store(reviewed):
     before = reviewed.read_bytes()
-    reviews_file = reviewed.with_name("db.json.d") / "reviews.json"
+    reviews_file = reviewed.with_name("db.json.d") / "journal.jsonl"
     reviews_before = reviews_file.read_bytes()
     for target in (reviewed, reviews_file, reviewed.with_name("db.json.bak")):
         result = run(reviewed, "export", "--format", "json", "--output", str(target))

@@ -7,9 +7,9 @@ import pytest
 
 from seeds import synth
 from storage import Status, Store
+from storage.analysis import DeriveTask, ShelveTask, derive_segment, shelve_chunk
 from storage.catalog import Catalog, IndexEntry
 from storage.codec import CodecError
-from storage.importer import analyse_files
 from storage.models import Review
 
 QUERIES = (
@@ -33,11 +33,22 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def entries(corpus):
-    analysed = [a for a in analyse_files(sorted(corpus.glob("*.txt"))) if hasattr(a, "row")]
+def entries(corpus, tmp_path_factory):
+    segment = tmp_path_factory.mktemp("segment")
+    files = [str(p) for p in sorted(corpus.glob("*.txt"))]
+    shelved = shelve_chunk(ShelveTask(files, 1, str(segment / "1.json"))).posts
+    docs = [p.doc_id for p in shelved]
+    derived = derive_segment(DeriveTask(str(segment / "1.json"), str(segment / "h.json"), docs))
+    by_id = {d.id: d for d in derived}
     return [
-        IndexEntry(a.id, number, a.row, a.fields, a.features)
-        for number, a in enumerate(analysed, 1)
+        IndexEntry(
+            p.id,
+            p.doc_id,
+            {**p.row, "hint_codes": list(by_id[p.id].hint_codes)},
+            p.fields,
+            by_id[p.id].features,
+        )
+        for p in shelved
     ]
 
 

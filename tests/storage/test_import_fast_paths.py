@@ -69,31 +69,39 @@ def test_hints_of_many_posts_are_the_hints_of_each_post():
     assert any(len(hints) > 2 for hints in together)
 
 
-def test_a_chunk_is_analysed_as_its_files_one_by_one(tmp_path):
+def test_a_chunk_is_shelved_as_its_files_one_by_one(tmp_path):
+    from storage.analysis import ShelveTask, read_segment, shelve_chunk
+
     bad = tmp_path / "empty.txt"
     bad.write_text("")
     files = _seed_files()
     files.insert(2, str(bad))
     files.append(str(tmp_path / "gone.txt"))
-    chunk = importer._analyse_chunk(files)
-    single = [importer.analyse_file(f) for f in files]
-
-    def key(result):
-        if isinstance(result, importer.AnalysedPost):
-            return (
-                result.path,
-                result.id,
-                result.record_json,
-                result.row,
-                result.fields,
-                result.features,
-                result.warnings,
+    together = shelve_chunk(ShelveTask(files, 100, str(tmp_path / "all.json")))
+    alone = [
+        shelve_chunk(ShelveTask([f], 100 + n, str(tmp_path / f"{n}.json")))
+        for n, f in enumerate(files)
+    ]
+    assert [(e.path, e.reason) for e in together.errors] == [
+        (e.path, e.reason) for r in alone for e in r.errors
+    ]
+    assert {str(bad), str(tmp_path / "gone.txt")} <= {e.path for e in together.errors}
+    records = read_segment(str(tmp_path / "all.json"))
+    for n, result in enumerate(alone):
+        for post in result.posts:
+            [mine] = [p for p in together.posts if p.path == post.path]
+            assert (mine.id, mine.doc_id, mine.row, mine.fields, mine.warnings) == (
+                post.id,
+                post.doc_id,
+                post.row,
+                post.fields,
+                post.warnings,
             )
-        return (result.path, result.reason)
-
-    assert [key(r) for r in chunk] == [key(r) for r in single]
-    kinds = [isinstance(r, importer.AnalysedPost) for r in chunk]
-    assert kinds[2] is False and kinds[-1] is False and sum(kinds) >= 5
+            assert (
+                records[str(mine.doc_id)]
+                == read_segment(str(tmp_path / f"{n}.json"))[str(post.doc_id)]
+            )
+    assert len(together.posts) >= 5 and len(records) == len(together.posts)
 
 
 def _rows_reference(pairs):
@@ -111,7 +119,6 @@ def _rows_reference(pairs):
                 "needs_human_review": bool(row["needs_human_review"]),
                 "hint_codes": tuple(row["hint_codes"]),
                 "sha256": row["sha256"],
-                "path": str(row["path"]),
             },
             doc_id,
         )
@@ -131,7 +138,6 @@ def test_post_rows_built_in_bulk_hold_what_the_rows_say():
             "needs_human_review": post_id.endswith("1"),
             "hint_codes": ["reading_time"],
             "sha256": sha,
-            "path": f"/x/{post_id}.txt",
         }
         return {**base, **extra}
 
@@ -140,7 +146,7 @@ def test_post_rows_built_in_bulk_hold_what_the_rows_say():
         (row("q1", None, sha="AB" * 32), 11),  # upper case: kept as is
         (row("q2", "", sha="ab" * 31), 12),  # 62 digits ...
         (row("q3", "r", sha="ab" * 33), 13),  # ... and 66: together 128, still odd
-        (row("q4", None, sha="not hex", title=None, topic=3, path=Path("/p")), 14),
+        (row("q4", None, sha="not hex", title=None, topic=3), 14),
         (row("p3", "ref-0", needs_human_review=1), 15),  # a repeated id: the last wins
     ]
     for pairs in (plain, plain + odd, odd, []):

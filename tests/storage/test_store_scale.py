@@ -1,19 +1,23 @@
-"""The store's fast paths give the answers of the slow ones: columnar rows, the pickled search
-index, incremental imports, phrase scans over shards, the two-pass queue order."""
+"""The store's fast paths give the answers of the slow ones: columnar rows, the saved
+catalog, incremental imports, phrase scans over segments, the two-pass queue order."""
 
 from __future__ import annotations
 
-import pickle
 import shutil
 from pathlib import Path
 
 import pytest
 
 import seeds
+import storage.analysis as analysis_module
+import storage.catalog as catalog_module
 import storage.importer as importer_module
-import storage.store as store_module
+import storage.search_index as search_index_module
 from seeds.synth import synthesize
 from storage import Store
+from storage.codec import Reader, Writer
+from storage.local import index_files
+from storage.local.store import _body_holds
 from storage.postrows import ROW_KEYS, PostRows
 
 COUNT = 48
@@ -48,12 +52,11 @@ def _row(post_id: str, reference: str, **extra) -> dict:
         "needs_human_review": post_id.endswith("1"),
         "hint_codes": ["placeholder_image"] if post_id.endswith("2") else [],
         "sha256": "ab" * 32,
-        "path": f"/x/{post_id}.txt",
         **extra,
     }
 
 
-def test_post_rows_read_like_dicts_in_queue_order_and_survive_pickling():
+def test_post_rows_read_like_dicts_in_queue_order_and_survive_saving():
     rows = PostRows(
         [
             (_row("p2", "ref-b"), 7),
@@ -72,7 +75,6 @@ def test_post_rows_read_like_dicts_in_queue_order_and_survive_pickling():
         "needs_human_review": False,
         "hint_codes": ("placeholder_image",),
         "sha256": "ab" * 32,
-        "path": "/x/p2.txt",
     }
     assert rows["p1"]["sha256"] == "ab" * 32 and rows["p1"]["needs_human_review"] is True
     odd = PostRows([(_row("q", "r", sha256="not hex"), 1)])
@@ -80,7 +82,10 @@ def test_post_rows_read_like_dicts_in_queue_order_and_survive_pickling():
     assert "x3" in rows and "zz" not in rows and rows.get("zz") is None
     with pytest.raises(KeyError):
         rows["zz"]
-    again = pickle.loads(pickle.dumps(rows))
+    writer = Writer()
+    data = rows.to_data(writer)
+    reader = Reader(writer.finish("rows", 1, data), "rows", 1)
+    again = PostRows.from_data(reader, reader.data)
     assert [dict(again[i]) for i in again] == [dict(rows[i]) for i in rows]
     assert list(again.doc_ids) == [7, 4, 9] and set(ROW_KEYS) == set(again["x3"])
 
@@ -112,8 +117,8 @@ QUERIES = [
 
 def test_incremental_imports_in_a_pool_equal_one_import(tmp_path, corpus, full, monkeypatch):
     # small thresholds: the pool, and the similarity built in a pool worker, at 48 files
-    monkeypatch.setattr(importer_module, "PARALLEL_THRESHOLD", 10)
-    monkeypatch.setattr(store_module, "PARALLEL_SIMILARITY", 10)
+    monkeypatch.setattr(analysis_module, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(catalog_module, "PARALLEL_SIMILARITY", 10)
     files = sorted(corpus.iterdir())
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
@@ -126,7 +131,9 @@ def test_incremental_imports_in_a_pool_equal_one_import(tmp_path, corpus, full, 
     with Store.open(db) as store:
         assert len(store.import_paths([first]).imported) == COUNT // 2
         report = store.import_paths([second])
-        assert len(report.updated) == COUNT // 2 - COUNT // 3  # same text, another path
+        # the same bytes at another path while the first copy is still there: known
+        assert len(report.unchanged) == COUNT // 2 - COUNT // 3 and not report.updated
+        assert sum("same content as" in w for w in report.warnings) == len(report.unchanged)
         assert len(report.imported) == COUNT - COUNT // 2
         ids = store.ids()
         for post_id in ids[::5]:
@@ -145,29 +152,12 @@ def test_phrases_in_bodies_match_reading_every_post(full):
     with Store.open(full) as store:
         ids = store.ids()
         for phrase in ("rollback note", "visual reference", "zebra crossing", "café", "x"):
-            expected = [i for i in ids if store.body_contains(i, phrase)]
+            expected = [i for i in ids if _body_holds(store.get(i).body, phrase)]
             assert store.search_ids(f'"{phrase}"', limit=None) == [
                 i for i in store.search_ids("", limit=None) if i in set(expected)
             ]
         assert store.search_ids('"rollback note"', limit=None)  # the phrase is common
         assert store.search_ids('"zebra crossing"', limit=None) == []
-
-
-def test_a_shard_without_the_phrase_bytes_is_not_parsed(full, monkeypatch):
-    with Store.open(full) as store:
-        parsed: list[int] = []
-        real_open = store._open_shard
-
-        def spy(shard: int):
-            parsed.append(shard)
-            return real_open(shard)
-
-        monkeypatch.setattr(store, "_open_shard", spy)
-        assert store.search_ids('"zebra crossing"', limit=None) == []
-        assert parsed == []  # no shard holds the bytes: none was parsed
-        assert store.search_ids('"rollback note"', limit=10)
-        assert parsed  # these shards hold it: parsed, each once for the phrase
-        assert len(parsed) == len(set(parsed))
 
 
 @pytest.mark.parametrize("limit", [1, 3, 7, 20, 500])
@@ -187,30 +177,31 @@ def test_queue_order_with_a_limit_is_the_start_of_the_whole_queue(full, query, l
         assert whole[: len(front)] == front
 
 
-def test_a_cache_written_by_other_code_is_rebuilt_not_trusted(full, tmp_path):
+def test_a_catalog_written_by_other_code_is_rebuilt_not_trusted(full, tmp_path):
     db = tmp_path / "db.json"
     shutil.copy(full, db)
     shutil.copytree(full.with_name(full.name + ".d"), tmp_path / "db.json.d")
-    index = tmp_path / "db.json.d" / "index.pickle"
-    cache = pickle.loads(index.read_bytes())
-    cache["code"] = "older code"
-    cache["rows"] = PostRows()  # what it says must not be believed
-    index.write_bytes(pickle.dumps(cache))
+    [index] = (tmp_path / "db.json.d").glob("index-*.cdx")
+    stamp, _, body = index.read_bytes().partition(b"\n")
+    other = catalog_module.Catalog.empty().to_bytes()  # what it says must not be believed
+    index.write_bytes(
+        stamp.replace(index_files.code_fingerprint().encode(), b"older") + b"\n" + other
+    )
     with Store.open(db) as store:
         assert len(store) == COUNT
         assert store.search_ids("", limit=None) == _everything(full, [""])["results"][""]
-    assert pickle.loads(index.read_bytes())["code"] == store_module._index_code()
+    assert index_files.code_fingerprint().encode() in index.read_bytes().split(b"\n")[0]
 
 
-def test_open_reads_the_index_without_rebuilding_the_search_index(full, monkeypatch):
+def test_open_reads_the_catalog_without_rebuilding_the_search_index(full, monkeypatch):
     built: list[int] = []
-    real = store_module.SearchIndex.__init__
+    real = search_index_module.SearchIndex.__init__
 
     def counting(self, *args, **kwargs):
         built.append(1)
         real(self, *args, **kwargs)
 
-    monkeypatch.setattr(store_module.SearchIndex, "__init__", counting)
+    monkeypatch.setattr(search_index_module.SearchIndex, "__init__", counting)
     with Store.open(full) as store:
         assert store.search_ids("caching", limit=5)
         post = seeds.read_file(store.get(store.ids()[0]).source["path"])

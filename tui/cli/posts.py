@@ -61,8 +61,7 @@ def import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     )
     pending = store.derived_pending
     if pending:
-        click.echo(f"computing review hints and similar posts for {pending:,} posts …", err=True)
-        with _progress_bar("hints and similarity") as progress:
+        with _progress_bar(f"hints and similar posts for {pending:,} posts") as progress:
             store.finish_derived(progress)
         click.echo(f"hints and similarity done ({time.monotonic() - started:.1f} s in all)")
     if report.errors:
