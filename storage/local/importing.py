@@ -101,6 +101,7 @@ class Shelved:
     state: ShelfState
     catalog: Catalog
     report: ImportReport
+    changed: bool  # anything to commit
 
 
 def shelve(
@@ -160,6 +161,7 @@ def shelve(
         locations[post_id] = Location(post.doc_id, post.path, post.file_sha256)
         if old_sha != post.row["sha256"]:
             entries.append(IndexEntry(post_id, post.doc_id, post.row, post.fields, None))
+    changes_seen = bool(changes)
     del changes
     next_state = ShelfState(
         generation=state.generation + 1,
@@ -176,7 +178,7 @@ def shelve(
     finally:
         if collecting:
             gc.enable()
-    return Shelved(next_state, new_catalog, report)
+    return Shelved(next_state, new_catalog, report, bool(changes_seen or plan.moved))
 
 
 def derive_tasks(state: ShelfState, catalog: Catalog, layout: Layout) -> list[DeriveTask]:

