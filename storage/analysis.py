@@ -106,7 +106,8 @@ def post_row(record: dict[str, Any], hint_codes: tuple[str, ...] = ()) -> dict[s
     """The list row of one record (see storage/postrows.py)."""
     meta = record.get("meta")
     meta = meta if isinstance(meta, dict) else {}
-    flags = meta.get("flags") if isinstance(meta.get("flags"), dict) else {}
+    flags = meta.get("flags")
+    flags = flags if isinstance(flags, dict) else {}
     return {
         "id": record["id"],
         "reference": record.get("reference") or "",
@@ -114,7 +115,7 @@ def post_row(record: dict[str, Any], hint_codes: tuple[str, ...] = ()) -> dict[s
         "topic": str(meta.get("topic", "")),
         "needs_human_review": flags.get("needs_human_review") == 1,
         "hint_codes": list(hint_codes),
-        "sha256": (record.get("source") or {}).get("sha256", ""),
+        "sha256": str((record.get("source") or {}).get("sha256", "")),
     }
 
 

@@ -165,7 +165,7 @@ class Catalog:
         rows = PostRows.from_data(reader, data.get("rows"))
         search = SearchIndex.from_data(reader, data.get("search"))
         try:
-            similarity = SimilarityIndex.from_state(data.get("similarity"))  # type: ignore[arg-type]
+            similarity = SimilarityIndex.from_state(data.get("similarity"))
         except ValueError as exc:
             raise CodecError(str(exc)) from exc
         expect(set(rows.ids) == set(search.ids()), "catalog: rows and search index differ")
@@ -357,7 +357,7 @@ def _start_similarity(
     """Start adding the changed posts to a copy of ``current`` (and removing ``remove``);
     returns what waits for the result. A large update runs in a pool worker, beside the
     search index build."""
-    items = [(post_id, entry.features) for post_id, entry in changes.items()]
+    items = [(pid, e.features) for pid, e in changes.items() if e.features is not None]
     if not items and not remove:
         return lambda: current
     if pool is not None and len(items) >= PARALLEL_SIMILARITY and not remove:

@@ -18,6 +18,7 @@ before it: a damaged file is told apart from a file of the wrong kind.
 
 from __future__ import annotations
 
+import builtins
 import struct
 import sys
 import zlib
@@ -44,21 +45,21 @@ class Writer:
     def __init__(self) -> None:
         self._blobs: list[tuple[str, bytes]] = []
 
-    def array(self, values: array) -> dict[str, int]:
+    def array(self, values: array[Any]) -> dict[str, int]:
         """A reference to ``values`` (stored little endian) for use in ``data``."""
         if not _LITTLE:  # pragma: no cover - little-endian machines only here
             values = array(values.typecode, values)
             values.byteswap()
         return self._add(values.typecode, values.tobytes())
 
-    def bytes(self, data: bytes | bytearray) -> dict[str, int]:
-        return self._add("bytes", bytes(data))
+    def bytes(self, data: builtins.bytes | bytearray) -> dict[str, int]:
+        return self._add("bytes", builtins.bytes(data))
 
-    def _add(self, kind: str, data: bytes) -> dict[str, int]:
+    def _add(self, kind: str, data: builtins.bytes) -> dict[str, int]:
         self._blobs.append((kind, data))
         return {"$blob": len(self._blobs) - 1}
 
-    def finish(self, kind: str, version: int, data: Any) -> bytes:
+    def finish(self, kind: str, version: int, data: Any) -> builtins.bytes:
         table = []
         offset = 0
         for blob_kind, blob in self._blobs:
@@ -95,9 +96,10 @@ class Reader:
             raise CodecError(f"{kind} cache version {header.get('version')!r}, not {version}")
         self._base = start + length + (-(start + length) % _ALIGN)
         self._body = body
-        self._blobs = header.get("blobs")
-        if not isinstance(self._blobs, list):
+        blobs = header.get("blobs")
+        if not isinstance(blobs, list):
             raise CodecError("bad blob table")
+        self._blobs: list[Any] = blobs
         self.data: Any = header.get("data")
 
     def _blob(self, ref: Any, kind: str) -> memoryview:
@@ -117,7 +119,7 @@ class Reader:
             raise CodecError(f"blob {number} runs past the end")
         return self._body[start : start + length]
 
-    def array(self, ref: Any, typecode: str) -> array:
+    def array(self, ref: Any, typecode: str) -> array[Any]:
         """The array ``ref`` points to, which must be of ``typecode``."""
         if typecode not in _TYPECODES:
             raise ValueError(typecode)
@@ -130,8 +132,8 @@ class Reader:
             values.byteswap()
         return values
 
-    def bytes(self, ref: Any) -> bytes:
-        return bytes(self._blob(ref, "bytes"))
+    def bytes(self, ref: Any) -> builtins.bytes:
+        return builtins.bytes(self._blob(ref, "bytes"))
 
 
 def expect(condition: bool, what: str) -> None:
@@ -142,4 +144,5 @@ def expect(condition: bool, what: str) -> None:
 
 def str_list(value: Any, what: str) -> list[str]:
     expect(isinstance(value, list) and all(type(v) is str for v in value), f"{what}: not texts")
-    return value
+    texts: list[str] = value
+    return texts

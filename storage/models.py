@@ -119,13 +119,13 @@ class StoredPost:
     id: str
     reference: str
     title: str
-    body: list[dict]
-    meta: dict
+    body: list[dict[str, Any]]
+    meta: dict[str, Any]
     listed_similar: list[str]
     warnings: list[str]
-    source: dict  # {"path": str, "sha256": str}
+    source: dict[str, str]  # {"path": str, "sha256": str}
     review: Review | None = None
-    hints: list[dict] = field(default_factory=list)
+    hints: list[dict[str, Any]] = field(default_factory=list)
     hints_pending: bool = False  # the import is still computing its hints
 
     @property
@@ -142,10 +142,9 @@ class StoredPost:
         return bool(self.review and self.review.made_on_other_text(self.source.get("sha256", "")))
 
     def to_dict(self) -> dict[str, Any]:
-        review = None
+        review: dict[str, Any] | None = None
         if self.review is not None:
-            review = self.review.to_dict()
-            review["changed_since_review"] = self.changed
+            review = {**self.review.to_dict(), "changed_since_review": self.changed}
         return {
             "id": self.id,
             "reference": self.reference,

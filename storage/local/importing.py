@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..analysis import (
     SEGMENT_FILES,
@@ -203,7 +204,7 @@ def derive(
 ) -> Catalog:
     """Phase 2: hints (written beside their segments) and similarity of pending posts."""
     hint_codes: dict[str, tuple[str, ...]] = {}
-    features: dict[str, dict] = {}
+    features: dict[str, dict[str, Any]] = {}
     total = sum(len(task.doc_ids) for task in tasks)
     done = 0
     if progress:

@@ -43,6 +43,8 @@ def migrate(layout: Layout, *, writable: bool, warn: Warn | None) -> Manifest:
     manifest = Manifest(FORMAT, uuid.uuid4().hex)
     layout.posts_dir.mkdir(parents=True, exist_ok=True)
     state = ShelfState(generation=1)
+    locations: dict[str, Location] = {}
+    state.locations = locations
     for start in range(0, len(records), SEGMENT_FILES):
         chunk = records[start : start + SEGMENT_FILES]
         number, first = state.next_segment, state.next_doc_id
@@ -52,7 +54,7 @@ def migrate(layout: Layout, *, writable: bool, warn: Warn | None) -> Manifest:
             doc_id = first + offset
             source = record.get("source") or {}
             path = str(source.get("path", ""))
-            state.locations[record["id"]] = Location(doc_id, path, _file_sha(path))
+            locations[record["id"]] = Location(doc_id, path, _file_sha(path))
             hints[str(doc_id)] = record.get("hints") or []
             table[str(doc_id)] = orjson.dumps(
                 {

@@ -191,8 +191,8 @@ class PostShelf:
             return "bad segment list"
         locations = data.get("locations")
         problem = Locations.problem(locations)
-        if problem is not None:
-            return problem
+        if problem is not None or not isinstance(locations, dict):
+            return problem or "no locations"
         if meta.get("posts") != len(locations["ids"]):
             return f"holds {len(locations['ids'])} posts, its header says {meta.get('posts')}"
         return None
@@ -238,7 +238,8 @@ class PostShelf:
                 f"the text of post {post_id} is missing; run `copydesk repair`, then import "
                 f"its seed file again ({location.path})",
             )
-        return record
+        found: dict[str, Any] = record
+        return found
 
     def hints(self, post_id: str) -> list[dict[str, Any]] | None:
         """The review hints of one post; None while they are being computed."""

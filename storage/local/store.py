@@ -262,7 +262,7 @@ class LocalStore(CatalogStore):
     def _content_sha(self, post_id: str) -> str:
         if self._loaded is not None and post_id in self._loaded:
             return self._loaded.sha256(post_id)
-        return self._shelf.record(post_id).get("source", {}).get("sha256", "")
+        return str(self._shelf.record(post_id).get("source", {}).get("sha256", ""))
 
     def _body_contains(self) -> BodyContains:
         """Body test for quoted phrases: the segment of an asked post is scanned once for
