@@ -54,3 +54,11 @@ def test_checker_would_catch_a_violation(tmp_path):
     }
     names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert names == {"textual"}
+
+
+def test_import_linter_contracts_hold():
+    # the contracts in pyproject.toml: layers, no textual below tui, backends apart
+    lint = Path(sys.executable).with_name("lint-imports")
+    out = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert " kept, 0 broken" in out.stdout
