@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +38,57 @@ PARALLEL_THRESHOLD = 200
 SEGMENT_FILES = 256
 
 
+class PackedFields(Mapping[str, Any]):
+    """A post's query fields as two tuples (names, values) instead of a dict: ~0.4 KB a
+    post instead of ~2.5 KB while an import holds 100,000 of them (the names tuple is
+    shared by every post with the same fields, the values interned by ``Interner``)."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        self._names = names
+        self._values = values
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._values[self._names.index(name)]
+        except ValueError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def items(self) -> Any:
+        return zip(self._names, self._values, strict=True)  # what SearchIndex iterates
+
+
+class Interner:
+    """One object per distinct value (topics, tools, scores and notes repeat across posts;
+    unpickled results carry a new object for each)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            value = tuple(map(self, value))
+        elif not isinstance(value, str | int | tuple):
+            return value
+        try:
+            return self._seen.setdefault(value, value)
+        except TypeError:  # unhashable: keep as is
+            return value
+
+    def fields(self, fields: Mapping[str, Any]) -> PackedFields:
+        return PackedFields(self(tuple(fields)), tuple(map(self, fields.values())))
+
+    def row(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {key: self(value) for key, value in row.items()}
+
+
 @dataclass(slots=True)
 class ShelvedPost:
     """What the parent keeps of one stored post (no body)."""
@@ -47,7 +98,7 @@ class ShelvedPost:
     doc_id: int
     file_sha256: str  # of the file's bytes: an unchanged file is known without parsing
     row: dict[str, Any]  # storage.postrows.ROW_KEYS
-    fields: dict[str, Any]  # storage.query.index_fields
+    fields: Mapping[str, Any]  # storage.query.index_fields
     warnings: list[str]
 
 

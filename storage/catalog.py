@@ -47,7 +47,7 @@ class IndexEntry:
     id: str
     doc_id: int
     row: dict[str, Any]  # storage.postrows.ROW_KEYS
-    fields: dict[str, Any]  # storage.query.index_fields(post)
+    fields: Mapping[str, Any]  # storage.query.index_fields(post)
     features: dict[str, Any] | None  # storage.similarity.features(post); None: not yet
 
 
@@ -147,6 +147,10 @@ class Catalog:
 
     def to_bytes(self) -> bytes:
         """Data only (``storage.codec``): nothing in it can run code when read."""
+        return b"".join(self.to_parts())
+
+    def to_parts(self) -> list[Any]:
+        """``to_bytes`` in parts, written one after the other (no copy of it all)."""
         writer = Writer()
         data = {
             "rows": self.rows.to_data(writer),
@@ -154,7 +158,7 @@ class Catalog:
             "similarity": self._similarity.to_state(),
             "pending": sorted(self.pending),
         }
-        return writer.finish(CACHE_KIND, CACHE_VERSION, data)
+        return writer.finish_parts(CACHE_KIND, CACHE_VERSION, data)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Catalog:

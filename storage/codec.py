@@ -43,36 +43,45 @@ class Writer:
     """Collects blobs while the caller builds its JSON-ready ``data``."""
 
     def __init__(self) -> None:
-        self._blobs: list[tuple[str, bytes]] = []
+        # views, not copies: the caller's arrays must not change before ``finish``
+        self._blobs: list[tuple[str, memoryview]] = []
 
     def array(self, values: array[Any]) -> dict[str, int]:
         """A reference to ``values`` (stored little endian) for use in ``data``."""
         if not _LITTLE:  # pragma: no cover - little-endian machines only here
             values = array(values.typecode, values)
             values.byteswap()
-        return self._add(values.typecode, values.tobytes())
+        return self._add(values.typecode, memoryview(values).cast("B"))
 
     def bytes(self, data: builtins.bytes | bytearray) -> dict[str, int]:
-        return self._add("bytes", builtins.bytes(data))
+        return self._add("bytes", memoryview(data).cast("B"))
 
-    def _add(self, kind: str, data: builtins.bytes) -> dict[str, int]:
+    def _add(self, kind: str, data: memoryview) -> dict[str, int]:
         self._blobs.append((kind, data))
         return {"$blob": len(self._blobs) - 1}
 
     def finish(self, kind: str, version: int, data: Any) -> builtins.bytes:
+        return b"".join(self.finish_parts(kind, version, data))
+
+    def finish_parts(self, kind: str, version: int, data: Any) -> list[Any]:
+        """``finish`` as a list of parts, to be written one after the other: a cache of
+        ~100 MB is not copied into one buffer (twice) first."""
         table = []
         offset = 0
         for blob_kind, blob in self._blobs:
             table.append([blob_kind, offset, len(blob)])
             offset += len(blob) + (-len(blob) % _ALIGN)
         header = orjson.dumps({"kind": kind, "version": version, "data": data, "blobs": table})
-        parts = [MAGIC, _LENGTH.pack(len(header)), header]
+        parts: list[Any] = [MAGIC, _LENGTH.pack(len(header)), header]
         parts.append(b"\x00" * (-(len(MAGIC) + _LENGTH.size + len(header)) % _ALIGN))
         for _, blob in self._blobs:
             parts.append(blob)
             parts.append(b"\x00" * (-len(blob) % _ALIGN))
-        body = b"".join(parts)
-        return body + _CRC.pack(zlib.crc32(body))
+        crc = 0
+        for part in parts:
+            crc = zlib.crc32(part, crc)
+        parts.append(_CRC.pack(crc))
+        return parts
 
 
 class Reader:

@@ -25,6 +25,7 @@ from ..analysis import (
     SEGMENT_FILES,
     DerivedPost,
     DeriveTask,
+    Interner,
     ShelvedPost,
     ShelveTask,
     derive_segment,
@@ -129,9 +130,12 @@ def shelve(
     done = 0
     if progress:
         progress(0, len(plan.to_parse))
+    intern = Interner()
     for number, result in enumerate(run_tasks(pool, shelve_chunk, tasks)):
         report.errors.extend(result.errors)
         for post in result.posts:
+            post.fields = intern.fields(post.fields)
+            post.row = intern.row(post.row)
             report.warnings.extend(f"{post.path}: {w}" for w in post.warnings)
             if post.id in changes:
                 report.warnings.append(
@@ -163,7 +167,7 @@ def shelve(
         if old_sha != post.row["sha256"]:
             entries.append(IndexEntry(post_id, post.doc_id, post.row, post.fields, None))
     changes_seen = bool(changes)
-    del changes
+    del changes, intern
     next_state = ShelfState(
         generation=state.generation + 1,
         next_doc_id=state.next_doc_id + len(tasks) * SEGMENT_FILES,
@@ -176,6 +180,7 @@ def shelve(
     gc.disable()
     try:
         new_catalog = catalog.updated(entries, pool=pool) if entries else catalog
+        del entries
     finally:
         if collecting:
             gc.enable()

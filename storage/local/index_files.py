@@ -69,9 +69,8 @@ def read_catalog(layout: Layout, generation: int, warn: Warn) -> Catalog | None:
 
 def write_catalog(layout: Layout, generation: int, catalog: Catalog) -> None:
     stamp = orjson.dumps({"generation": generation, "code": code_fingerprint()})
-    atomic_write_bytes(
-        index_path(layout, generation), stamp + b"\n" + catalog.to_bytes(), keep_backup=False
-    )
+    parts = [stamp + b"\n", *catalog.to_parts()]
+    atomic_write_bytes(index_path(layout, generation), parts, keep_backup=False)
 
 
 def write_near_dups(layout: Layout, generation: int, catalog: Catalog) -> None:
