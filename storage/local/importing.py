@@ -38,7 +38,7 @@ from ..catalog import Catalog, IndexEntry
 from ..importer import collect_names
 from ..models import FileError, ImportReport
 from .layout import Layout
-from .shelf import Location, Segment, ShelfState
+from .shelf import Location, Locations, Segment, ShelfState
 
 Progress = Callable[[int, int], None]
 HASH_THREADS = 4
@@ -53,6 +53,9 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
 
+HASH_CHUNK = 512  # files a thread hashes per task (a task per file costs more than it)
+
+
 def _hash(path: str) -> str | FileError:
     try:
         with open(path, "rb") as handle:
@@ -61,39 +64,52 @@ def _hash(path: str) -> str | FileError:
         return FileError(path, f"cannot read: {exc.strerror or exc}")
 
 
+def _hash_many(paths: list[str]) -> list[str | FileError]:
+    return list(map(_hash, paths))
+
+
 def plan_import(files: list[str], state: ShelfState, progress: Progress | None) -> Plan:
     """Which files need parsing (see the module docstring)."""
     plan = Plan()
     if not state.locations:
         plan.to_parse = files
         return plan
-    by_file = state.by_file()
+    locations = Locations.of(state.locations)
+    by_file = locations.by_file()
     named = set(files)
     done = 0
+    chunks = [files[i : i + HASH_CHUNK] for i in range(0, len(files), HASH_CHUNK)]
+    if progress:
+        progress(0, len(files))
+    # hashlib and file reads let go of the GIL: threads hash on both cores
     with ThreadPoolExecutor(HASH_THREADS) as threads:
-        for path, sha in zip(files, threads.map(_hash, files, chunksize=64), strict=True):
-            done += 1
-            if progress and done % 1000 == 0:
+        for chunk, shas in zip(chunks, threads.map(_hash_many, chunks), strict=True):
+            done += len(chunk)
+            if progress:
                 progress(done, len(files))
-            if isinstance(sha, FileError):
-                plan.errors.append(sha)
-                continue
-            post_id = by_file.get(sha)
-            if post_id is None:
-                plan.to_parse.append(path)
-                continue
-            old_path = state.locations[post_id].path
-            if old_path == path:
-                plan.unchanged.append(post_id)
-            elif old_path in named or os.path.exists(old_path):
-                plan.unchanged.append(post_id)
-                plan.warnings.append(
-                    f"{path}: same content as {old_path} (post {post_id}); already imported"
-                )
-            else:
-                plan.moved[post_id] = path
-                plan.unchanged.append(post_id)
+            for path, sha in zip(chunk, shas, strict=True):
+                if isinstance(sha, FileError):
+                    plan.errors.append(sha)
+                    continue
+                post_id = by_file.get(sha)
+                if post_id is None:
+                    plan.to_parse.append(path)
+                else:
+                    _known_file(plan, post_id, path, locations.path(post_id), named)
     return plan
+
+
+def _known_file(plan: Plan, post_id: str, path: str, old_path: str, named: set[str]) -> None:
+    """A file whose bytes are stored: unchanged, moved, or a second copy."""
+    plan.unchanged.append(post_id)
+    if old_path == path:
+        return
+    if old_path in named or os.path.exists(old_path):
+        plan.warnings.append(
+            f"{path}: same content as {old_path} (post {post_id}); already imported"
+        )
+    else:
+        plan.moved[post_id] = path
 
 
 @dataclass(slots=True)
@@ -101,7 +117,7 @@ class Shelved:
     """What phase 1 made: the next shelf state and catalog, and the report."""
 
     state: ShelfState
-    catalog: Catalog
+    catalog: Catalog | None  # None: the catalog did not change (nothing new, or moves only)
     report: ImportReport
     changed: bool  # anything to commit
 
@@ -109,12 +125,13 @@ class Shelved:
 def shelve(
     plan: Plan,
     state: ShelfState,
-    catalog: Catalog,
+    load_catalog: Callable[[], Catalog],
     layout: Layout,
     pool: Executor | None,
     progress: Progress | None,
 ) -> Shelved:
-    """Phase 1: parse and store the planned files; nothing is committed here."""
+    """Phase 1: parse and store the planned files; nothing is committed here. The catalog
+    is loaded only when files were parsed (a re-import of known files never needs it)."""
     report = ImportReport(errors=list(plan.errors), warnings=list(plan.warnings))
     report.unchanged.extend(plan.unchanged)
     tasks = [
@@ -154,8 +171,10 @@ def shelve(
     for post_id, path in plan.moved.items():
         old = locations[post_id]
         locations[post_id] = Location(old.doc_id, path, old.file_sha256)
+    catalog = load_catalog() if changes else None
     entries = []
     for post_id, post in changes.items():
+        assert catalog is not None
         old_sha = catalog.sha256(post_id) if post_id in catalog else None
         if old_sha is None:
             report.imported.append(post_id)
@@ -169,7 +188,8 @@ def shelve(
     changes_seen = bool(changes)
     del changes, intern
     next_state = ShelfState(
-        generation=state.generation + 1,
+        # the generation names the catalog: moves alone change only the shelf
+        generation=state.generation + (1 if changes_seen else 0),
         next_doc_id=state.next_doc_id + len(tasks) * SEGMENT_FILES,
         next_segment=state.next_segment + len(tasks),
         segments=segments,
@@ -179,7 +199,9 @@ def shelve(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        new_catalog = catalog.updated(entries, pool=pool) if entries else catalog
+        new_catalog = (
+            catalog.updated(entries, pool=pool) if catalog is not None and entries else catalog
+        )
         del entries
     finally:
         if collecting:

@@ -93,6 +93,9 @@ class Locations(Mapping[str, Location]):
     def doc_id(self, post_id: str) -> int:
         return self._doc_ids[self._index[post_id]]
 
+    def path(self, post_id: str) -> str:
+        return self._paths[self._index[post_id]]
+
     def to_data(self) -> dict[str, list[Any]]:
         return {
             "ids": self._ids,

@@ -312,12 +312,12 @@ class LocalStore(CatalogStore):
         files, errors = importing.collect(paths)
         with self._importing():
             self._reload_shelf()
-            state, catalog = self._shelf.state, self._catalog()
+            state = self._shelf.state
             self._remove_orphans()
             plan = importing.plan_import(files, state, progress)
             plan.errors[:0] = errors
             with worker_pool(len(plan.to_parse)) as pool:
-                shelved = importing.shelve(plan, state, catalog, self.layout, pool, progress)
+                shelved = importing.shelve(plan, state, self._catalog, self.layout, pool, progress)
                 if shelved.changed:
                     self._commit(shelved.state, shelved.catalog)
                 if derive:
@@ -331,12 +331,14 @@ class LocalStore(CatalogStore):
     @property
     def derived_pending(self) -> int:
         """How many posts still wait for their hints and similarity."""
+        if all(self._shelf.has_hints(segment) for segment in self._shelf.state.segments):
+            return 0  # every segment's hints are written: nothing pending (no catalog read)
         return len(self._catalog().pending)
 
     def finish_derived(self, progress: Progress | None = None, *, wait: bool = True) -> bool:
         """Compute the pending hints and similarity (import phase 2). False when another
         process is at it (and ``wait`` is False)."""
-        if not self._catalog().pending:
+        if not self.derived_pending:
             return True
         try:
             with self._importing(timeout=-1 if wait else 0):
@@ -365,14 +367,17 @@ class LocalStore(CatalogStore):
         )
         self._commit(next_state, derived)
 
-    def _commit(self, state: Any, catalog: Catalog) -> None:
-        """Write the derived files of ``state``'s generation, then the shelf itself."""
-        index_files.write_catalog(self.layout, state.generation, catalog)
-        index_files.write_near_dups(self.layout, state.generation, catalog)
+    def _commit(self, state: Any, catalog: Catalog | None) -> None:
+        """Write the derived files of ``state``'s generation (a new ``catalog``), then the
+        shelf itself."""
+        if catalog is not None:
+            index_files.write_catalog(self.layout, state.generation, catalog)
+            index_files.write_near_dups(self.layout, state.generation, catalog)
         with self._write_lock():
             self._shelf.commit(state)
-        self._loaded, self._loaded_generation = catalog, state.generation
-        index_files.remove_other_generations(self.layout, state.generation)
+        if catalog is not None:
+            self._loaded, self._loaded_generation = catalog, state.generation
+            index_files.remove_other_generations(self.layout, state.generation)
 
     def _reload_shelf(self) -> None:
         if self._shelf.changed_on_disk():
