@@ -191,6 +191,7 @@ class ImportReport:
     imported: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # unchanged, found at another path
     errors: list[FileError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # per-file reader warnings, "path: text"
 
@@ -199,7 +200,8 @@ class ImportReport:
         return not self.errors
 
     def summary(self) -> str:
+        moved = f" ({len(self.moved)} moved)" if self.moved else ""
         return (
             f"{len(self.imported)} imported, {len(self.updated)} updated, "
-            f"{len(self.unchanged)} unchanged, {len(self.errors)} failed"
+            f"{len(self.unchanged)} unchanged{moved}, {len(self.errors)} failed"
         )

@@ -134,6 +134,7 @@ def shelve(
     is loaded only when files were parsed (a re-import of known files never needs it)."""
     report = ImportReport(errors=list(plan.errors), warnings=list(plan.warnings))
     report.unchanged.extend(plan.unchanged)
+    report.moved.extend(plan.moved)
     tasks = [
         ShelveTask(
             plan.to_parse[start : start + SEGMENT_FILES],
