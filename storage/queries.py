@@ -8,13 +8,15 @@ posts, clusters and views then behave the same on every backend.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .catalog import BodyContains, Catalog
 from .errors import UnknownPostError
 from .models import PostSummary, Review, SimilarPost, Status
 from .protocol import QueueProgress
 from .views import View, all_views, find
+
+if TYPE_CHECKING:
+    from .catalog import BodyContains, Catalog
 
 
 class CatalogStore:

@@ -14,14 +14,16 @@ import functools
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..catalog import Catalog
 from ..codec import CodecError
 from ..jsonstore import atomic_write_bytes
 from .layout import Layout
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
 
 Warn = Callable[[str], None]
 
@@ -51,6 +53,8 @@ def code_fingerprint() -> str:
 
 def read_catalog(layout: Layout, generation: int, warn: Warn) -> Catalog | None:
     """The catalog of ``generation``, None when it is missing, stale or damaged."""
+    from ..catalog import Catalog
+
     path = index_path(layout, generation)
     try:
         raw = path.read_bytes()

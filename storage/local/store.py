@@ -20,12 +20,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
 
-from ..analysis import post_dict, post_row, worker_pool
-from ..catalog import BodyContains, Catalog, IndexEntry
 from ..errors import InvalidStatusError, StoreError, UnknownPostError
 from ..merge import Conflict, MergeReport
 from ..models import STATUSES, ImportReport, Review, Status, StoredPost
@@ -34,7 +32,7 @@ from ..protocol import DecisionRequest
 from ..queries import CatalogStore
 from ..reviews import now_iso, reviewer_name
 from ..views import View, clean_name, refuse_builtin, with_view, without_view
-from . import importing, index_files
+from . import index_files
 from .decisions import DecisionLog, DecisionState
 from .layout import (
     LEGACY_FORMAT,
@@ -46,6 +44,10 @@ from .layout import (
     read_manifest,
 )
 from .shelf import PostShelf
+
+if TYPE_CHECKING:  # the catalog and the import load on first use: a one-post command
+    # (`copydesk show`, `review`) needs neither, and they cost ~0.1 s of imports
+    from ..catalog import BodyContains, Catalog
 
 LOCK_TIMEOUT_S = 30
 PHRASES_REMEMBERED = 8  # quoted phrases whose body scans are kept (see _body_contains)
@@ -186,6 +188,8 @@ class LocalStore(CatalogStore):
 
     def _rebuild_catalog(self) -> Catalog:
         """The catalog from the post segments (the store of record)."""
+        from ..analysis import post_dict, post_row
+        from ..catalog import Catalog, IndexEntry
         from ..query import index_fields
         from ..similarity import features
 
@@ -309,6 +313,8 @@ class LocalStore(CatalogStore):
 
         With ``derive`` False the call returns once the posts are stored and searchable;
         ``finish_derived`` then computes their hints and similarity."""
+        from . import importing
+
         files, errors = importing.collect(paths)
         with self._importing():
             self._reload_shelf()
@@ -316,7 +322,7 @@ class LocalStore(CatalogStore):
             self._remove_orphans()
             plan = importing.plan_import(files, state, progress)
             plan.errors[:0] = errors
-            with worker_pool(len(plan.to_parse)) as pool:
+            with importing.worker_pool(len(plan.to_parse)) as pool:
                 shelved = importing.shelve(plan, state, self._catalog, self.layout, pool, progress)
                 if shelved.changed:
                     self._commit(shelved.state, shelved.catalog)
@@ -342,6 +348,8 @@ class LocalStore(CatalogStore):
             return True
         try:
             with self._importing(timeout=-1 if wait else 0):
+                from .importing import worker_pool
+
                 self._reload_shelf()
                 with worker_pool(len(self._catalog().pending)) as pool:
                     self._derive(pool, progress)
@@ -352,6 +360,8 @@ class LocalStore(CatalogStore):
         return True
 
     def _derive(self, pool: Any, progress: Progress | None) -> None:
+        from . import importing
+
         catalog = self._catalog()
         if not catalog.pending:
             return

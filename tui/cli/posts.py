@@ -10,13 +10,10 @@ from pathlib import Path
 
 import click
 import orjson
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from storage import STATUSES
 
 from .common import db_option, handles_errors, open_store
-from .render import render_post
 from .views import view_option, view_query
 
 
@@ -26,6 +23,15 @@ def _progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
@@ -110,6 +116,10 @@ def show_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
         sys.stdout.buffer.write(orjson.dumps(post.to_dict(), option=orjson.OPT_INDENT_2))
         sys.stdout.buffer.write(b"\n")
         return
+    from rich.console import Console
+
+    from .render import render_post
+
     Console(highlight=False).print(render_post(post))
 
 
