@@ -107,6 +107,11 @@ class ReviewStore(Protocol):
 
     def summary(self, post_id: str) -> PostSummary: ...
 
+    def reviewed_version(self, post_id: str) -> StoredPost | None:
+        """The post as it was when its decision was made, if its text changed since and
+        that version is kept (for "what changed since review")."""
+        ...
+
     def search(self, query: str = "", limit: int | None = 50) -> list[PostSummary]:
         """Posts matching ``query``: best first with free words, else in queue order."""
         ...

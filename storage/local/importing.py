@@ -169,6 +169,7 @@ def shelve(
         if progress:
             progress(done, len(plan.to_parse))
     locations = dict(state.locations)
+    history = {post_id: list(docs) for post_id, docs in state.history.items()}
     for post_id, path in plan.moved.items():
         old = locations[post_id]
         locations[post_id] = Location(old.doc_id, path, old.file_sha256)
@@ -183,6 +184,8 @@ def shelve(
             report.unchanged.append(post_id)  # other bytes, same text (line ends, a BOM)
         else:
             report.updated.append(post_id)
+        if post_id in locations and old_sha != post.row["sha256"]:
+            history.setdefault(post_id, []).append(locations[post_id].doc_id)
         locations[post_id] = Location(post.doc_id, post.path, post.file_sha256)
         if old_sha != post.row["sha256"]:
             entries.append(IndexEntry(post_id, post.doc_id, post.row, post.fields, None))
@@ -195,6 +198,7 @@ def shelve(
         next_segment=state.next_segment + len(tasks),
         segments=segments,
         locations=locations,
+        history=history,
     )
     # the search index build allocates many objects, none cyclic: a GC pass is pure cost
     collecting = gc.isenabled()

@@ -133,6 +133,9 @@ class ShelfState:
     next_segment: int = 1
     segments: list[Segment] = field(default_factory=list)
     locations: Mapping[str, Location] = field(default_factory=dict)
+    # post id -> the doc ids of its earlier versions, oldest first: what a decision was
+    # made on stays readable after a re-import changed the post ("what changed")
+    history: dict[str, list[int]] = field(default_factory=dict)
 
     def by_file(self) -> dict[str, str]:
         """File sha256 -> post id (of the last post imported from such a file)."""
@@ -196,6 +199,11 @@ class PostShelf:
         problem = Locations.problem(locations)
         if problem is not None or not isinstance(locations, dict):
             return problem or "no locations"
+        history = data.get("history", {})
+        if not isinstance(history, dict) or not all(
+            isinstance(v, list) and set(map(type, v)) <= {int} for v in history.values()
+        ):
+            return "bad history"
         if meta.get("posts") != len(locations["ids"]):
             return f"holds {len(locations['ids'])} posts, its header says {meta.get('posts')}"
         return None
@@ -215,6 +223,7 @@ class PostShelf:
                 }
             },
             "locations": Locations.of(state.locations).to_data(),
+            "history": state.history,
         }
         write_json(self.layout.shelf_path, data)
         self._signature = _signature(self.layout.shelf_path)
@@ -243,6 +252,16 @@ class PostShelf:
             )
         found: dict[str, Any] = record
         return found
+
+    def version_with(self, post_id: str, sha256: str) -> dict[str, Any] | None:
+        """The record of an earlier version of ``post_id`` whose text has ``sha256``."""
+        for doc_id in reversed(self.state.history.get(post_id, [])):
+            segment = self.segment_of(doc_id)
+            record = self._segment(segment).get(str(doc_id)) if segment else None
+            if record and (record.get("source") or {}).get("sha256") == sha256:
+                found: dict[str, Any] = record
+                return found
+        return None
 
     def hints(self, post_id: str) -> list[dict[str, Any]] | None:
         """The review hints of one post; None while they are being computed."""
@@ -331,6 +350,7 @@ def _state_of(data: dict[str, Any]) -> ShelfState:
             data["locations"]["paths"],
             data["locations"]["file_sha256"],
         ),
+        history=dict(data.get("history", {})),
     )
 
 

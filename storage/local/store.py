@@ -255,6 +255,28 @@ class LocalStore(CatalogStore):
             hints_pending=hints is None,
         )
 
+    def reviewed_version(self, post_id: str) -> StoredPost | None:
+        """The post as it was when its decision was made, when its text changed since
+        (None: no decision, the same text, or that version is not kept)."""
+        post = self.get(post_id)
+        review = post.review
+        if review is None or not review.made_on_other_text(post.source.get("sha256", "")):
+            return None
+        record = self._shelf.version_with(post_id, review.content_sha256)
+        if record is None:
+            return None
+        return StoredPost(
+            id=post_id,
+            reference=record.get("reference", ""),
+            title=record.get("title", ""),
+            body=record.get("body", []),
+            meta=record.get("meta", {}),
+            listed_similar=record.get("listed_similar", []),
+            warnings=record.get("warnings", []),
+            source={"path": "", "sha256": review.content_sha256},
+            review=review,
+        )
+
     def _near_duplicate_hints(self, post_id: str) -> list[dict[str, Any]]:
         if self._loaded is not None and self._loaded_generation == self._shelf.state.generation:
             return self._loaded.near_duplicate_hints(post_id)
@@ -374,6 +396,7 @@ class LocalStore(CatalogStore):
             next_segment=state.next_segment,
             segments=state.segments,
             locations=state.locations,
+            history=state.history,
         )
         self._commit(next_state, derived)
 
@@ -552,6 +575,7 @@ class LocalStore(CatalogStore):
                     shelf.next_segment,
                     shelf.segments,
                     locations,
+                    {k: v for k, v in shelf.history.items() if k not in unreadable},
                 )
                 self._loaded = None
                 self._shelf.state = next_state
