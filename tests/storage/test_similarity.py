@@ -307,3 +307,27 @@ def test_planted_near_copies_of_the_synthesizer_are_found(monkeypatch):
     monkeypatch.setattr(similarity, "BLOCK_TOP", 2)
     monkeypatch.setattr(similarity, "WIDEN_BELOW", 0)
     check()
+
+
+def test_every_kept_score_is_the_plain_pair_score(monkeypatch):
+    # the index scores pairs with inlined arithmetic (storage/similarity.py, _offer_all):
+    # it must give what pair_score, the plain version, gives for the same two posts
+    import tempfile
+    from pathlib import Path
+
+    from seeds.synth import synthesize
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = synthesize(400, Path(tmp) / "c", seed=5)
+        feats = {}
+        for path in paths:
+            post = seeds.read_file(path)
+            feats[post.id] = features(post.to_dict())
+    index = SimilarityIndex()
+    index.add_many(feats.items())
+    checked = 0
+    for post_id in feats:
+        for other, score, reasons in index.similar(post_id, NEIGHBOURS_KEPT):
+            assert (score, reasons) == pair_score(feats[post_id], feats[other])
+            checked += 1
+    assert checked > 400 * 5
