@@ -6,8 +6,9 @@ each fsynced before the change is acknowledged (like a database's multiplexed re
 A line is ``<crc32 of the JSON, 8 hex digits> <JSON object>\\n``; records are numbered
 (``seq``) from 1 without gaps, and record 0 names the store the journal belongs to.
 
-Reading merges the two copies by ``seq``: a line damaged in one copy is taken from the
-other, a copy that is missing or shorter is rewritten from the other (``repair``), and a
+Reading merges the two copies by ``seq``: a line damaged (or, checked by the caller, of
+the wrong shape) in one copy is taken from the other, a copy of another store is not read,
+a copy that is missing or shorter is rewritten from the other (``repair``), and a
 torn last line (a crash mid-append) that the other copy lacks was never acknowledged, so
 it is dropped. What neither copy holds is reported by the caller (``storage.local
 .decisions``), never skipped in silence.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,11 @@ from ..jsonstore import atomic_write_bytes, fsync_dir
 PRIMARY_NAME = "journal.jsonl"
 MIRROR_NAME = "journal-mirror.jsonl"
 FORMAT = 1
+
+# Why a record (CRC already checked) is not one copydesk writes, or None: a record of the
+# wrong shape counts as damaged in its copy, and a copy whose record 0 fails it is another
+# store's journal (see storage.local.decisions.validate_record).
+Check = Callable[[dict[str, Any]], "str | None"]
 
 
 class JournalError(OSError):
@@ -98,6 +105,10 @@ class JournalRead:
     ends: tuple[int, int]  # where each copy's complete lines end
     exists: tuple[bool, bool]
     covers: int = 0  # records up to this seq are known to be before where reading began
+    # seq -> why, for records that are in the journal (a line with a valid checksum) but
+    # of the wrong shape in every copy that holds them: known to exist, unreadable
+    unreadable: dict[int, str] = field(default_factory=dict)
+    foreign: tuple[bool, bool] = (False, False)  # a copy whose record 0 is another's
 
 
 def seq_before(path: Path, offset: int) -> int | None:
@@ -125,13 +136,31 @@ class Journal:
     def __init__(self, directory: Path) -> None:
         self.paths = (directory / PRIMARY_NAME, directory / MIRROR_NAME)
 
-    def read(self, starts: tuple[int, int] = (0, 0)) -> JournalRead:
+    def read(self, starts: tuple[int, int] = (0, 0), check: Check | None = None) -> JournalRead:
         copies = [read_copy(path, start) for path, start in zip(self.paths, starts, strict=True)]
-        merged: dict[int, dict[str, Any]] = {}
         problems: list[str] = []
-        for path, copy in zip(self.paths, copies, strict=True):
+        invalid: dict[int, str] = {}
+        foreign = [False, False]
+        for number, (path, copy) in enumerate(zip(self.paths, copies, strict=True)):
             for offset in copy.damaged:
                 problems.append(f"{path.name}: damaged record at byte {offset}")
+            if check is None:
+                continue
+            header = copy.records.get(0)
+            reason = check(header) if header is not None else None
+            if reason is not None:
+                problems.append(f"{path.name}: {reason}; not read")
+                copy.records.clear()
+                foreign[number] = True
+                continue
+            for seq in sorted(copy.records):
+                reason = check(copy.records[seq])
+                if reason is not None:
+                    del copy.records[seq]
+                    problems.append(f"{path.name}: journal record {seq}: {reason}")
+                    invalid.setdefault(seq, reason)
+        merged: dict[int, dict[str, Any]] = {}
+        for copy in copies:
             for seq, record in copy.records.items():
                 merged.setdefault(seq, record)
         seqs = set(merged)
@@ -150,16 +179,20 @@ class Journal:
             needs_repair=needs_repair,
             ends=ends,
             exists=(copies[0].exists, copies[1].exists),
+            unreadable={seq: why for seq, why in invalid.items() if seq not in merged},
+            foreign=(foreign[0], foreign[1]),
         )
 
-    def read_after(self, offsets: tuple[int, int], seq: int) -> JournalRead:
+    def read_after(
+        self, offsets: tuple[int, int], seq: int, check: Check | None = None
+    ) -> JournalRead:
         """``read`` from a checkpoint's offsets: each copy whose line before its offset is
         record ``seq`` is read from there, any other copy from its start."""
         starts = tuple(
             offset if seq_before(path, offset) == seq else 0
             for path, offset in zip(self.paths, offsets, strict=True)
         )
-        read = self.read((starts[0], starts[1]))
+        read = self.read((starts[0], starts[1]), check)
         read.covers = seq if any(starts) else 0
         return read
 
