@@ -163,14 +163,27 @@ class Journal:
         for copy in copies:
             for seq, record in copy.records.items():
                 merged.setdefault(seq, record)
-        seqs = set(merged)
         needs_repair = False
-        for path, copy in zip(self.paths, copies, strict=True):
-            if not copy.exists and merged:
-                problems.append(f"{path.name}: missing")
-            if copy.damaged or set(copy.records) != seqs or (not copy.exists and merged):
-                needs_repair = True
+        for number, (path, copy, start) in enumerate(zip(self.paths, copies, starts, strict=True)):
+            if not copy.exists:
+                if merged:
+                    problems.append(f"{path.name}: missing")
+                    needs_repair = True
+                continue
+            # a copy read from an offset holds the records before it: not missing
+            floor = seq_before(path, start) if start > 0 else None
+            lacking = [n for n in merged if n > (-1 if floor is None else floor)]
+            lacking = [n for n in lacking if n not in copy.records]
+            explained = (
+                copy.damaged
+                or foreign[number]
+                or any(f"{path.name}: journal record" in p for p in problems)
+            )
+            if lacking and not explained:
+                problems.append(f"{path.name}: {len(lacking)} records missing")
             if copy.torn:
+                problems.append(f"{path.name}: an incomplete last line (an interrupted write)")
+            if copy.damaged or lacking or copy.torn:
                 needs_repair = True
         ends = (copies[0].end, copies[1].end)
         return JournalRead(
