@@ -29,7 +29,7 @@ from ..errors import StoreCorruptError, StoreError
 from ..jsonstore import read_json, write_json
 from ..models import STATUSES, Review
 from ..reviews import now_iso
-from .journal import FORMAT, Journal
+from .journal import FORMAT, Journal, JournalChanged
 
 CHECKPOINT_NAME = "decisions.json"
 CHECKPOINT_FORMAT = 1
@@ -345,24 +345,34 @@ class DecisionLog:
         """Append one record and apply it. The caller holds the store's write lock and
         has called ``refresh`` under it. Durable when this returns."""
         self.check_writable()
-        record: dict[str, Any] = {
-            "seq": self.state.seq + 1,
-            "op": "put",
-            "why": why,
-            "at": now_iso(),
-            "decisions": {
-                post_id: None if review is None else review_dict(review)
-                for post_id, review in decisions.items()
-            },
-        }
-        if conflicts is not None:
-            record["conflicts"] = conflicts
-        if views is not None:
-            record["views"] = views
-        problem = validate_record(record, self.store_id)
-        if problem is not None:  # a caller's mistake: never write what reading refuses
-            raise ValueError(f"not writing journal record {record['seq']}: {problem}")
-        self._append([record])
+        for attempt in range(2):
+            record: dict[str, Any] = {
+                "seq": self.state.seq + 1,
+                "op": "put",
+                "why": why,
+                "at": now_iso(),
+                "decisions": {
+                    post_id: None if review is None else review_dict(review)
+                    for post_id, review in decisions.items()
+                },
+            }
+            if conflicts is not None:
+                record["conflicts"] = conflicts
+            if views is not None:
+                record["views"] = views
+            problem = validate_record(record, self.store_id)
+            if problem is not None:  # a caller's mistake: never write what reading refuses
+                raise ValueError(f"not writing journal record {record['seq']}: {problem}")
+            try:
+                self._append([record])
+                return
+            except JournalChanged:
+                if attempt:
+                    raise
+                # another writer's records we have not read (the size test missed them):
+                # read everything again, then number ours after theirs
+                self.load()
+                self.check_writable()
 
     def _append(self, records: list[dict[str, Any]]) -> None:
         if not self.journal.paths[0].exists() and not self.journal.paths[1].exists():

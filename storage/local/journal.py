@@ -41,6 +41,10 @@ class JournalError(OSError):
     """A journal copy changed under us in a way no copydesk writer does."""
 
 
+class JournalChanged(JournalError):
+    """Another writer appended records this reader has not read (see ``append``)."""
+
+
 def encode(record: dict[str, Any]) -> bytes:
     payload = orjson.dumps(record)
     return b"%08x %s\n" % (zlib.crc32(payload), payload)
@@ -221,32 +225,41 @@ class Journal:
 
     def append(self, records: list[dict[str, Any]], ends: tuple[int, int]) -> tuple[int, int]:
         """Append ``records`` to both copies, each fsynced; ``ends`` are the offsets after
-        the last complete lines (anything beyond is a torn line, cut first). Returns the
-        new ends. Durable when this returns."""
+        the last complete lines (beyond them only a torn line of a crashed append, never
+        acknowledged, is cut). Returns the new ends. Durable when this returns.
+
+        ``JournalChanged`` (nothing written) when a copy holds complete lines after its
+        end: another writer's records, which the caller must read first."""
         data = b"".join(map(encode, records))
-        new_ends = []
-        for path, end in zip(self.paths, ends, strict=True):
-            created = not path.exists()
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            try:
+        opened = []
+        try:
+            for path, end in zip(self.paths, ends, strict=True):
+                created = not path.exists()
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+                opened.append((path, end, fd, created))
                 size = os.fstat(fd).st_size
                 if size < end:
                     raise JournalError(f"{path}: shorter than when it was read; not appending")
-                if size > end:
-                    os.ftruncate(fd, end)  # a torn line of a crashed append: never acknowledged
+                if size > end and b"\n" in os.pread(fd, size - end, end):
+                    raise JournalChanged(f"{path}: another writer appended since it was read")
+            new_ends = []
+            for path, end, fd, created in opened:
+                if os.fstat(fd).st_size > end:
+                    os.ftruncate(fd, end)  # a torn line of a crashed append
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
                 os.fsync(fd)
-            except OSError as exc:
-                if exc.filename is None:
-                    exc.filename = str(path)
-                raise
-            finally:
+                if created:
+                    fsync_dir(path.parent)
+                new_ends.append(end + len(data))
+        except OSError as exc:
+            if exc.filename is None and opened:
+                exc.filename = str(opened[-1][0])
+            raise
+        finally:
+            for _, _, fd, _ in opened:
                 os.close(fd)
-            if created:
-                fsync_dir(path.parent)
-            new_ends.append(end + len(data))
         return new_ends[0], new_ends[1]
 
     def rewrite(self, records: list[dict[str, Any]]) -> tuple[int, int]:
