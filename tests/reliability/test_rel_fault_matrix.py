@@ -24,6 +24,7 @@ import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -348,14 +349,16 @@ def test_api_keeps_every_decision_or_refuses_naming_what_is_missing(
 # ---------------------------------------------------------------------- through the CLI
 
 
-def _cli(*args: str):
+def _cli(*args: str, progress: bool = False):
+    """Run a command in-process; stderr holds warnings and errors only (an import also
+    says what it computes: ``progress``)."""
     result = CliRunner().invoke(main, list(args))
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
     )
     assert "Traceback" not in result.output
     for line in result.stderr.splitlines():
-        assert line.startswith(("warning: ", "copydesk: ")), line
+        assert progress or line.startswith(("warning: ", "copydesk: ")), line
     return result
 
 
@@ -456,3 +459,38 @@ def test_cli_keeps_every_decision_or_refuses_and_read_only_commands_write_nothin
     exported = _exported(_cli("--db", db, "export", "--format", "jsonl").stdout)
     assert exported.pop(case["spare"])["note"] == "via the cli"
     assert exported == _expected_exports(case["expected"])
+
+
+# ---------------------------------------------------------------------- repair + re-import
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [truncated, garbage, deleted, _edit_json(segment_doc_id_not_a_number)],
+    ids=lambda d: d.__name__,
+)
+def test_repair_then_reimport_brings_back_the_posts_of_a_damaged_segment(
+    fault_store, tmp_path, damage, env
+):
+    db = copy_store(fault_store["db"], tmp_path / "store")
+    damage(db.with_name(db.name + ".d") / "posts" / "000002.json")
+    with Store.open(db, writable=False) as store:
+        lost = [pid for pid, _, record in store._shelf.live_records() if record is None]
+    assert lost and set(lost) <= set(fault_store["segment_two"])
+    real = damage is garbage  # one of them through the real program
+    run = (lambda *a: run_cli(list(a), env)) if real else partial(_cli, progress=True)
+    repaired = run("--db", str(db), "repair")
+    assert (repaired.returncode if real else repaired.exit_code) == 0, repaired.stderr
+    assert f"{len(lost)} posts with damaged text dropped; import their files again" in (
+        repaired.stdout
+    )
+    imported = run("--db", str(db), "import", str(fault_store["corpus"]))
+    assert (imported.returncode if real else imported.exit_code) == 0, imported.stderr
+    assert f"{len(lost)} imported" in imported.stdout
+    with Store.open(db, warn=(warnings := []).append) as store:
+        assert as_json(snapshot(store)) == fault_store["expected"]
+        for post_id in fault_store["posts"]:
+            assert store.get(post_id).source["path"] == fault_store["posts"][post_id]
+        for post_id in lost:
+            assert store.get(post_id).review == store.review(post_id)
+    assert warnings == []
