@@ -384,7 +384,13 @@ class DecisionLog:
                 self.state.apply(record)
                 self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY:
-            self.write_checkpoint()
+            try:
+                self.write_checkpoint()
+            except OSError as exc:  # the records are durable in the journal: saved anyway
+                self._warn(
+                    f"{exc.filename or self.checkpoint_path}: checkpoint not written "
+                    f"({exc.strerror or exc}); the journal holds every decision"
+                )
 
     def _header(self) -> dict[str, Any]:
         return {"seq": 0, "op": "begin", "format": FORMAT, "store": self.store_id, "at": now_iso()}

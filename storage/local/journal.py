@@ -231,9 +231,12 @@ class Journal:
         ``JournalChanged`` (nothing written) when a copy holds complete lines after its
         end: another writer's records, which the caller must read first."""
         data = b"".join(map(encode, records))
-        opened = []
+        opened: list[tuple[Path, int, int, bool]] = []
+        current = self.paths[0]
+        touched: list[tuple[int, int]] = []  # (fd, end) of the copies written to
         try:
             for path, end in zip(self.paths, ends, strict=True):
+                current = path
                 created = not path.exists()
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
                 opened.append((path, end, fd, created))
@@ -244,6 +247,8 @@ class Journal:
                     raise JournalChanged(f"{path}: another writer appended since it was read")
             new_ends = []
             for path, end, fd, created in opened:
+                current = path
+                touched.append((fd, end))
                 if os.fstat(fd).st_size > end:
                     os.ftruncate(fd, end)  # a torn line of a crashed append
                 view = memoryview(data)
@@ -254,8 +259,14 @@ class Journal:
                     fsync_dir(path.parent)
                 new_ends.append(end + len(data))
         except OSError as exc:
-            if exc.filename is None and opened:
-                exc.filename = str(opened[-1][0])
+            # not acknowledged, so not kept: no copy may hold the record (a full disk)
+            for fd, end in touched:
+                try:
+                    os.ftruncate(fd, end)
+                except OSError:  # pragma: no cover - the next writer cuts a torn line
+                    pass
+            if exc.filename is None:
+                exc.filename = str(current)
             raise
         finally:
             for _, _, fd, _ in opened:
