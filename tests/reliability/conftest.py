@@ -49,7 +49,13 @@ def fault_store(tmp_path_factory) -> dict:
     built = faultstore.build(tmp_path_factory.mktemp("fault"))
     db = built["db"]
     shelf = orjson.loads(db.with_name(db.name + ".d").joinpath("shelf.json").read_bytes())
-    locations = shelf["locations"]
+    columns = shelf["locations"]  # {"ids": [...], "doc_ids": [...], "paths": [...], ...}
+    locations = {
+        pid: (doc_id, path)
+        for pid, doc_id, path in zip(
+            columns["ids"], columns["doc_ids"], columns["paths"], strict=True
+        )
+    }
     # the posts of the second segment, by doc id (the first is the one whose key is damaged)
     segment_two = sorted(
         (pid for pid, loc in locations.items() if loc[0] > 256), key=lambda p: locations[p][0]

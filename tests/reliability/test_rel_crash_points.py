@@ -40,8 +40,9 @@ def _crash_at_write(monkeypatch, crash_at: int) -> list[str]:
     def crashing_write(path, data, **kwargs):
         path = Path(path)
         if len(done) == crash_at:
+            whole = b"".join(bytes(part) for part in data) if isinstance(data, list) else data
             stale = path.with_name(f".{path.name}.99999.1.tmp")
-            stale.write_bytes(data[: len(data) // 2])
+            stale.write_bytes(whole[: len(whole) // 2])
             raise Crash(str(path))
         done.append(path.name)
         return real_write(path, data, **kwargs)

@@ -99,8 +99,8 @@ def shelf_generation_string(data):
 
 
 def shelf_doc_id_string(data):
-    location = _first(data["locations"])
-    location[0] = str(location[0])
+    doc_ids = data["locations"]["doc_ids"]
+    doc_ids[0] = str(doc_ids[0])
 
 
 def segment_doc_id_not_a_number(data):
