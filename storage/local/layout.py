@@ -143,6 +143,12 @@ def read_manifest(layout: Layout, *, writable: bool, warn: Any) -> Manifest | No
                     f"{path}: not a copydesk store (copydesk only writes to stores it "
                     "created); name a new file to create a store"
                 )
+        elif data is not None and not isinstance(data, dict):
+            if not damaged_store:
+                raise NotAStoreError(
+                    f"{path}: not a copydesk store (JSON, but not an object); copydesk only "
+                    "writes to stores it created"
+                )
         elif data is None and not (_is_ours(raw) and layout.data_dir.is_dir()):
             if not damaged_store:
                 raise NotAStoreError(
