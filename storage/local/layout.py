@@ -134,23 +134,26 @@ def read_manifest(layout: Layout, *, writable: bool, warn: Any) -> Manifest | No
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             data = None
-        damaged_store = layout.data_dir.is_dir() and (
-            _valid_manifest(bak) or _data_dir_store(layout) is not None
-        )
+
+        def damaged_store() -> bool:  # FILE is not ours, unless FILE.d holds a store
+            return layout.data_dir.is_dir() and (
+                _valid_manifest(bak) or _data_dir_store(layout) is not None
+            )
+
         if isinstance(data, dict) and _manifest_problem(data) == "not a copydesk store":
-            if not damaged_store:
+            if not damaged_store():
                 raise NotAStoreError(
                     f"{path}: not a copydesk store (copydesk only writes to stores it "
                     "created); name a new file to create a store"
                 )
         elif data is not None and not isinstance(data, dict):
-            if not damaged_store:
+            if not damaged_store():
                 raise NotAStoreError(
                     f"{path}: not a copydesk store (JSON, but not an object); copydesk only "
                     "writes to stores it created"
                 )
         elif data is None and not (_is_ours(raw) and layout.data_dir.is_dir()):
-            if not damaged_store:
+            if not damaged_store():
                 raise NotAStoreError(
                     f"{path}: not a copydesk store ({'empty' if not raw.strip() else 'not JSON'}); "
                     "copydesk only writes to stores it created"
@@ -194,15 +197,20 @@ def _data_dir_store(layout: Layout) -> str | None:
             continue
         if record is not None and record["seq"] == 0 and isinstance(record.get("store"), str):
             found.setdefault(record["store"], name)
-    for name, table in (("shelf.json", "shelf"), ("decisions.json", "checkpoint")):
-        for candidate in (directory / name, backup_path(directory / name)):
+    # the current files first; a .bak only when none of them names a store (a .bak can be
+    # the previous generation of another store id, after a conversion ran twice)
+    for candidates in (("shelf.json", "decisions.json"), ("shelf.json.bak", "decisions.json.bak")):
+        if found:
+            break
+        for name in candidates:
             try:
-                data = orjson.loads(candidate.read_bytes())
+                data = orjson.loads((directory / name).read_bytes())
+                table = "shelf" if name.startswith("shelf") else "checkpoint"
                 store = data[table]["1"]["store"]
             except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
                 continue
             if isinstance(store, str):
-                found.setdefault(store, candidate.name)
+                found.setdefault(store, name)
     if len(found) > 1:
         names = ", ".join(sorted(found.values()))
         raise StoreCorruptError(
