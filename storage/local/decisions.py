@@ -434,15 +434,32 @@ class DecisionLog:
         self._warn(f"{self.journal.paths[0].parent}: journal copies repaired")
 
     def start_over(self, snapshot: DecisionState, *, why: str) -> None:
-        """``copydesk repair`` and migration: a new journal whose record 1 is ``snapshot``."""
+        """``copydesk repair`` and migration: a new journal whose record 1 is ``snapshot``.
+        What copydesk would refuse to read (an unknown status, say) is left out, named in
+        a warning."""
+        decisions, dropped = {}, []
+        for post_id, review in snapshot.decisions.items():
+            if _valid_review(review_dict(review)):
+                decisions[post_id] = review_dict(review)
+            else:
+                dropped.append(f"the decision on {post_id} (status {review.status!r})")
+        conflicts = [c for c in snapshot.conflicts if _conflict_problem(c) is None]
+        views = [v for v in snapshot.views if _view_problem(v) is None]
+        dropped += [
+            f"a bad conflict ({str(c)[:60]})" for c in snapshot.conflicts if c not in conflicts
+        ]
+        dropped += [f"a bad view ({str(v)[:60]})" for v in snapshot.views if v not in views]
+        if dropped:
+            more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+            self._warn(f"{self.directory}: left out {', '.join(dropped[:5])}{more}")
         record = {
             "seq": 1,
             "op": "snapshot",
             "why": why,
             "at": now_iso(),
-            "decisions": {pid: review_dict(r) for pid, r in snapshot.decisions.items()},
-            "conflicts": snapshot.conflicts,
-            "views": snapshot.views,
+            "decisions": decisions,
+            "conflicts": conflicts,
+            "views": views,
         }
         self._ends = self.journal.rewrite([self._header(), record])
         self._sizes = self.journal.sizes()

@@ -134,6 +134,12 @@ def read_manifest(layout: Layout, *, writable: bool, warn: Any) -> Manifest | No
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             data = None
+        newer = _newer_format(data)
+        if newer is not None:  # not damage: never "recovered" from an older .bak
+            raise StoreError(
+                f"{path}: store format {newer}, written by a newer copydesk (this one reads "
+                f"{FORMAT}); upgrade copydesk to open it"
+            )
 
         def damaged_store() -> bool:  # FILE is not ours, unless FILE.d holds a store
             return layout.data_dir.is_dir() and (
@@ -171,6 +177,13 @@ def read_manifest(layout: Layout, *, writable: bool, warn: Any) -> Manifest | No
         doc = data[MANIFEST_TABLE]["1"]
         return Manifest(FORMAT, doc["store"])
     return Manifest(LEGACY_FORMAT, "")
+
+
+def _newer_format(data: Any) -> int | None:
+    doc = data.get(MANIFEST_TABLE) if isinstance(data, dict) else None
+    doc = doc.get("1") if isinstance(doc, dict) else None
+    number = doc.get("format") if isinstance(doc, dict) else None
+    return number if type(number) is int and number > FORMAT else None
 
 
 def _valid_manifest(path: Path) -> bool:
