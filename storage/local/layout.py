@@ -8,8 +8,8 @@
     FILE.d/posts/NNNNNN.hints.json  review hints of a segment's posts (computed later)
     FILE.d/decisions.json     decisions checkpoint        } see decisions.py
     FILE.d/journal*.jsonl     the mirrored decision journal }
-    FILE.d/index.cdx          derived: the catalog (storage/catalog.py), rebuildable
-    FILE.d/near-dups.json     derived: near-duplicate hints by post, for one-post commands
+    FILE.d/index-G.cdx        derived: the catalog (storage/catalog.py) of shelf generation G
+    FILE.d/near-dups-G.json   derived: near-duplicate hints by post, for one-post commands
     FILE.lock                 writers' lock
 
 copydesk writes only into a store it created: an existing ``FILE`` must carry the
@@ -74,14 +74,6 @@ class Layout:
     @property
     def shelf_path(self) -> Path:
         return self.data_dir / "shelf.json"
-
-    @property
-    def index_path(self) -> Path:
-        return self.data_dir / "index.cdx"
-
-    @property
-    def near_dups_path(self) -> Path:
-        return self.data_dir / "near-dups.json"
 
     def segment_path(self, number: int) -> Path:
         return self.posts_dir / f"{number:06d}.json"
