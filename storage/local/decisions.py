@@ -18,6 +18,8 @@ repair``) instead of carrying on.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from ..errors import StoreCorruptError, StoreError
 from ..jsonstore import read_json, write_json
 from ..models import STATUSES, Review
 from ..reviews import now_iso
-from .journal import FORMAT, Journal
+from .journal import FORMAT, Journal, JournalChanged
 
 CHECKPOINT_NAME = "decisions.json"
 CHECKPOINT_FORMAT = 1
@@ -78,6 +80,36 @@ def _valid_review(value: Any) -> bool:
     )
 
 
+def _view_problem(view: Any) -> str | None:
+    if not isinstance(view, dict):
+        return "a view that is not a record"
+    if not isinstance(view.get("name"), str) or not isinstance(view.get("query", ""), str):
+        return f"a bad view ({str(view)[:80]})"
+    return None
+
+
+def _conflict_problem(conflict: Any) -> str | None:
+    if not isinstance(conflict, dict):
+        return "a conflict that is not a record"
+    if not isinstance(conflict.get("post_id"), str) or not _valid_review(conflict.get("theirs")):
+        return f"a bad conflict ({str(conflict)[:80]})"
+    if not all(isinstance(conflict.get(key, ""), str) for key in ("source", "recorded_at")):
+        return f"a bad conflict ({str(conflict)[:80]})"
+    return None
+
+
+def _tables_problem(conflicts: Iterable[Any], views: Iterable[Any]) -> str | None:
+    for conflict in conflicts:
+        problem = _conflict_problem(conflict)
+        if problem is not None:
+            return problem
+    for view in views:
+        problem = _view_problem(view)
+        if problem is not None:
+            return problem
+    return None
+
+
 def validate_record(record: dict[str, Any], store_id: str) -> str | None:
     """Why a journal record (CRC already checked) is not one copydesk writes, or None."""
     op = record.get("op")
@@ -85,8 +117,10 @@ def validate_record(record: dict[str, Any], store_id: str) -> str | None:
         if op != "begin" or record.get("format") != FORMAT:
             return "record 0 is not a journal header"
         if record.get("store") != store_id:
-            return "the journal belongs to another store"
+            return "the journal of another store"
         return None
+    if record["seq"] < 0:
+        return "a negative record number"
     if op not in ("put", "snapshot"):
         return f"unknown operation {op!r}"
     decisions = record.get("decisions", {})
@@ -95,11 +129,13 @@ def validate_record(record: dict[str, Any], store_id: str) -> str | None:
     for post_id, review in decisions.items():
         if review is not None and not _valid_review(review):
             return f"bad decision for {post_id!r}"
+    tables = {}
     for table in ("conflicts", "views"):
         value = record.get(table, [])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        if not isinstance(value, list):
             return f"{table} is not a list of records"
-    return None
+        tables[table] = value
+    return _tables_problem(tables["conflicts"], tables["views"])
 
 
 class DecisionLog:
@@ -130,13 +166,21 @@ class DecisionLog:
         """Read the checkpoint and replay the journal after it."""
         state, offsets = self._read_checkpoint()
         if state.seq:
-            journal = self.journal.read_after(offsets, state.seq)
+            journal = self.journal.read_after(offsets, state.seq, self._check)
         else:
-            journal = self.journal.read()
+            journal = self.journal.read(check=self._check)
         self._take(state, journal, from_checkpoint=True)
+
+    def _check(self, record: dict[str, Any]) -> str | None:
+        return validate_record(record, self.store_id)
 
     def create(self) -> None:
         """Start the journal of a new store (so that losing it later is noticed)."""
+        for path in self.journal.paths:
+            if path.exists():
+                raise StoreError(
+                    f"{path}: a decision journal is already here; not starting a new one over it"
+                )
         self._ends = self.journal.rewrite([self._header()])
         self._sizes = self.journal.sizes()
 
@@ -151,7 +195,7 @@ class DecisionLog:
         if any(size < end for size, end in zip(sizes, self._ends, strict=True) if size >= 0):
             self.load()  # a copy was replaced or shortened: start over
             return True
-        journal = self.journal.read(self._ends)
+        journal = self.journal.read(self._ends, self._check)
         before = self.state.seq
         self._take(self.state, journal, from_checkpoint=False)
         return self.state.seq != before
@@ -178,9 +222,7 @@ class DecisionLog:
             views=[dict(v) for v in data.get("views", {}).values()],
         )
         offsets = meta.get("offsets")
-        if not (isinstance(offsets, list) and len(offsets) == 2):
-            offsets = [0, 0]
-        return state, (int(offsets[0]), int(offsets[1]))
+        return state, (offsets[0], offsets[1])
 
     def _checkpoint_problem(self, data: dict[str, Any]) -> str | None:
         """Why ``data`` is not a checkpoint of this store, or None (see jsonstore)."""
@@ -191,6 +233,13 @@ class DecisionLog:
             return "a checkpoint of another store"
         if type(meta.get("seq")) is not int or meta["seq"] < 0:
             return "no record number"
+        offsets = meta.get("offsets")
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(type(n) is int and n >= 0 for n in offsets)
+        ):
+            return "bad journal offsets"
         decisions = data.get("decisions")
         if not isinstance(decisions, dict):
             return "no decisions table"
@@ -199,24 +248,28 @@ class DecisionLog:
                 return f"a bad decision ({str(doc)[:80]})"
         if meta.get("count") != len(decisions):
             return f"holds {len(decisions)} decisions, its header says {meta.get('count')}"
+        tables = {}
         for table in ("conflicts", "views"):
             value = data.get(table, {})
-            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            if not isinstance(value, dict):
                 return f"bad {table} table"
-        return None
+            tables[table] = value.values()
+        return _tables_problem(tables["conflicts"], tables["views"])
 
     def _take(self, state: DecisionState, journal: Any, *, from_checkpoint: bool) -> None:
-        """Replay ``journal`` onto ``state``, checking that nothing known is missing."""
+        """Replay ``journal`` (validated records) onto ``state``, checking that nothing
+        known is missing."""
+        if any(journal.foreign) and all(
+            foreign or not exists
+            for foreign, exists in zip(journal.foreign, journal.exists, strict=True)
+        ):
+            raise StoreCorruptError(
+                self.journal.paths[0],
+                "the journal of another store (record 0 names another store id); restore "
+                "this store's journal from a backup",
+            )
         problems = list(journal.problems)
-        records = []
-        for record in journal.records:
-            reason = validate_record(record, self.store_id)
-            if reason is not None:
-                problems.append(f"journal record {record['seq']}: {reason}")
-                if record["seq"] == 0:
-                    raise StoreCorruptError(self.journal.paths[0], reason)
-                continue
-            records.append(record)
+        records = journal.records
         lost = self._missing(state.seq, records, journal, from_checkpoint=from_checkpoint)
         for record in records:
             if record["seq"] > state.seq:
@@ -230,7 +283,8 @@ class DecisionLog:
             else (self._since_checkpoint + len(records))
         )
         if problems:
-            self._warn("; ".join(problems[:5]) + (" (worked around from the other copy)"))
+            fix = " (worked around from the other copy)" if lost is None else ""
+            self._warn(f"{self.directory}: " + "; ".join(problems[:5]) + fix)
         if lost is not None:
             self.lost = lost
         elif journal.needs_repair and self.writable:
@@ -242,6 +296,13 @@ class DecisionLog:
         """What is known to be missing, or None. See the module docstring."""
         if not any(journal.exists):
             return "both journal copies (journal.jsonl, journal-mirror.jsonl) are missing"
+        unreadable = sorted(n for n in journal.unreadable if n > seq)
+        if unreadable:
+            first = unreadable[0]
+            return (
+                f"journal record {first} is of the wrong shape in every copy "
+                f"({journal.unreadable[first]})"
+            )
         numbers = [r["seq"] for r in records if r["seq"] > 0]
         later = [n for n in numbers if n > seq]
         if later and later[0] != seq + 1:
@@ -284,21 +345,34 @@ class DecisionLog:
         """Append one record and apply it. The caller holds the store's write lock and
         has called ``refresh`` under it. Durable when this returns."""
         self.check_writable()
-        record: dict[str, Any] = {
-            "seq": self.state.seq + 1,
-            "op": "put",
-            "why": why,
-            "at": now_iso(),
-            "decisions": {
-                post_id: None if review is None else review_dict(review)
-                for post_id, review in decisions.items()
-            },
-        }
-        if conflicts is not None:
-            record["conflicts"] = conflicts
-        if views is not None:
-            record["views"] = views
-        self._append([record])
+        for attempt in range(2):
+            record: dict[str, Any] = {
+                "seq": self.state.seq + 1,
+                "op": "put",
+                "why": why,
+                "at": now_iso(),
+                "decisions": {
+                    post_id: None if review is None else review_dict(review)
+                    for post_id, review in decisions.items()
+                },
+            }
+            if conflicts is not None:
+                record["conflicts"] = conflicts
+            if views is not None:
+                record["views"] = views
+            problem = validate_record(record, self.store_id)
+            if problem is not None:  # a caller's mistake: never write what reading refuses
+                raise ValueError(f"not writing journal record {record['seq']}: {problem}")
+            try:
+                self._append([record])
+                return
+            except JournalChanged:
+                if attempt:
+                    raise
+                # another writer's records we have not read (the size test missed them):
+                # read everything again, then number ours after theirs
+                self.load()
+                self.check_writable()
 
     def _append(self, records: list[dict[str, Any]]) -> None:
         if not self.journal.paths[0].exists() and not self.journal.paths[1].exists():
@@ -310,7 +384,13 @@ class DecisionLog:
                 self.state.apply(record)
                 self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY:
-            self.write_checkpoint()
+            try:
+                self.write_checkpoint()
+            except OSError as exc:  # the records are durable in the journal: saved anyway
+                self._warn(
+                    f"{exc.filename or self.checkpoint_path}: checkpoint not written "
+                    f"({exc.strerror or exc}); the journal holds every decision"
+                )
 
     def _header(self) -> dict[str, Any]:
         return {"seq": 0, "op": "begin", "format": FORMAT, "store": self.store_id, "at": now_iso()}
@@ -340,8 +420,13 @@ class DecisionLog:
 
     def repair_journal(self) -> None:
         """Rewrite both journal copies from the records they hold together."""
-        journal = self.journal.read()
-        good = [r for r in journal.records if validate_record(r, self.store_id) is None]
+        journal = self.journal.read(check=self._check)
+        for path, foreign in zip(self.journal.paths, journal.foreign, strict=True):
+            if foreign:  # another store's file: not ours to overwrite
+                os.replace(
+                    path, path.with_name(f"{path.name}.foreign-{time.strftime('%Y%m%d-%H%M%S')}")
+                )
+        good = list(journal.records)
         if not good or good[0]["seq"] != 0:
             good = [self._header(), *[r for r in good if r["seq"] > 0]]
         self._ends = self.journal.rewrite(good)
@@ -349,15 +434,32 @@ class DecisionLog:
         self._warn(f"{self.journal.paths[0].parent}: journal copies repaired")
 
     def start_over(self, snapshot: DecisionState, *, why: str) -> None:
-        """``copydesk repair`` and migration: a new journal whose record 1 is ``snapshot``."""
+        """``copydesk repair`` and migration: a new journal whose record 1 is ``snapshot``.
+        What copydesk would refuse to read (an unknown status, say) is left out, named in
+        a warning."""
+        decisions, dropped = {}, []
+        for post_id, review in snapshot.decisions.items():
+            if _valid_review(review_dict(review)):
+                decisions[post_id] = review_dict(review)
+            else:
+                dropped.append(f"the decision on {post_id} (status {review.status!r})")
+        conflicts = [c for c in snapshot.conflicts if _conflict_problem(c) is None]
+        views = [v for v in snapshot.views if _view_problem(v) is None]
+        dropped += [
+            f"a bad conflict ({str(c)[:60]})" for c in snapshot.conflicts if c not in conflicts
+        ]
+        dropped += [f"a bad view ({str(v)[:60]})" for v in snapshot.views if v not in views]
+        if dropped:
+            more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+            self._warn(f"{self.directory}: left out {', '.join(dropped[:5])}{more}")
         record = {
             "seq": 1,
             "op": "snapshot",
             "why": why,
             "at": now_iso(),
-            "decisions": {pid: review_dict(r) for pid, r in snapshot.decisions.items()},
-            "conflicts": snapshot.conflicts,
-            "views": snapshot.views,
+            "decisions": decisions,
+            "conflicts": conflicts,
+            "views": views,
         }
         self._ends = self.journal.rewrite([self._header(), record])
         self._sizes = self.journal.sizes()
@@ -368,4 +470,4 @@ class DecisionLog:
 
     def records(self) -> Iterable[dict[str, Any]]:
         """Every valid journal record (for audits and tests)."""
-        return [r for r in self.journal.read().records if r["seq"] > 0]
+        return [r for r in self.journal.read(check=self._check).records if r["seq"] > 0]

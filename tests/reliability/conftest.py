@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faultstore
+import orjson
 import pytest
 from relsupport import child_env, copy_store
 
@@ -38,3 +40,33 @@ def db(tmp_path, template_db) -> Path:
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
     return child_env(tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def fault_store(tmp_path_factory) -> dict:
+    """The store of the fault matrix (faultstore.py: 330 posts, 300 decisions, every store
+    file present), with what the tests need to know about it."""
+    built = faultstore.build(tmp_path_factory.mktemp("fault"))
+    db = built["db"]
+    shelf = orjson.loads(db.with_name(db.name + ".d").joinpath("shelf.json").read_bytes())
+    columns = shelf["locations"]  # {"ids": [...], "doc_ids": [...], "paths": [...], ...}
+    locations = {
+        pid: (doc_id, path)
+        for pid, doc_id, path in zip(
+            columns["ids"], columns["doc_ids"], columns["paths"], strict=True
+        )
+    }
+    # the posts of the second segment, by doc id (the first is the one whose key is damaged)
+    segment_two = sorted(
+        (pid for pid, loc in locations.items() if loc[0] > 256), key=lambda p: locations[p][0]
+    )
+    decided = built["expected"]["decisions"]
+    segment_one = sorted(pid for pid, loc in locations.items() if loc[0] <= 256)
+    return {
+        **built,
+        "generation": shelf["shelf"]["1"]["generation"],
+        "posts": {pid: loc[1] for pid, loc in locations.items()},
+        "segment_two": segment_two,
+        "decided_in_segment_one": next(pid for pid in segment_one if pid in decided),
+        "spare": next(pid for pid in segment_one if pid not in decided),
+    }

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import orjson
@@ -48,32 +49,62 @@ def copy_store(db: Path, target_dir: Path) -> Path:
     return new_db
 
 
-def read_reviews_file(db: Path) -> dict[str, dict]:
-    """Decisions as stored on disk, by post id (parsed without the store's code): the base
-    ``reviews.json``, then ``reviews-recent.json`` over it when it was saved on a base
-    generation no older than the base's (see storage/reviews.py)."""
+def listing(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every file and directory under ``root``: (size, mtime_ns, bytes) by relative path,
+    to compare before and after a command that must write nothing."""
+    out: dict[str, tuple[int, int, bytes]] = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        data = path.read_bytes() if path.is_file() else b"<dir>"
+        out[str(path.relative_to(root))] = (st.st_size, st.st_mtime_ns, data)
+    return out
+
+
+def changed_names(before: dict, after: dict) -> list[str]:
+    """The paths added, removed or changed between two ``listing`` results."""
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+
+
+def journal_decisions(db: Path) -> dict[str, dict]:
+    """Decisions as the journal on disk holds them, parsed without the store's code: each
+    line is ``<crc32 hex> <json>``; lines whose checksum fails are skipped, the two copies
+    are merged by ``seq``, and the records are replayed over the checkpoint they follow
+    (``decisions.json``; its ``seq`` says which records it already holds)."""
     directory = db.with_name(db.name + ".d")
-    base = orjson.loads((directory / "reviews.json").read_bytes())
-    decisions = {doc["id"]: doc for doc in base.get("reviews", {}).values()}
-    recent_path = directory / "reviews-recent.json"
-    if not recent_path.exists():
-        return decisions
-    recent = orjson.loads(recent_path.read_bytes())
-    base_generation = _generation(base, "generation")
-    if _generation(recent, "base_generation") < base_generation:
-        return decisions  # already folded into the base by a compaction
-    for key in sorted(recent.get("reviews", {}), key=int):
-        doc = recent["reviews"][key]
-        if doc.get("removed"):
-            decisions.pop(doc["id"], None)
-        else:
-            decisions[doc["id"]] = doc
+    records: dict[int, dict] = {}
+    for name in ("journal.jsonl", "journal-mirror.jsonl"):
+        path = directory / name
+        if not path.exists():
+            continue
+        for line in path.read_bytes().split(b"\n"):
+            crc, _, payload = line.partition(b" ")
+            if len(crc) == 8 and payload and int(crc, 16) == zlib.crc32(payload):
+                record = orjson.loads(payload)
+                records.setdefault(record["seq"], record)
+    decisions: dict[str, dict] = {}
+    seq = 0
+    checkpoint = directory / "decisions.json"
+    if checkpoint.exists():
+        data = orjson.loads(checkpoint.read_bytes())
+        seq = data["checkpoint"]["1"]["seq"]
+        decisions = {
+            doc["id"]: {k: v for k, v in doc.items() if k != "id"}
+            for doc in data["decisions"].values()
+        }
+    numbers = sorted(n for n in records if n > seq)
+    assert numbers == list(range(seq + 1, seq + 1 + len(numbers))), "a gap in the journal"
+    for number in numbers:
+        record = records[number]
+        if record["op"] == "snapshot":
+            decisions = {}
+        for post_id, review in record.get("decisions", {}).items():
+            if review is None:
+                decisions.pop(post_id, None)
+            else:
+                decisions[post_id] = review
     return decisions
-
-
-def _generation(data: dict, name: str) -> int:
-    state = data.get("state") or {}
-    return max((int(doc.get(name, 0)) for doc in state.values()), default=0)
 
 
 class Child:
@@ -154,9 +185,10 @@ class Child:
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 120.0):
-    """Run the real ``copydesk`` entry point in a fresh interpreter."""
+    """Run the real program, ``python -m tui.cli ARGS``, in a fresh interpreter."""
     return subprocess.run(
-        [sys.executable, "-c", "from tui.cli import main; main(prog_name='copydesk')", *args],
+        [sys.executable, "-m", "tui.cli", *args],
+        cwd=REPO,
         capture_output=True,
         text=True,
         env=env,

@@ -4,6 +4,7 @@ Prints ``ready`` once the store is open and ``ack ID STATUS NOTE`` only after th
 returned, so every ``ack`` line is a decision the user was told was saved. Run by hand:
 
     python tests/reliability/storm_child.py decide /tmp/db.json 1 api
+    COPYDESK_STORM_CHECKPOINT_EVERY=3 python tests/reliability/storm_child.py decide /tmp/db.json 1 api
     python tests/reliability/storm_child.py import /tmp/db.json /path/to/corpus
 """
 
@@ -23,22 +24,23 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
-def small_review_limits() -> None:
-    """``COPYDESK_STORM_REVIEW_LIMITS=8,6`` lowers ``DIRECT_MAX, RECENT_MAX`` of
-    storage/reviews.py so that a short storm saves through every path: the base, the recent
-    file and compactions (a real store reaches them only after hundreds of decisions)."""
-    limits = os.environ.get("COPYDESK_STORM_REVIEW_LIMITS")
-    if limits:
-        from storage import reviews
+def small_checkpoint_interval() -> None:
+    """``COPYDESK_STORM_CHECKPOINT_EVERY=3`` lowers ``CHECKPOINT_EVERY`` of
+    storage/local/decisions.py so that a short storm also writes (and is killed while
+    writing) checkpoints; a real store writes one every 1,024 journal records."""
+    every = os.environ.get("COPYDESK_STORM_CHECKPOINT_EVERY")
+    if every:
+        from storage.local import decisions
 
-        reviews.DIRECT_MAX, reviews.RECENT_MAX = (int(n) for n in limits.split(","))
+        decisions.CHECKPOINT_EVERY = int(every)
 
 
 def decide(db: str, round_no: int, via: str) -> None:
-    """Cycle decisions over every post, forever. ``via``: ``api`` (Store) or ``cli`` (click)."""
-    from storage import Store
+    """Cycle decisions over every post, forever. ``via``: ``api`` (Store) or ``cli`` (click).
+    Through the API every fifth write is a bulk decision of three posts (one record)."""
+    from storage import DecisionRequest, Status, Store
 
-    small_review_limits()
+    small_checkpoint_interval()
 
     store = Store.open(db)
     ids = store.ids()
@@ -52,7 +54,12 @@ def decide(db: str, round_no: int, via: str) -> None:
         post_id = ids[(start + seq) % len(ids)]
         status = STATUS_CYCLE[seq % len(STATUS_CYCLE)]
         note = f"r{round_no:03d}-n{seq:05d}"
-        if via == "api":
+        if via == "api" and seq % 5 == 4:
+            bulk = [ids[(start + seq + n) % len(ids)] for n in range(3)]
+            store.set_reviews([DecisionRequest(pid, Status(status), note) for pid in bulk])
+            for other in bulk[1:]:
+                say(f"ack {other} {status} {note}")
+        elif via == "api":
             store.set_review(post_id, status, note)
         else:
             # the whole CLI path (open, save, close) in-process; 0 is "acknowledged"
@@ -91,17 +98,9 @@ def decide_list(db: str, go_file: str, tag: str, ids: list[str]) -> None:
 def import_corpus(db: str, corpus: str) -> None:
     from storage import Store
 
-    analysed = False
-
-    def progress(done: int, total: int) -> None:
-        nonlocal analysed
-        if done == total and not analysed:
-            analysed = True
-            say("analysed")  # the parse phase is over: the writes start now
-
     with Store.open(db) as store:
         say("ready")
-        report = store.import_paths([corpus], progress=progress)
+        report = store.import_paths([corpus])
         say(f"done {report.summary()}")
 
 

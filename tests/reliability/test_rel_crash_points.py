@@ -1,6 +1,8 @@
 """A crash at every single write of an import, deterministically (the storms hit them at
-random): the store opens afterwards, its posts are consistent, decisions are all there, and
-re-running the import completes it. Also: a crash while the next open repairs the index."""
+random): each atomic file write dies half-way (its temp file left half-written, the
+target untouched), each removal of a stale file dies before it happens. Afterwards the
+store opens, its posts are consistent, every decision is there, and re-running the import
+completes it. Also: a crash while the next open rebuilds the derived index."""
 
 from __future__ import annotations
 
@@ -14,9 +16,14 @@ import pytest
 from relsupport import copy_store
 
 import seeds
+import storage.analysis as analysis_module
 import storage.jsonstore as jsonstore
-import storage.store as store_module
+import storage.local.index_files as index_files_module
+import storage.local.journal as journal_module
+import storage.local.legacy as legacy_module
 from storage import Store, samples_dir
+
+WRITERS = (jsonstore, analysis_module, index_files_module, journal_module, legacy_module)
 
 
 class Crash(BaseException):
@@ -24,23 +31,33 @@ class Crash(BaseException):
 
 
 def _crash_at_write(monkeypatch, crash_at: int) -> list[str]:
-    """Make the ``crash_at``-th atomic write (0-based) die half-way: its temp file is left
-    behind half-written, the target is not replaced. Returns the names written before."""
-    written: list[str] = []
-    real = jsonstore.atomic_write_bytes
+    """Make the ``crash_at``-th write (0-based; an atomic file write or a removal of a
+    store file) die. Returns the names written or removed before."""
+    done: list[str] = []
+    real_write = jsonstore.atomic_write_bytes
+    real_unlink = Path.unlink
 
     def crashing_write(path, data, **kwargs):
         path = Path(path)
-        if len(written) == crash_at:
+        if len(done) == crash_at:
+            whole = b"".join(bytes(part) for part in data) if isinstance(data, list) else data
             stale = path.with_name(f".{path.name}.99999.1.tmp")
-            stale.write_bytes(data[: len(data) // 2])
+            stale.write_bytes(whole[: len(whole) // 2])
             raise Crash(str(path))
-        written.append(path.name)
-        return real(path, data, **kwargs)
+        done.append(path.name)
+        return real_write(path, data, **kwargs)
 
-    monkeypatch.setattr(jsonstore, "atomic_write_bytes", crashing_write)
-    monkeypatch.setattr(store_module, "atomic_write_bytes", crashing_write)
-    return written
+    def crashing_unlink(self, missing_ok=False):
+        if ".d" in str(self.parent) and not self.name.endswith((".tmp", ".lock")):
+            if len(done) == crash_at:
+                raise Crash(f"unlink {self}")
+            done.append(f"unlink {self.name}")
+        return real_unlink(self, missing_ok=missing_ok)
+
+    for module in WRITERS:
+        monkeypatch.setattr(module, "atomic_write_bytes", crashing_write)
+    monkeypatch.setattr(Path, "unlink", crashing_unlink)
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +95,7 @@ def _count_import_writes(base, tmp_path) -> list[str]:
     return written
 
 
-def _assert_store_sound(db: Path, decided: dict[str, str]) -> None:
+def _assert_store_sound(db: Path, decided: dict[str, str]) -> int:
     with Store.open(db) as store:
         for post_id in store.ids():
             assert store.get(post_id).title == store.summary(post_id).title
@@ -86,6 +103,7 @@ def _assert_store_sound(db: Path, decided: dict[str, str]) -> None:
             review = store.review(post_id)
             assert review is not None and review.status == status
             assert review.note == f"note {post_id}"
+        return len(store)
 
 
 def test_crash_at_every_write_of_an_import_leaves_an_openable_consistent_store(
@@ -93,8 +111,12 @@ def test_crash_at_every_write_of_an_import_leaves_an_openable_consistent_store(
 ):
     db, corpus, decided, changed_ids = base
     writes = _count_import_writes(base, tmp_path)
-    # the manifest goes dirty first and clean last; shards and the index cache in between
-    assert writes[0] == writes[-1] == db.name and "index.pickle" in writes
+    # phase 1: a segment, the derived files, the shelf commit, the old derived files
+    # removed; phase 2: hints, derived files, the commit, removals
+    assert [w for w in writes if w.startswith("shelf.json")] == ["shelf.json", "shelf.json"]
+    assert any(w.endswith(".hints.json") for w in writes)
+    assert any(w.startswith("unlink index-") for w in writes)
+    seen = set()
     for crash_at in range(len(writes)):
         copy = copy_store(db, tmp_path / f"crash-{crash_at}")
         with monkeypatch.context() as mp:
@@ -102,39 +124,47 @@ def test_crash_at_every_write_of_an_import_leaves_an_openable_consistent_store(
             store = Store.open(copy)
             with pytest.raises(Crash):
                 store.import_paths([corpus])
-        _assert_store_sound(copy, decided)
+        seen.add(_assert_store_sound(copy, decided))  # 13 posts (before) or 21 (after)
         with Store.open(copy) as store:  # re-running the import completes it
             assert store.import_paths([corpus]).errors == []
             for path in corpus.iterdir():
                 post = seeds.read_file(path)
                 assert store.get(post.id).source["sha256"] == post.sha256
             assert len(store) == 5 + 16
+            assert store.derived_pending == 0
             for post_id in changed_ids:
                 assert store.get(post_id).changed is (post_id in decided)
         _assert_store_sound(copy, decided)
+    assert seen == {13, 21}  # crashes before and after the commit point
 
 
 @pytest.mark.parametrize("crash_at", [0, 1])
-def test_crash_while_the_next_open_repairs_the_index_is_repaired_by_the_one_after(
+def test_crash_while_the_next_open_rebuilds_the_index_is_repaired_by_the_one_after(
     base, tmp_path, monkeypatch, crash_at
 ):
     db, corpus, decided, _ = base
     copy = copy_store(db, tmp_path / "store")
+    data_dir = copy.with_name(copy.name + ".d")
+    for index in data_dir.glob("index-*.cdx"):
+        index.write_bytes(b"damaged")  # the next reader rebuilds it from the segments
     with monkeypatch.context() as mp:
-        _crash_at_write(mp, 1)  # dies right after marking the manifest dirty
+        written = _crash_at_write(mp, crash_at)  # 0: the index, 1: the near-dups file
         with pytest.raises(Crash):
-            Store.open(copy).import_paths([corpus])
-    with monkeypatch.context() as mp:
-        written = _crash_at_write(mp, crash_at)  # 0: index cache, 1: the clean manifest
-        with pytest.raises(Crash):
-            Store.open(copy)
-        assert written == ["index.pickle"][:crash_at]
+            Store.open(copy).search("")
+        assert [w.split("-")[0] for w in written] == ["index"][:crash_at]
     _assert_store_sound(copy, decided)
+    with Store.open(copy, warn=(warnings := []).append) as store:
+        assert len(store.search("", limit=None)) == 13
+    assert warnings == []
 
 
-def test_temp_files_of_dead_writers_are_removed_when_the_store_repairs_itself(
-    base, tmp_path, monkeypatch
-):
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (store.py): temp files of killed writers (.NAME.PID.*.tmp: a checkpoint, a "
+    "segment, an index of hundreds of KB) are never removed; jsonstore."
+    "remove_stale_temp_files exists but nothing calls it",
+)
+def test_temp_files_of_dead_writers_are_removed_by_the_next_writer(base, tmp_path, monkeypatch):
     db, corpus, decided, _ = base
     copy = copy_store(db, tmp_path / "store")
     dead = subprocess.run(
@@ -146,19 +176,39 @@ def test_temp_files_of_dead_writers_are_removed_when_the_store_repairs_itself(
     dead_pid = int(dead.stdout)  # a process that has exited: its temp files are litter
     data_dir = copy.with_name(copy.name + ".d")
     litter = [
-        data_dir / f".posts-03.json.{dead_pid}.123.tmp",
-        data_dir / f".index.pickle.{dead_pid}.456.tmp",
-        data_dir / f".reviews.json.{dead_pid}.bak.tmp",
-        copy.parent / f".{copy.name}.{dead_pid}.789.tmp",
+        data_dir / "posts" / f".000001.json.{dead_pid}.123.tmp",
+        data_dir / f".index-2.cdx.{dead_pid}.456.tmp",
+        data_dir / f".decisions.json.{dead_pid}.bak.tmp",
+        data_dir / f".shelf.json.{dead_pid}.789.tmp",
     ]
-    alive = data_dir / f".reviews.json.{os.getpid()}.1.tmp"  # a live writer's: kept
+    alive = data_dir / f".decisions.json.{os.getpid()}.1.tmp"  # a live writer's: kept
     unrelated = copy.parent / ".someone-elses.tmp"
     for path in [*litter, alive, unrelated]:
         path.write_bytes(b"half a file")
-    with monkeypatch.context() as mp:
-        _crash_at_write(mp, 1)  # an import dies after marking the manifest dirty
-        with pytest.raises(Crash):
-            Store.open(copy).import_paths([corpus])
-    _assert_store_sound(copy, decided)  # this open repairs the index
-    assert [p for p in litter if p.exists()] == []
+    with Store.open(copy) as store:
+        store.import_paths([corpus])
+        store.set_review(store.ids()[5], "approved", "a write")
+    _assert_store_sound(copy, decided)
     assert alive.exists() and unrelated.exists()
+    assert [p for p in litter if p.exists()] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (store.py): a new store's manifest is written before its journal; a crash "
+    "in between leaves a store that every later open refuses with 'both journal copies are "
+    "missing' (decisions lost) although it never held a decision",
+)
+def test_a_crash_while_a_new_store_is_created_leaves_nothing_that_claims_lost_decisions(
+    tmp_path, monkeypatch
+):
+    db = tmp_path / "db.json"
+    with monkeypatch.context() as mp:
+        written = _crash_at_write(mp, 1)  # the manifest is written, then the crash
+        with pytest.raises(Crash):
+            Store.open(db)
+        assert written == ["db.json"]
+    with Store.open(db) as store:  # a new store, or the one begun: either is fine
+        assert len(store) == 0
+        store.import_paths([samples_dir()])
+        store.set_review(store.ids()[0], "approved", "first")

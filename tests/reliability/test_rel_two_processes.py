@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-from relsupport import Child, read_reviews_file, run_cli
+from relsupport import Child, journal_decisions, run_cli
 
 import seeds
 from storage import Store
@@ -29,7 +29,7 @@ def test_two_processes_writing_25_decisions_each_at_once_keep_all_50(db, env, tm
     assert len(first.acks()) == 25 and len(second.acks()) == 25
 
     expected = {pid: "first" for pid in first_ids} | {pid: "second" for pid in second_ids}
-    on_disk = read_reviews_file(db)
+    on_disk = journal_decisions(db)
     assert {pid: doc["note"] for pid, doc in on_disk.items()} == expected
     with Store.open(db) as store:
         assert {pid: r.note for pid, r in store.reviews().items()} == expected
@@ -95,19 +95,40 @@ def test_open_handle_sees_cli_review_and_import_after_refresh(db, env, tmp_path,
         reader.close()
 
 
-def test_writer_rereads_under_the_lock_even_when_the_file_looks_unchanged(db, monkeypatch):
-    # ext4 reuses a freed inode within a few writes and stamps mtimes with a coarse clock
-    # tick, so another writer's file can match the (mtime, size, inode) a handle cached.
-    # A writer must re-read under the lock instead of trusting that signature.
-    from storage.jsonstore import AtomicJSONStorage
+def test_a_writer_whose_view_of_the_journal_is_stale_never_cuts_another_writers_records(
+    db, monkeypatch
+):
+    # A writer re-reads the journal under the lock when its copies' sizes changed. Should
+    # that test ever miss another writer's append, the bytes after the end it knows are
+    # complete, acknowledged records, not the torn line of a crashed append: they must
+    # never be cut, and the new record must not reuse their number.
+    from storage.local.decisions import DecisionLog
 
     with Store.open(db) as first, Store.open(db) as second:
         ids = first.ids()
-        first.set_review(ids[0], "approved", "first")  # first caches reviews.json
+        first.set_review(ids[0], "approved", "first")
         second.set_review(ids[1], "rejected", "second")
-        monkeypatch.setattr(AtomicJSONStorage, "_stat_signature", lambda self: ("same",))
-        first._reviews._storage._signature = ("same",)  # as if the stat had matched
+        monkeypatch.setattr(DecisionLog, "changed_on_disk", lambda self: False)
         first.set_review(ids[2], "approved", "first again")
-    monkeypatch.undo()
-    notes = {pid: doc["note"] for pid, doc in read_reviews_file(db).items()}
+        monkeypatch.undo()
+        assert first.review(ids[1]).note == "second"
+    notes = {pid: doc["note"] for pid, doc in journal_decisions(db).items()}
     assert notes == {ids[0]: "first", ids[1]: "second", ids[2]: "first again"}
+    with Store.open(db) as store:
+        assert {pid: r.note for pid, r in store.reviews().items()} == notes
+
+
+def test_two_handles_writing_in_turn_without_refreshing_keep_every_write(db):
+    with Store.open(db) as first, Store.open(db) as second:
+        ids = first.ids()
+        for n in range(20):
+            handle = (first, second)[n % 2]
+            if n % 7 == 6:
+                handle.save_view(f"view {n}", "stack:php")
+            else:
+                handle.set_review(ids[n], "approved", f"turn {n}")
+        notes = {ids[n]: f"turn {n}" for n in range(20) if n % 7 != 6}
+        for handle in (first, second):
+            handle.refresh()
+            assert {pid: r.note for pid, r in handle.reviews().items()} == notes
+            assert [v.name for v in handle.views() if not v.builtin] == ["view 13", "view 6"]

@@ -186,16 +186,21 @@ def test_merge_adds_agrees_and_keeps_both_sides_of_a_conflict(ours, colleague_fi
     assert conflicts[SEED_IDS["003"]].theirs.note == "fix the conclusion"
 
 
-def test_conflicts_live_in_reviews_json_and_survive_reopening(ours, colleague_file):
+def journal_records(data_dir) -> list[dict]:
+    """The records of journal.jsonl (``<crc32> <json>`` lines), the header aside."""
+    lines = (data_dir / "journal.jsonl").read_bytes().splitlines()
+    return [orjson.loads(line.split(b" ", 1)[1]) for line in lines][1:]
+
+
+def test_conflicts_live_in_the_decision_journal_and_survive_reopening(ours, colleague_file):
     path, _ = colleague_file
-    shards_before = {p.name: p.read_bytes() for p in ours.data_dir.glob("posts-*.json")}
+    posts_before = {p.name: p.read_bytes() for p in (ours.data_dir / "posts").iterdir()}
     ours.merge_reviews(path)
-    reviews_file = orjson.loads((ours.data_dir / "reviews.json").read_bytes())
-    assert {r["post_id"] for r in reviews_file["conflicts"].values()} == {
-        SEED_IDS["001"],
-        SEED_IDS["003"],
-    }
-    assert {p.name: p.read_bytes() for p in ours.data_dir.glob("posts-*.json")} == shards_before
+    merge = journal_records(ours.data_dir)[-1]  # one record: additions and conflicts
+    assert merge["why"] == "merge"
+    assert {r["post_id"] for r in merge["conflicts"]} == {SEED_IDS["001"], SEED_IDS["003"]}
+    assert set(merge["decisions"]) == {SEED_IDS["002"], SEED_IDS["004"]}
+    assert {p.name: p.read_bytes() for p in (ours.data_dir / "posts").iterdir()} == posts_before
     with Store.open(ours.path) as again:
         assert {c.post_id for c in again.conflicts()} == {SEED_IDS["001"], SEED_IDS["003"]}
         assert again.review(SEED_IDS["004"]).reviewer == "bob"
@@ -260,8 +265,11 @@ def test_a_decision_after_a_merge_is_saved_alongside(ours, colleague_file):
     assert len(reviews) == 5
     assert reviews[SEED_IDS["004"]].reviewer == "alice"
     assert reviews[SEED_IDS["000"]].note == "fine"
-    data = orjson.loads((ours.data_dir / "reviews.json").read_bytes())
-    assert sorted(d["id"] for d in data["reviews"].values()) == sorted(SEED_IDS.values())
+    saved: dict[str, dict] = {}
+    for record in journal_records(ours.data_dir):
+        saved.update(record["decisions"])
+    assert sorted(saved) == sorted(SEED_IDS.values())
+    assert saved[SEED_IDS["004"]]["note"] == "changed my mind"
 
 
 def test_resolve_keeping_ours_drops_theirs(ours, colleague_file):

@@ -52,11 +52,17 @@ def test_reimport_is_idempotent_and_changed_file_updates(tmp_path):
     shutil.copytree(samples_dir(), corpus)
     with Store.open(tmp_path / "db.json") as store:
         assert len(store.import_paths([corpus]).imported) == 5
-        shard_files = sorted((tmp_path / "db.json.d").glob("posts-*.json"))
-        before = {p: p.stat().st_mtime_ns for p in shard_files}
+        data_dir = tmp_path / "db.json.d"
+        files = sorted(p for p in data_dir.rglob("*") if p.is_file() and "lock" not in p.name)
+        assert [p.name for p in files if p.parent.name == "posts"] == [
+            "000001.hints.json",
+            "000001.json",
+        ]
+        before = {p: p.stat().st_mtime_ns for p in files}
         again = store.import_paths([corpus])
         assert (len(again.imported), len(again.updated), len(again.unchanged)) == (0, 0, 5)
-        assert {p: p.stat().st_mtime_ns for p in shard_files} == before  # nothing rewritten
+        after = sorted(p for p in data_dir.rglob("*") if p.is_file() and "lock" not in p.name)
+        assert after == files and {p: p.stat().st_mtime_ns for p in files} == before
         assert len(store) == 5
 
         target = corpus / "000_d88866b715cabc30.txt"
@@ -113,17 +119,29 @@ def test_queue_order_puts_pending_needs_review_first_then_by_reference(store):
     assert [r.id for r in store.search("", limit=2)] == ids[:2]
 
 
+def journal_records(data_dir: Path) -> list[dict]:
+    """The records of journal.jsonl (``<crc32> <json>`` lines), the header aside."""
+    lines = (data_dir / "journal.jsonl").read_bytes().splitlines()
+    return [orjson.loads(line.split(b" ", 1)[1]) for line in lines][1:]
+
+
 def test_decision_is_saved_to_its_own_file_and_survives_reopen(tmp_path):
     db = tmp_path / "db.json"
+    data_dir = tmp_path / "db.json.d"
     with Store.open(db) as store:
         store.import_paths([samples_dir()])
-        shards = {p: p.read_bytes() for p in (tmp_path / "db.json.d").glob("posts-*.json")}
+        others = {
+            p: p.read_bytes()
+            for p in data_dir.rglob("*")
+            if p.is_file() and "journal" not in p.name
+        }
         review = store.set_review(SEED_IDS["003"], "changes_requested", 'fix "the" title\nplease')
         assert review.status == "changes_requested" and review.decided_at.endswith("Z")
-        assert {p: p.read_bytes() for p in shards} == shards  # post shards untouched
-    saved = orjson.loads((tmp_path / "db.json.d" / "reviews.json").read_bytes())
-    (record,) = saved["reviews"].values()
-    assert record["id"] == SEED_IDS["003"] and record["note"] == 'fix "the" title\nplease'
+        # posts, shelf, derived files untouched: only the journal copies grew
+        assert {p: p.read_bytes() for p in others} == others
+    (record,) = journal_records(data_dir)
+    (post_id, saved) = record["decisions"].popitem()
+    assert post_id == SEED_IDS["003"] and saved["note"] == 'fix "the" title\nplease'
     with Store.open(db) as store:
         again = store.get(SEED_IDS["003"]).review
         assert again is not None and again.note == 'fix "the" title\nplease'
@@ -163,12 +181,14 @@ def test_two_handles_see_each_others_writes(tmp_path):
         assert first.refresh() is False
 
 
-def test_damaged_index_cache_is_rebuilt_from_shards(tmp_path):
+def test_damaged_index_cache_is_rebuilt_from_the_segments(tmp_path):
     db = tmp_path / "db.json"
     with Store.open(db) as store:
         store.import_paths([samples_dir()])
-    (tmp_path / "db.json.d" / "index.pickle").write_bytes(b"garbage")
-    with Store.open(db) as store:
+    (index,) = (tmp_path / "db.json.d").glob("index-*.cdx")
+    index.write_bytes(index.read_bytes()[:100])
+    with Store.open(db, warn=(warnings := []).append) as store:
         assert len(store) == 5
         assert store.get(SEED_IDS["002"]).meta["difficulty"] == "advanced"
         assert [r.id for r in store.search("", limit=1)] == [SEED_IDS["001"]]
+    assert len(warnings) == 1 and str(index) in warnings[0]

@@ -133,8 +133,10 @@ def test_unknown_view_names_the_known_ones(store):
 def test_views_persist_in_the_decisions_file_across_open(store, tmp_path):
     store.save_view("php posts", "stack:php")
     store.set_review(sorted(NEEDS_REVIEW)[0], "approved")
-    data = orjson.loads((store.data_dir / "reviews.json").read_bytes())
-    assert [(r["name"], r["query"]) for r in data["views"].values()] == [("php posts", "stack:php")]
+    lines = (store.data_dir / "journal.jsonl").read_bytes().splitlines()
+    records = [orjson.loads(line.split(b" ", 1)[1]) for line in lines]
+    (view_record,) = [r for r in records if "views" in r]  # the decision left them alone
+    assert [(r["name"], r["query"]) for r in view_record["views"]] == [("php posts", "stack:php")]
     with Store.open(tmp_path / "db.json") as again:
         assert again.view("php posts") == View("php posts", "stack:php", False)
         assert again.review(sorted(NEEDS_REVIEW)[0]).status == "approved"
