@@ -140,8 +140,10 @@ def read_json(
     advice: str | None = None,
     validate: Validate | None = None,
     writable: bool = True,
+    recovered: list[str] | None = None,
 ) -> dict | None:
-    """Read a store file, recovering from ``.bak`` if the file is damaged.
+    """Read a store file, recovering from ``.bak`` if the file is damaged (then the note
+    said is also appended to ``recovered``, when given).
 
     Returns None when neither the file nor a backup exists (a new store). ``advice`` is
     what the error tells the user to do when there is no valid backup. ``writable`` False
@@ -153,6 +155,8 @@ def read_json(
         return data
     if reason == "missing" and not backup_path(path).exists():
         return None
+    if recovered is not None:
+        warn = _noting(warn, recovered)
     if not writable:
         return _recover(path, reason, warn, advice, validate, writable=False)
     # Recover under a lock, after reading again: a reader holds no store lock, and another
@@ -163,6 +167,15 @@ def read_json(
         if reason is None:
             return data
         return _recover(path, reason, warn, advice, validate, writable=True)
+
+
+def _noting(warn: Warn | None, notes: list[str]) -> Warn:
+    def both(message: str) -> None:
+        notes.append(message)
+        if warn is not None:
+            warn(message)
+
+    return both
 
 
 def write_json(path: Path, data: dict[str, Any], *, keep_backup: bool = True) -> None:

@@ -21,6 +21,7 @@ import orjson
 from ..codec import CodecError
 from ..jsonstore import atomic_write_bytes
 from .layout import Layout
+from .shelf import valid_hint
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -63,8 +64,10 @@ def read_catalog(layout: Layout, generation: int, warn: Warn) -> Catalog | None:
     stamp_end = raw.find(b"\n")
     try:
         stamp = orjson.loads(raw[:stamp_end]) if stamp_end > 0 else None
-        if not isinstance(stamp, dict) or stamp.get("code") != code_fingerprint():
-            return None
+        if not isinstance(stamp, dict) or type(stamp.get("generation")) is not int:
+            raise CodecError("no stamp line")
+        if stamp.get("code") != code_fingerprint():
+            return None  # built by other code: rebuilt for this one, nothing is wrong
         return Catalog.from_bytes(raw[stamp_end + 1 :])
     except (CodecError, orjson.JSONDecodeError) as exc:
         warn(f"{path}: damaged ({exc}); rebuilding it from the post segments")
@@ -77,21 +80,47 @@ def write_catalog(layout: Layout, generation: int, catalog: Catalog) -> None:
     atomic_write_bytes(index_path(layout, generation), parts, keep_backup=False)
 
 
+NEAR_DUPS_FORMAT = 1
+
+
 def write_near_dups(layout: Layout, generation: int, catalog: Catalog) -> None:
     hints = {post_id: catalog.near_duplicate_hints(post_id) for post_id in catalog.near_dup_ids()}
-    atomic_write_bytes(near_dups_path(layout, generation), orjson.dumps(hints), keep_backup=False)
+    data = {
+        "format": NEAR_DUPS_FORMAT,
+        "generation": generation,
+        "count": len(hints),
+        "hints": hints,
+    }
+    atomic_write_bytes(near_dups_path(layout, generation), orjson.dumps(data), keep_backup=False)
 
 
-def read_near_dups(layout: Layout, generation: int, post_id: str) -> list[dict[str, Any]] | None:
-    """The near-duplicate hints of one post; None when the file is missing or damaged."""
+def read_near_dups(
+    layout: Layout, generation: int, post_id: str, warn: Warn
+) -> list[dict[str, Any]] | None:
+    """The near-duplicate hints of one post; None (and a warning when the file is there
+    but damaged) when they must be asked of the catalog instead."""
+    path = near_dups_path(layout, generation)
     try:
-        data = orjson.loads(near_dups_path(layout, generation).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
         return None
-    if not isinstance(data, dict):
+    except (OSError, orjson.JSONDecodeError) as exc:
+        warn(f"{path}: damaged ({exc}); asking the catalog instead")
         return None
-    found = data.get(post_id, [])
-    return found if isinstance(found, list) else None
+    hints = data.get("hints") if isinstance(data, dict) else None
+    if (
+        not isinstance(hints, dict)
+        or data.get("format") != NEAR_DUPS_FORMAT
+        or data.get("generation") != generation
+        or data.get("count") != len(hints)
+    ):
+        warn(f"{path}: not in the expected shape; asking the catalog instead")
+        return None
+    found = hints.get(post_id, [])
+    if not (isinstance(found, list) and all(map(valid_hint, found))):
+        warn(f"{path}: damaged entry for {post_id}; asking the catalog instead")
+        return None
+    return found
 
 
 def remove_other_generations(layout: Layout, keep: int) -> None:

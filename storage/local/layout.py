@@ -256,12 +256,21 @@ def _rebuilt(layout: Layout, reason: str, *, writable: bool, warn: Any) -> Manif
     return Manifest(FORMAT, store_id)
 
 
-def create_manifest(layout: Layout, store_id: str | None = None) -> Manifest:
-    """Create the manifest of a new store (the path must not exist)."""
-    manifest = Manifest(FORMAT, store_id or uuid.uuid4().hex)
+def new_store_id() -> str:
+    return uuid.uuid4().hex
+
+
+def make_dirs(layout: Layout) -> None:
     layout.path.parent.mkdir(parents=True, exist_ok=True)
     layout.data_dir.mkdir(exist_ok=True)
     layout.posts_dir.mkdir(exist_ok=True)
+
+
+def create_manifest(layout: Layout, store_id: str | None = None) -> Manifest:
+    """Create the manifest of a new store (the path must not exist): the last file a new
+    store gets, so that a store whose creation died has no manifest that claims more."""
+    manifest = Manifest(FORMAT, store_id or new_store_id())
+    make_dirs(layout)
     doc = {"format": FORMAT, "store": manifest.store_id, "created": now_iso()}
     write_json(layout.path, {MANIFEST_TABLE: {"1": doc}})
     return manifest

@@ -30,6 +30,12 @@ from ..jsonstore import read_json, write_json
 from .layout import Layout
 
 SHELF_FORMAT = 1
+
+
+class ShelfLostError(StoreCorruptError):
+    """``shelf.json`` is gone (with its ``.bak``) while post segments remain."""
+
+
 SEGMENTS_CACHED = 3  # parsed segments kept for reading posts one by one
 
 Warn = Callable[[str], None]
@@ -153,24 +159,105 @@ class PostShelf:
         self.state = ShelfState()
         self._starts: list[int] = []
         self._signature: tuple[int, int, int] | None = None
+        self.adopted = False  # load() took in posts of segments the shelf did not name
         self._segments: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._hints: OrderedDict[int, dict[str, Any]] = OrderedDict()
 
     # ------------------------------------------------------------------ shelf.json
 
     def load(self) -> ShelfState:
+        """Read ``shelf.json``. Segments it does not name are a dead import's leftovers,
+        unless the shelf came back from an older ``.bak``: then they hold posts committed
+        since, which are taken back in (named in a warning). ``ShelfLostError`` when
+        neither ``shelf.json`` nor its ``.bak`` is there but segments are."""
         path = self.layout.shelf_path
+        recovered: list[str] = []
         data = read_json(
             path,
             warn=self._warn,
             validate=self._problem,
             writable=self.writable,
-            advice="Restore it from a backup, or run `copydesk repair` and import your seed "
-            "files again (decisions are kept).",
+            advice="Restore it from a backup, or run `copydesk repair` to rebuild it from "
+            "the post segments (decisions are kept).",
+            recovered=recovered,
         )
         self._signature = _signature(path)
-        self._take(_state_of(data) if data is not None else ShelfState())
+        if data is None and self.segment_files():
+            raise ShelfLostError(
+                path,
+                f"missing (and its .bak), but {len(self.segment_files())} post segments are "
+                "in posts/; run `copydesk repair` to rebuild it from them (decisions are "
+                "kept)",
+            )
+        state = _state_of(data) if data is not None else ShelfState()
+        self.adopted = False
+        if recovered:
+            adopted = self._adopt_orphans(state)
+            self.adopted = adopted is not state
+            state = adopted
+        self._take(state)
         return self.state
+
+    def rebuild(self) -> ShelfState:
+        """The shelf as the segments on disk say (``copydesk repair``): every post at its
+        newest record; paths are unknown until the next import finds the files again."""
+        return self._adopt_orphans(ShelfState(), quiet=True)
+
+    def segment_files(self) -> dict[int, Path]:
+        """Segment number -> file, for every segment file in posts/."""
+        out = {}
+        for path in self.layout.posts_dir.glob("*.json"):
+            stem, _, rest = path.name.partition(".")
+            if stem.isdigit() and len(stem) == 6 and rest == "json":
+                out[int(stem)] = path
+        return out
+
+    def _adopt_orphans(self, state: ShelfState, *, quiet: bool = False) -> ShelfState:
+        """``state`` with the posts of the segments it does not name taken in."""
+        owned = {segment.number for segment in state.segments}
+        orphans = {n: p for n, p in self.segment_files().items() if n not in owned}
+        if not orphans:
+            return state
+        locations = dict(state.locations)
+        history = {k: list(v) for k, v in state.history.items()}
+        segments = list(state.segments)
+        adopted: set[str] = set()
+        next_doc_id = state.next_doc_id
+        for number in sorted(orphans):
+            records = self._read_segment(number)
+            if not records:
+                continue
+            doc_ids = sorted(int(d) for d in records if d.isdigit())
+            if not doc_ids:
+                continue
+            segments.append(Segment(number, doc_ids[0], doc_ids[-1]))
+            next_doc_id = max(next_doc_id, doc_ids[-1] + 1)
+            for doc_id in doc_ids:
+                post_id = records[str(doc_id)].get("id")
+                if not isinstance(post_id, str):
+                    continue
+                old = locations.get(post_id)
+                if old is not None and old.doc_id > doc_id:
+                    continue
+                if old is not None:
+                    history.setdefault(post_id, []).append(old.doc_id)
+                locations[post_id] = Location(doc_id, old.path if old else "", "")
+                adopted.add(post_id)
+        segments.sort(key=lambda s: s.first_doc_id)
+        if adopted and not quiet:
+            self._warn(
+                f"{self.layout.shelf_path}: {len(adopted)} posts of a later import were "
+                f"found in {len(orphans)} segments it did not name and taken back in; "
+                "import their files again to restore their paths"
+            )
+        return ShelfState(
+            generation=state.generation + 1,
+            next_doc_id=next_doc_id,
+            next_segment=max(state.next_segment, max(orphans) + 1),
+            segments=segments,
+            locations=locations,
+            history=history,
+        )
 
     def changed_on_disk(self) -> bool:
         return _signature(self.layout.shelf_path) != self._signature
@@ -244,7 +331,7 @@ class PostShelf:
         segment = self.segment_of(location.doc_id)
         records = self._segment(segment) if segment is not None else {}
         record = records.get(str(location.doc_id))
-        if record is None or record.get("id") != post_id:
+        if record is None or record.get("id") != post_id or not valid_record(record):
             raise StoreCorruptError(
                 self.layout.segment_path(segment.number if segment else 0),
                 f"the text of post {post_id} is missing; run `copydesk repair`, then import "
@@ -272,11 +359,30 @@ class PostShelf:
         table = self._cached(self._hints, segment.number, self._read_hints)
         if table is None:
             return None
-        found = table.get(str(location.doc_id))
-        return list(found) if isinstance(found, list) else []
+        found = table.get(str(location.doc_id), [])
+        if not (isinstance(found, list) and all(map(valid_hint, found))):
+            self._warn(f"{self.layout.hints_path(segment.number)}: damaged hints of {post_id}")
+            return None
+        return list(found)
 
     def has_hints(self, segment: Segment) -> bool:
         return self.layout.hints_path(segment.number).exists()
+
+    def hints_sound(self, segment: Segment) -> bool:
+        """Whether the segment's hints file is there and every entry is a hint."""
+        table = self._read_hints(segment.number)
+        return table is not None and all(
+            isinstance(found, list) and all(map(valid_hint, found)) for found in table.values()
+        )
+
+    def live_doc_ids(self, segment: Segment) -> list[int]:
+        """The doc ids of the segment that are current posts."""
+        locations = Locations.of(self.state.locations)
+        return sorted(
+            doc_id
+            for post_id in locations
+            if segment.first_doc_id <= (doc_id := locations.doc_id(post_id)) <= segment.last_doc_id
+        )
 
     def _segment(self, segment: Segment) -> dict[str, Any]:
         return self._cached(self._segments, segment.number, self._read_segment) or {}
@@ -324,7 +430,8 @@ class PostShelf:
             records = (self._read_segment(number) or {}) if number >= 0 else {}
             for post_id, location in posts:
                 record = records.get(str(location.doc_id))
-                yield post_id, location, record if record and record.get("id") == post_id else None
+                readable = record and record.get("id") == post_id and valid_record(record)
+                yield post_id, location, record if readable else None
 
     def orphan_files(self) -> list[Path]:
         """Segment and hints files no committed segment owns (a dead import's)."""
@@ -335,6 +442,31 @@ class PostShelf:
             if stem.isdigit() and len(stem) == 6 and int(stem) not in owned:
                 out.append(path)
         return out
+
+
+def valid_record(record: dict[str, Any]) -> bool:
+    """Whether a stored record has the shape the importer writes (what reads it needs)."""
+    body, meta = record.get("body", []), record.get("meta", {})
+    return (
+        isinstance(record.get("title", ""), str)
+        and isinstance(record.get("reference", ""), str)
+        and isinstance(body, list)
+        and all(isinstance(b, dict) and isinstance(b.get("type", ""), str) for b in body)
+        and isinstance(meta, dict)
+        and all(isinstance(record.get(k, []), list) for k in ("warnings", "listed_similar"))
+        and all(isinstance(w, str) for w in record.get("warnings", []))
+        and all(isinstance(t, str) for t in record.get("listed_similar", []))
+        and isinstance(record.get("source", {}), dict)
+    )
+
+
+def valid_hint(hint: Any) -> bool:
+    return (
+        isinstance(hint, dict)
+        and isinstance(hint.get("code"), str)
+        and isinstance(hint.get("message", ""), str)
+        and isinstance(hint.get("severity", ""), str)
+    )
 
 
 def _state_of(data: dict[str, Any]) -> ShelfState:

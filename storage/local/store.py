@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import filelock
 
-from ..errors import InvalidStatusError, StoreError, UnknownPostError
+from ..errors import InvalidStatusError, StoreCorruptError, StoreError, UnknownPostError
+from ..jsonstore import remove_stale_temp_files
 from ..merge import Conflict, MergeReport
 from ..models import STATUSES, ImportReport, Review, Status, StoredPost
 from ..paths import default_db_path, samples_dir
@@ -41,6 +42,8 @@ from .layout import (
     StoreMissingError,
     can_create,
     create_manifest,
+    make_dirs,
+    new_store_id,
     read_manifest,
 )
 from .shelf import PostShelf
@@ -75,6 +78,7 @@ class LocalStore(CatalogStore):
         )
         self._lock = filelock.FileLock(str(layout.lock_path))
         self._import_lock = filelock.FileLock(str(layout.path) + ".import.lock")
+        self._shelf_lost = False
         self._loaded: Catalog | None = None
         self._loaded_generation = -1
         # (generation, phrase) -> segment number -> ids whose body holds the phrase
@@ -105,15 +109,24 @@ class LocalStore(CatalogStore):
                     "creates one)"
                 )
             can_create(layout.path)
-            manifest = create_manifest(layout)
-            DecisionLog(layout.data_dir, manifest.store_id, writable=True).create()
+            store_id = new_store_id()
+            make_dirs(layout)
+            DecisionLog(layout.data_dir, store_id, writable=True).create()
+            manifest = create_manifest(layout, store_id)
         if manifest.format == LEGACY_FORMAT:
             from .legacy import migrate
 
             manifest = migrate(layout, writable=writable, warn=warn)
         store = cls(layout, manifest, writable=writable, warn=warn)
         store.warnings.extend(collected)
-        store._shelf.load()
+        try:
+            store._shelf.load()
+        except StoreCorruptError:
+            if not repairing:
+                raise
+            store._shelf_lost = True  # repair() rebuilds it from the segments
+        if store._shelf.adopted and writable:
+            store._commit_adopted()
         store._log.load()
         if store._log.lost is not None and not repairing:
             store._log.check_writable()
@@ -239,7 +252,13 @@ class LocalStore(CatalogStore):
         record = self._shelf.record(post_id)
         location = self._shelf.state.locations[post_id]
         hints = self._shelf.hints(post_id)
-        if hints is not None:
+        pending = hints is None  # the import's second phase has not reached it (or the
+        if hints is None:  # file was lost): its own hints now, near duplicates to come
+            from ..analysis import post_dict
+            from ..hints import compute_hints
+
+            hints = compute_hints(post_dict(record))
+        else:
             hints = hints + self._near_duplicate_hints(post_id)
         return StoredPost(
             id=post_id,
@@ -251,8 +270,8 @@ class LocalStore(CatalogStore):
             warnings=record.get("warnings", []),
             source={"path": location.path, "sha256": record.get("source", {}).get("sha256", "")},
             review=self._log.state.decisions.get(post_id),
-            hints=hints or [],
-            hints_pending=hints is None,
+            hints=hints,
+            hints_pending=pending,
         )
 
     def reviewed_version(self, post_id: str) -> StoredPost | None:
@@ -280,7 +299,9 @@ class LocalStore(CatalogStore):
     def _near_duplicate_hints(self, post_id: str) -> list[dict[str, Any]]:
         if self._loaded is not None and self._loaded_generation == self._shelf.state.generation:
             return self._loaded.near_duplicate_hints(post_id)
-        found = index_files.read_near_dups(self.layout, self._shelf.state.generation, post_id)
+        found = index_files.read_near_dups(
+            self.layout, self._shelf.state.generation, post_id, self._warn
+        )
         if found is None:  # no file for this generation: ask the catalog itself
             return self._catalog().near_duplicate_hints(post_id)
         return found
@@ -341,7 +362,7 @@ class LocalStore(CatalogStore):
         with self._importing():
             self._reload_shelf()
             state = self._shelf.state
-            self._remove_orphans()
+            self._remove_litter()
             plan = importing.plan_import(files, state, progress)
             plan.errors[:0] = errors
             with importing.worker_pool(len(plan.to_parse)) as pool:
@@ -364,22 +385,41 @@ class LocalStore(CatalogStore):
         return len(self._catalog().pending)
 
     def finish_derived(self, progress: Progress | None = None, *, wait: bool = True) -> bool:
-        """Compute the pending hints and similarity (import phase 2). False when another
-        process is at it (and ``wait`` is False)."""
-        if not self.derived_pending:
-            return True
+        """Compute the pending hints and similarity (import phase 2), and the hints of any
+        segment whose hints file was lost or damaged. False when another process is at it
+        (and ``wait`` is False)."""
         try:
             with self._importing(timeout=-1 if wait else 0):
                 from .importing import worker_pool
 
                 self._reload_shelf()
-                with worker_pool(len(self._catalog().pending)) as pool:
+                segments = self._shelf.state.segments
+                lost = [s for s in segments if not self._shelf.hints_sound(s)]
+                if not lost:
+                    return True  # every segment's hints are there: nothing is pending
+                pending = self._catalog().pending
+                with worker_pool(len(pending)) as pool:
                     self._derive(pool, progress)
+                self._rewrite_hints(s for s in lost if not self._shelf.hints_sound(s))
         except StoreError:
             if wait:
                 raise
             return False
         return True
+
+    def _rewrite_hints(self, segments: Iterable[Any]) -> None:
+        """Hints files of segments whose posts are derived, computed again."""
+        from ..analysis import DeriveTask, derive_segment
+
+        for segment in segments:
+            task = DeriveTask(
+                str(self.layout.segment_path(segment.number)),
+                str(self.layout.hints_path(segment.number)),
+                self._shelf.live_doc_ids(segment),
+            )
+            derive_segment(task)
+            self._warn(f"{task.hints_path}: was lost or damaged; computed again")
+        self._shelf.load()  # drop the cached tables
 
     def _derive(self, pool: Any, progress: Progress | None) -> None:
         from . import importing
@@ -400,6 +440,11 @@ class LocalStore(CatalogStore):
         )
         self._commit(next_state, derived)
 
+    def _commit_adopted(self) -> None:
+        """Write the shelf that took back the posts of an older shelf's later segments."""
+        with self._write_lock():
+            self._shelf.commit(self._shelf.state)
+
     def _commit(self, state: Any, catalog: Catalog | None) -> None:
         """Write the derived files of ``state``'s generation (a new ``catalog``), then the
         shelf itself."""
@@ -416,9 +461,14 @@ class LocalStore(CatalogStore):
         if self._shelf.changed_on_disk():
             self._shelf.load()
 
-    def _remove_orphans(self) -> None:
+    def _remove_litter(self) -> None:
+        """What writers that died left: segments of an import never committed, temp files
+        (``.NAME.PID.*.tmp``) of processes that are gone. Under the import lock."""
         for path in self._shelf.orphan_files():
             path.unlink(missing_ok=True)
+        for directory in (self.layout.data_dir, self.layout.posts_dir):
+            remove_stale_temp_files(directory)
+        remove_stale_temp_files(self.path.parent, f".{self.path.name}.")
 
     # ------------------------------------------------------------------ decisions
 
@@ -565,6 +615,17 @@ class LocalStore(CatalogStore):
                 done.append(f"journal restarted with {len(state.decisions)} decisions")
             finally:
                 self._lock.release()
+            if self._shelf_lost:
+                rebuilt = self._shelf.rebuild()
+                self._loaded = None
+                self._shelf.state = rebuilt
+                self._commit(rebuilt, self._rebuild_catalog())
+                self._shelf_lost = False
+                done.append(
+                    f"{self._shelf.layout.shelf_path.name} rebuilt from the post segments "
+                    f"({len(rebuilt.locations)} posts); import your seed files again to "
+                    "restore their paths"
+                )
             unreadable = [pid for pid, _, record in self._shelf.live_records() if record is None]
             if unreadable:
                 shelf = self._shelf.state

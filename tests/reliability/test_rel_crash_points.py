@@ -158,12 +158,6 @@ def test_crash_while_the_next_open_rebuilds_the_index_is_repaired_by_the_one_aft
     assert warnings == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (store.py): temp files of killed writers (.NAME.PID.*.tmp: a checkpoint, a "
-    "segment, an index of hundreds of KB) are never removed; jsonstore."
-    "remove_stale_temp_files exists but nothing calls it",
-)
 def test_temp_files_of_dead_writers_are_removed_by_the_next_writer(base, tmp_path, monkeypatch):
     db, corpus, decided, _ = base
     copy = copy_store(db, tmp_path / "store")
@@ -193,21 +187,15 @@ def test_temp_files_of_dead_writers_are_removed_by_the_next_writer(base, tmp_pat
     assert [p for p in litter if p.exists()] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (store.py): a new store's manifest is written before its journal; a crash "
-    "in between leaves a store that every later open refuses with 'both journal copies are "
-    "missing' (decisions lost) although it never held a decision",
-)
 def test_a_crash_while_a_new_store_is_created_leaves_nothing_that_claims_lost_decisions(
     tmp_path, monkeypatch
 ):
     db = tmp_path / "db.json"
     with monkeypatch.context() as mp:
-        written = _crash_at_write(mp, 1)  # the manifest is written, then the crash
+        written = _crash_at_write(mp, 1)  # the first file is written, then the crash
         with pytest.raises(Crash):
             Store.open(db)
-        assert written == ["db.json"]
+        assert written == ["journal.jsonl"]  # the journal first, the manifest last
     with Store.open(db) as store:  # a new store, or the one begun: either is fine
         assert len(store) == 0
         store.import_paths([samples_dir()])

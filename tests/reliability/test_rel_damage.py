@@ -120,13 +120,6 @@ def test_damaged_file_with_a_valid_backup_is_recovered_with_one_warning(case, wh
     assert _cli("--db", str(db), "list").stderr == ""  # recovered for good: quiet
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (store.py/shelf.py): shelf.json and its .bak both damaged: the refusal says "
-    "'run `copydesk repair` and import your seed files again', but `copydesk repair` fails "
-    "with the same error (opening loads the shelf before repairing), so the advice cannot "
-    "be followed",
-)
 def test_following_the_advice_for_a_lost_shelf_keeps_every_decision(case):
     db = case["db"]
     for name in ("shelf.json", "shelf.json.bak"):
@@ -169,12 +162,6 @@ DERIVED_DAMAGE = {
     "garbage": lambda data: b"\x00\xff\xfe garbage",
     "empty object": lambda data: b"{}",
 }
-NO_WARNING = pytest.mark.xfail(
-    strict=True,
-    reason="BUG (index_files.py): an index-G.cdx without a first line that parses as its "
-    "stamp (garbage, {}) is taken for a stale cache and rebuilt without a word; damage "
-    "should be named like the truncated case",
-)
 
 
 @pytest.mark.parametrize(
@@ -182,8 +169,8 @@ NO_WARNING = pytest.mark.xfail(
     [
         "truncated",
         "body garbage",
-        pytest.param("garbage", marks=NO_WARNING),
-        pytest.param("empty object", marks=NO_WARNING),
+        "garbage",
+        "empty object",
     ],
 )
 def test_damaged_index_is_named_and_rebuilt_from_the_segments_with_one_warning(case, damage):

@@ -1,7 +1,7 @@
 """Post records and derived files of the wrong shape, and derived files lost: never a
 traceback, never a silently wrong answer (``show``'s hints, near duplicates), and what is
 rebuildable is rebuilt. The decisions are not at stake here (the fault matrix covers
-them); each failing case is a strict xfail naming the bug, for the storage owner."""
+them)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def store_copy(fault_store, tmp_path):
 
 def _near_duplicate_post(case) -> str:
     data = orjson.loads((case["data_dir"] / f"near-dups-{case['generation']}.json").read_bytes())
-    return sorted(data)[0]
+    return sorted(data["hints"])[0]
 
 
 def _shown(db, post_id):
@@ -54,12 +54,6 @@ def _edit_segment(case, change) -> str:
     return record["id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (shelf.py / tui/cli/render.py): a post record whose body is a string, whose "
-    "blocks or meta are not mappings, or whose warnings are a number: `copydesk show` ends "
-    "in an AttributeError/TypeError traceback; records are not validated when read",
-)
 @pytest.mark.parametrize(
     "field, value", [("body", "x"), ("body", ["x", 5]), ("meta", [1]), ("warnings", 5)]
 )
@@ -73,19 +67,13 @@ def test_a_post_record_of_the_wrong_shape_is_one_line_not_a_traceback(store_copy
             assert post_id in line and "000002.json" in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (index_files.py / shelf.py): near-duplicate or review hints that are not "
-    "records ([5, 'x'] in near-dups-G.json or a hints file) reach the renderer: "
-    "`copydesk show` ends in a TypeError traceback",
-)
 @pytest.mark.parametrize("where", ["near-dups", "hints"])
 def test_hints_that_are_not_records_are_never_a_traceback(store_copy, where):
     if where == "near-dups":
         post_id = _near_duplicate_post(store_copy)
         path = store_copy["data_dir"] / f"near-dups-{store_copy['generation']}.json"
         data = orjson.loads(path.read_bytes())
-        data[post_id] = [5, "x"]
+        data["hints"][post_id] = [5, "x"]
     else:
         post_id = store_copy["segment_two"][0]
         path = store_copy["data_dir"] / "posts" / "000002.hints.json"
@@ -96,12 +84,6 @@ def test_hints_that_are_not_records_are_never_a_traceback(store_copy, where):
         _no_traceback(_cli("--db", str(store_copy["db"]), *args))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (shelf.py/store.py): a deleted or damaged hints file is never recomputed: "
-    "`show` says the post's hints are still being computed, forever (the warning even says "
-    "'hints of its posts are recomputed'); the catalog still lists their codes",
-)
 @pytest.mark.parametrize("damage", [b"garbage", None])
 def test_a_lost_hints_file_is_recomputed(store_copy, damage):
     db = store_copy["db"]
@@ -121,12 +103,6 @@ def test_a_lost_hints_file_is_recomputed(store_copy, damage):
     assert _shown(db, post_id)["hints"] == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (index_files.py): near-dups-G.json of the wrong shape ({} or another post's "
-    "table) is trusted: `show` silently lists no near duplicates for posts that have them; "
-    "the file has no stamp or count to check, and is never named or rebuilt",
-)
 @pytest.mark.parametrize("damage", [b"{}", b'{"reviews": "x"}'])
 def test_a_near_dups_file_of_the_wrong_shape_is_not_trusted(store_copy, damage):
     db = store_copy["db"]
@@ -145,13 +121,6 @@ def test_a_near_dups_file_that_is_not_json_is_worked_around(store_copy):
     assert _shown(db, post_id)["hints"] == hints  # asked of the catalog instead
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (shelf.py/store.py): shelf.json damaged between an import's two commits is "
-    "recovered from a .bak that predates the import: its posts vanish with only 'recovered "
-    "the previous generation' said, and the next import deletes their segments as orphans; "
-    "the posts the .bak lacks (segments beyond it) should be named, or kept",
-)
 def test_recovering_the_shelf_from_an_older_generation_names_the_posts_it_lacks(
     fault_store, tmp_path, synth_corpus
 ):

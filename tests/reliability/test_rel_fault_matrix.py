@@ -222,18 +222,11 @@ class Outcome:
 def _outcome(file_key: str, damage: Callable) -> Outcome:
     if damage is deleted_with_mirror:
         return Outcome(REFUSED, "both journal copies (journal.jsonl, journal-mirror.jsonl)")
+    if (file_key, damage) == ("shelf.json", deleted_with_bak):  # segments remain: repair
+        return Outcome(REFUSED, "shelf.json: missing (and its .bak), but")
     if file_key == "segment":
         return Outcome(POSTS_NAMED)
     return Outcome(KEPT)
-
-
-SHELF_LOST = pytest.mark.xfail(
-    strict=True,
-    reason="BUG (shelf.py/store.py): shelf.json and its .bak deleted: the store opens with 0 "
-    "posts and no word although posts/ holds the 330 posts' segments (and the next import "
-    "deletes them as orphans); expected: rebuilt from the segments, or a refusal naming "
-    "shelf.json",
-)
 
 
 def _cases():
@@ -242,13 +235,8 @@ def _cases():
         if file_key in WITH_BACKUP:
             damages.append(WITH_BACKUP[file_key])
         for damage in damages:
-            marks = [SHELF_LOST] if (file_key, damage) == ("shelf.json", deleted_with_bak) else []
             yield pytest.param(
-                file_key,
-                damage,
-                _outcome(file_key, damage),
-                marks=marks,
-                id=f"{file_key}-{damage.__name__}",
+                file_key, damage, _outcome(file_key, damage), id=f"{file_key}-{damage.__name__}"
             )
 
 
