@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-import orjson
 
 from storage import STATUSES
+from tui.text import clean_line, clean_name
 
 from .common import db_option, handles_errors, open_store
+from .output import print_json
 from .views import view_option, view_query
 
 
@@ -58,11 +59,11 @@ def import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     with _progress_bar("importing") as progress:
         report = store.import_paths(paths, progress=progress, derive=False)
     for error in report.errors:
-        click.echo(str(error), err=True)
+        click.echo(clean_name(error), err=True)
     for warning in report.warnings:
-        click.secho(f"warning: {warning}", fg="yellow", err=True)
+        click.secho(f"warning: {clean_name(warning)}", fg="yellow", err=True)
     click.echo(
-        f"{report.summary()} ({len(store)} posts in {store.path}; "
+        f"{report.summary()} ({len(store)} posts in {clean_name(store.path)}; "
         f"reviewable after {time.monotonic() - started:.1f} s)"
     )
     pending = store.derived_pending
@@ -89,17 +90,14 @@ def list_cmd(
     store = open_store(ctx)
     rows = store.search(view_query(store, view_name, query), limit=limit)
     if as_json:
-        sys.stdout.buffer.write(
-            orjson.dumps([r.to_dict() for r in rows], option=orjson.OPT_INDENT_2)
-        )
-        sys.stdout.buffer.write(b"\n")
+        print_json([r.to_dict() for r in rows])
         return
-    from tui.text import clean_line
-
     marks = {"pending": " ", "approved": "✓", "rejected": "✗", "changes_requested": "~"}
     for row in rows:
         flag = "!" if row.needs_human_review else " "
-        click.echo(f"{marks.get(row.status, '?')}{flag} {row.id:<22} {clean_line(row.title)}")
+        click.echo(
+            f"{marks.get(row.status, '?')}{flag} {clean_name(row.id):<22} {clean_line(row.title)}"
+        )
 
 
 @click.command("show")
@@ -113,8 +111,7 @@ def show_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
     store = open_store(ctx)
     post = store.get(post_id)
     if as_json:
-        sys.stdout.buffer.write(orjson.dumps(post.to_dict(), option=orjson.OPT_INDENT_2))
-        sys.stdout.buffer.write(b"\n")
+        print_json(post.to_dict())
         return
     from rich.console import Console
 
@@ -140,7 +137,10 @@ def review_cmd(ctx: click.Context, post_id: str, status: str, note: str) -> None
     """Save a decision for one post."""
     store = open_store(ctx, writable=True)
     review = store.set_review(post_id, status, note)
-    click.echo(f"{post_id}: {review.status} (saved {review.decided_at} by {review.reviewer})")
+    click.echo(
+        f"{clean_name(post_id)}: {review.status} "
+        f"(saved {review.decided_at} by {clean_name(review.reviewer)})"
+    )
 
 
 def register(group: click.Group) -> None:

@@ -9,7 +9,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from storage import StoredPost
-from tui.text import clean, clean_line
+from tui.text import clean, clean_line, clean_name
 
 
 def render_post(post: StoredPost) -> RenderableType:
@@ -36,18 +36,25 @@ def render_post(post: StoredPost) -> RenderableType:
         parts.append(Text(""))
     parts.append(Rule("meta"))
     for name, value in post.meta.items():
-        parts.append(Text(f"{name}: ", style="bold").append(clean(_flat(value))))
+        # meta values are one line in a seed document; the reference is the post's id
+        shown = (
+            clean_name(value) if name == "reference" else clean_line(_flat(value), max_chars=None)
+        )
+        parts.append(Text(f"{clean_line(name)}: ", style="bold").append(shown))
     parts.append(Rule("review"))
     review = post.review
     status = review.status if review else "pending"
-    parts.append(Text(f"id: {post.id}   status: {status}"))
+    parts.append(Text(f"id: {clean_name(post.id)}   status: {clean_line(status)}"))
     if review and review.note:
         parts.append(Text("note: " + clean(review.note)))
     if post.changed:
         parts.append(Text("changed since review", style="yellow"))
     for hint in post.hints:
         parts.append(
-            Text(f"hint {hint['code']} ({hint['severity']}): {clean_line(hint['message'])}")
+            Text(
+                f"hint {clean_line(hint['code'])} ({clean_line(hint['severity'])}): "
+                f"{clean_line(hint['message'])}"
+            )
         )
     for warning in post.warnings:
         parts.append(Text("warning: " + clean_line(warning), style="yellow"))
