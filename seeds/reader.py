@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from seeds.body import attach_meta, is_artefact, parse_body
 from seeds.meta import parse_meta
+from seeds.regular_file import MAX_SEED_BYTES, UnreadableFile, read_regular_file
 
 META_MARKER = "alphanode post meta"
 SIMILAR_MARKER = "Similar Posts"
@@ -93,13 +94,13 @@ def normalize(text: str) -> str:
     return text
 
 
-def read_file(path: str | os.PathLike) -> Post:
-    """Read, decode and parse one seed document."""
+def read_file(path: str | os.PathLike, max_bytes: int = MAX_SEED_BYTES) -> Post:
+    """Read, decode and parse one seed document: a regular file of at most ``max_bytes``
+    (a FIFO, a device or a larger file is a ParseError, never a hang)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as err:
-        raise ParseError(path, f"cannot read: {err.strerror or err}") from None
+        data = read_regular_file(path, max_bytes, "seed document")
+    except UnreadableFile as err:
+        raise ParseError(path, err.reason) from None
     return parse(decode(data, path), path)
 
 

@@ -89,6 +89,8 @@ def hostile(tmp_path_factory):
         + "\n",
         encoding="utf-8",
     )
+    with Store.open(db) as store:
+        assert store.merge_reviews(theirs).conflicts == [HOSTILE_REF]
     return {"root": root, "db": db, "corpus": corpus, "theirs": theirs}
 
 

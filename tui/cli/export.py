@@ -90,7 +90,10 @@ def _write_export(text: str, fmt: str) -> None:
 
 @click.command("import-reviews")
 @db_option
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+# readable=False: the reader says why a file cannot be read (exit 1), not click
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, readable=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON.")
 @click.pass_context
 @handles_errors

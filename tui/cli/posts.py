@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from storage import STATUSES
+from storage.files import collect
 from tui.text import clean_line, clean_name
 
 from .common import db_option, handles_errors, open_store
@@ -45,25 +46,38 @@ def _progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 @click.command("import")
 @db_option
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: an unreadable file is that file's error, not a usage error for all
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Name what the directory walks skipped, and why."
+)
 @click.pass_context
 @handles_errors
-def import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def import_cmd(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> None:
     """Import seed documents: files, or directories of *.txt (recursive).
 
     Re-importing is safe: unchanged posts are skipped, changed ones updated.
-    Exits 1 when some files could not be imported (the others are).
+    Exits 1 when some files could not be imported (the others are). What a directory walk
+    passes over (FIFOs, devices, dangling or looping links, unreadable directories) is
+    counted in the summary; -v names each.
     """
     store = open_store(ctx, writable=True)
     started = time.monotonic()
+    files = collect(paths)  # the store takes the collected files as they are
     with _progress_bar("importing") as progress:
-        report = store.import_paths(paths, progress=progress, derive=False)
+        report = store.import_paths(files, progress=progress, derive=False)
     for error in report.errors:
         click.echo(clean_name(error), err=True)
     for warning in report.warnings:
         click.secho(f"warning: {clean_name(warning)}", fg="yellow", err=True)
+    if verbose:
+        for skipped in files.skipped:
+            click.echo(f"skipped {clean_name(skipped)}", err=True)
+    summary = report.summary()
+    if files.skipped:
+        summary += f", {len(files.skipped)} skipped" + ("" if verbose else " (-v names them)")
     click.echo(
-        f"{report.summary()} ({len(store)} posts in {clean_name(store.path)}; "
+        f"{summary} ({len(store)} posts in {clean_name(store.path)}; "
         f"reviewable after {time.monotonic() - started:.1f} s)"
     )
     pending = store.derived_pending
