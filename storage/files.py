@@ -5,7 +5,7 @@ Nothing here reads a file or stops at one: a named path that cannot be used is a
 or a socket named ``*.txt``, a dangling or looping symbolic link, a directory that cannot
 be listed, a symbolic link to a directory) is listed in ``Collected.skipped`` with its
 reason, so that the import can count it and name it on request. Whether a file can be
-read is found out when it is read (``seeds.read_file``: one error for that file).
+read is found out when it is read (``seeds.read_regular_file``: one error for that file).
 """
 
 from __future__ import annotations
