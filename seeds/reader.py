@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from dataclasses import dataclass, field
 
 from seeds.body import attach_meta, is_artefact, parse_body
@@ -147,12 +148,16 @@ def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
         # +2: 1-based line numbers, and the box starts after the marker line.
         meta, meta_warnings = parse_meta(lines[meta_at + 1 : meta_end], meta_at + 2)
         warnings.extend(meta_warnings)
+    reference = meta.get("reference")
+    if isinstance(reference, str):
+        # the id: "café" typed or saved as NFD is the same post as its NFC spelling
+        meta["reference"] = unicodedata.normalize("NFC", reference)
     attach_meta(body, meta)
 
     listed_similar = []
     if similar_at is not None:
         listed_similar = [
-            line.strip()
+            unicodedata.normalize("NFC", line.strip())  # ids of other posts
             for line in lines[similar_at + 1 :]
             if not _is_blank(line) and not is_artefact(line)
         ]

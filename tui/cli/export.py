@@ -14,6 +14,7 @@ from storage.merge import KEEP_CHOICES
 from tui.text import clean, clean_line, clean_name, json_for_terminal
 
 from .common import db_option, handles_errors, open_store
+from .ids import nfc
 from .output import print_json
 from .views import view_option, view_query
 
@@ -139,7 +140,14 @@ def _describe(review: Review | None) -> str:
 @click.command("conflicts")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.option("--resolve", "post_id", default=None, metavar="ID", help="Settle the conflict on ID.")
+@click.option(
+    "--resolve",
+    "post_id",
+    default=None,
+    metavar="ID",
+    callback=nfc,
+    help="Settle the conflict on ID.",
+)
 @click.option(
     "--keep",
     type=click.Choice(KEEP_CHOICES),

@@ -15,6 +15,7 @@ from storage.files import collect
 from tui.text import clean_line, clean_name
 
 from .common import db_option, handles_errors, open_store
+from .ids import nfc
 from .output import print_json
 from .views import view_option, view_query
 
@@ -116,7 +117,7 @@ def list_cmd(
 
 @click.command("show")
 @db_option
-@click.argument("post_id")
+@click.argument("post_id", callback=nfc)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 @handles_errors
@@ -136,7 +137,7 @@ def show_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
 
 @click.command("review")
 @db_option
-@click.argument("post_id")
+@click.argument("post_id", callback=nfc)
 @click.option(
     "--status",
     "-s",

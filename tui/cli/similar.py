@@ -7,12 +7,13 @@ import click
 from tui.text import clean_line, clean_name
 
 from .common import db_option, handles_errors, open_store
+from .ids import nfc
 from .output import print_json
 
 
 @click.command("similar")
 @db_option
-@click.argument("post_id")
+@click.argument("post_id", callback=nfc)
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
