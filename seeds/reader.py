@@ -137,7 +137,7 @@ def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
     else:
         similar_at, _ = _find(text, lines, SIMILAR_MARKER, meta_at, meta_pos)
     body_end = meta_at if meta_at is not None else similar_at if similar_at is not None else count
-    body = parse_body(lines[body_start:body_end])
+    body = parse_body(lines, body_start, body_end)  # no slice: a copy of the line list
 
     warnings: list[str] = []
     if meta_at is None:
@@ -146,7 +146,7 @@ def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
     else:
         meta_end = similar_at if similar_at is not None else count
         # +2: 1-based line numbers, and the box starts after the marker line.
-        meta, meta_warnings = parse_meta(lines[meta_at + 1 : meta_end], meta_at + 2)
+        meta, meta_warnings = parse_meta(lines, meta_at + 2, start=meta_at + 1, end=meta_end)
         warnings.extend(meta_warnings)
     reference = meta.get("reference")
     if isinstance(reference, str):

@@ -119,10 +119,15 @@ def list_cmd(
 @db_option
 @click.argument("post_id", callback=nfc)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--full", is_flag=True, help="Show all of a huge post (by default it is cut).")
 @click.pass_context
 @handles_errors
-def show_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
-    """Show one post: body, meta, flags, decision and hints."""
+def show_cmd(ctx: click.Context, post_id: str, as_json: bool, full: bool) -> None:
+    """Show one post: body, meta, flags, decision and hints.
+
+    A huge post (a body past 20,000 characters, more than 100 meta fields) shows its
+    beginning and says what was cut; --full shows all of it, --json gives the data.
+    """
     store = open_store(ctx)
     post = store.get(post_id)
     if as_json:
@@ -132,7 +137,7 @@ def show_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
 
     from .render import render_post
 
-    Console(highlight=False).print(render_post(post))
+    Console(highlight=False).print(render_post(post, full=full))
 
 
 @click.command("review")
