@@ -30,7 +30,7 @@ NOT_REGULAR = "not a regular file"
 class UnreadableFile(Exception):
     """A file that was not read. ``str(err)`` is ``path: reason``."""
 
-    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         super().__init__(str(path), reason)  # both in args: it pickles across processes
         self.path = str(path)
         self.reason = reason
@@ -68,7 +68,7 @@ def open_reason(err: OSError) -> str:
     return f"cannot read: {err.strerror or err}"
 
 
-def read_regular_file(path: str | os.PathLike, max_bytes: int, what: str = "file") -> bytes:
+def read_regular_file(path: str | os.PathLike[str], max_bytes: int, what: str = "file") -> bytes:
     """The bytes of the regular file ``path``, at most ``max_bytes`` of them; else
     ``UnreadableFile`` naming the reason (``what`` names the file in the size message:
     "larger than the 64 MiB limit for a seed document")."""

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .files import Collected, collect_files, collect_names  # noqa: F401
+from .files import Collected as Collected
+from .files import collect_files as collect_files
+from .files import collect_names as collect_names
 
 Progress = Callable[[int, int], None]
 
