@@ -13,6 +13,7 @@ lines (megabytes long, deeply indented) cannot make it go quadratic.
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 IMAGE_SOURCE = "image source:"
 
@@ -261,14 +262,15 @@ class _BodyBuilder:
         return self.blocks
 
 
-def parse_body(lines: list[str]) -> list[dict]:
-    """Blocks of the body lines (between the title and `alphanode post meta`)."""
+def parse_body(lines: list[str], start: int = 0, end: int | None = None) -> list[dict]:
+    """Blocks of the body lines ``lines[start:end]`` (between the title and `alphanode
+    post meta`), read in place: a slice would copy the list (8 bytes a line)."""
     builder = _BodyBuilder()
     chunk: list[str] = []  # lines that are neither blank, bullets nor image lines
     items: list[str] | None = None  # the open list block's items
     in_group = False
     bullet = _BULLET.match
-    for line in lines:
+    for line in islice(lines, start, end):
         if not line or line.isspace():
             if in_group:
                 if chunk:
@@ -277,7 +279,8 @@ def parse_body(lines: list[str]) -> list[dict]:
                 items = None
                 builder.end_group()
                 in_group = False
-            builder.blanks.append(line)
+            if builder.open_code >= 0:  # only code that goes on after them keeps them
+                builder.blanks.append(line)
             continue
         if "|" in line and is_artefact(line):
             continue

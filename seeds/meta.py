@@ -10,7 +10,10 @@ input: whatever does not fit becomes a warning and is kept.
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 TEXT = "text"
 INT = "int"
@@ -150,62 +153,107 @@ class _Warnings(list):
         return result
 
 
-def parse_meta(lines: list[str], first_lineno: int = 1) -> tuple[dict, list[str]]:
-    """Parse the meta box lines (without the `alphanode post meta` line itself).
+def parse_meta(
+    lines: list[str], first_lineno: int = 1, *, start: int = 0, end: int | None = None
+) -> tuple[dict, list[str]]:
+    """Parse the meta box lines ``lines[start:end]`` (without the `alphanode post meta`
+    line itself), read in place (a slice would copy the list).
 
-    `first_lineno` is the 1-based line number of `lines[0]` in the document, for warnings.
-    Returns (meta, warnings).
+    `first_lineno` is the 1-based line number of `lines[start]` in the document, for
+    warnings. Returns (meta, warnings).
     """
     meta: dict = {}
     warnings = _Warnings()
-    # (header line, its line number, [(indent, bullet text, line number)])
-    entries: list[tuple[str, int, list[tuple[int, str, int]]]] = []
-    bullets: list[tuple[int, str, int]] | None = None  # of the current entry
+    # The column-0 header lines and their line numbers; every bullet line in three flat
+    # columns (indent, text, line number), a header's bullets being those from its
+    # ``first_bullet`` to the next header's. No tuple or list per bullet or header: a box of
+    # a million bullets or 100,000 one-line fields stays ~10x its size in memory, not ~25x.
+    headers: list[str] = []
+    header_linenos = array("q")
+    first_bullet = array("q")
+    bullets = _Bullets()
+    indents, texts, linenos = bullets.indents, bullets.texts, bullets.linenos
     bullet = _BULLET.match
 
     # Pass 1: group bullets under their column-0 header; anything else is a stray line.
     lineno = first_lineno - 1
-    for line in lines:
+    for line in islice(lines, start, end):
         lineno += 1
         if not line:
             continue
         # Fast paths for the exact bullet shapes of the format.
         if line.startswith("  • "):
-            if bullets is not None:
-                bullets.append((2, line[4:].strip(), lineno))
+            if headers:
+                indents.append(2)
+                texts.append(line[4:].strip())
+                linenos.append(lineno)
                 continue
         elif line.startswith("    • "):
-            if bullets is not None:
-                bullets.append((4, line[6:].strip(), lineno))
+            if headers:
+                indents.append(4)
+                texts.append(line[6:].strip())
+                linenos.append(lineno)
                 continue
         first = line[0]
         if first == " " or first == "\t" or first == "•":
             match = bullet(line)
             if match is not None:
-                if bullets is None:
-                    _stray(meta, warnings, line, lineno)
+                if headers:
+                    indents.append(match.end() - 1)
+                    texts.append(line[match.end() :].strip())
+                    linenos.append(lineno)
                 else:
-                    bullets.append((match.end() - 1, line[match.end() :].strip(), lineno))
+                    _stray(meta, warnings, line, lineno)
             elif not line.isspace() and not _is_artefact(line):
                 _stray(meta, warnings, line, lineno)
         elif first == "|" and _is_artefact(line):
             continue
         else:
-            bullets = []
-            entries.append((line.rstrip(), lineno, bullets))
+            headers.append(line.rstrip())
+            header_linenos.append(lineno)
+            first_bullet.append(len(texts))
+    first_bullet.append(len(texts))
 
     # Pass 2: give each entry its field and value.
-    for header, header_lineno, entry_bullets in entries:
-        if entry_bullets:
-            _structured_entry(header, header_lineno, entry_bullets, meta, warnings)
+    for index, header in enumerate(headers):
+        begin, stop = first_bullet[index], first_bullet[index + 1]
+        if stop > begin:
+            entry_bullets = _BulletRange(bullets, begin, stop)
+            _structured_entry(header, header_linenos[index], entry_bullets, meta, warnings)
         else:
-            _lone_entry(header, header_lineno, meta, warnings)
+            _lone_entry(header, header_linenos[index], meta, warnings)
 
     result = warnings.close()
     missing = [key for key in _REQUIRED if key not in meta]
     if missing:
         result.append("missing meta fields: " + ", ".join(missing))
     return meta, result
+
+
+class _Bullets:
+    """The bullet lines of one meta box, as three columns."""
+
+    __slots__ = ("indents", "texts", "linenos")
+
+    def __init__(self) -> None:
+        self.indents = array("q")
+        self.texts: list[str] = []
+        self.linenos = array("q")
+
+
+class _BulletRange:
+    """The bullets of one entry: iterating gives (indent, text, line number) tuples, made
+    one at a time."""
+
+    __slots__ = ("bullets", "begin", "stop")
+
+    def __init__(self, bullets: _Bullets, begin: int, stop: int) -> None:
+        self.bullets, self.begin, self.stop = bullets, begin, stop
+
+    def __iter__(self) -> Iterator[tuple[int, str, int]]:
+        # slices, not islice: islice walks from the start of the box for every entry
+        b, begin, stop = self.bullets, self.begin, self.stop
+        return zip(b.indents[begin:stop], b.texts[begin:stop], b.linenos[begin:stop], strict=True)
 
 
 _REQUIRED = tuple(f.key for f in FIELDS.values() if f.required)
@@ -232,7 +280,7 @@ def _store(meta: dict, warnings: _Warnings, key: str, value, lineno: int) -> Non
 
 
 def _structured_entry(
-    header: str, lineno: int, bullets: list[tuple[int, str, int]], meta: dict, warnings: _Warnings
+    header: str, lineno: int, bullets: _BulletRange, meta: dict, warnings: _Warnings
 ) -> None:
     # With bullets under it, the whole line is the field name (no glued value).
     name = header.strip()
@@ -289,21 +337,22 @@ def _lone_entry(line: str, lineno: int, meta: dict, warnings: _Warnings) -> None
 _KEY_VALUE = re.compile(r"(\w[\w .-]{0,39}):(?:[ \t]|$)")
 
 
-def _infer_kind(bullets: list[tuple[int, str, int]]) -> str:
+def _infer_kind(bullets: _BulletRange) -> str:
     """The shape of an unknown field: key: value bullets are a mapping (a list of
     mappings when nested or when keys repeat), anything else a list."""
-    keys = []
-    for _indent, text, _lineno in bullets:
+    keys: set[str] = set()
+    repeated = False
+    for indent, text, _lineno in bullets:
         match = _KEY_VALUE.match(text)
         if match is None:  # "https://x" is a list item, not key "https"
             return LIST
-        keys.append(_key(match.group(1)))
-    if len(set(keys)) < len(keys) or any(indent >= 4 for indent, _, _ in bullets):
-        return RECORDS
-    return MAPPING
+        key = _key(match.group(1))
+        repeated = repeated or key in keys or indent >= 4
+        keys.add(key)
+    return RECORDS if repeated else MAPPING
 
 
-def _convert(bullets: list[tuple[int, str, int]], kind: str, field_key: str, warnings: _Warnings):
+def _convert(bullets: _BulletRange, kind: str, field_key: str, warnings: _Warnings):
     if kind == LIST:
         return [scalar(text) for _indent, text, _lineno in bullets]
     mapping: dict = {}

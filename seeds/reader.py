@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from dataclasses import dataclass, field
 
 from seeds.body import attach_meta, is_artefact, parse_body
 from seeds.meta import parse_meta
+from seeds.regular_file import MAX_SEED_BYTES, UnreadableFile, read_regular_file
 
 META_MARKER = "alphanode post meta"
 SIMILAR_MARKER = "Similar Posts"
@@ -93,13 +95,13 @@ def normalize(text: str) -> str:
     return text
 
 
-def read_file(path: str | os.PathLike) -> Post:
-    """Read, decode and parse one seed document."""
+def read_file(path: str | os.PathLike, max_bytes: int = MAX_SEED_BYTES) -> Post:
+    """Read, decode and parse one seed document: a regular file of at most ``max_bytes``
+    (a FIFO, a device or a larger file is a ParseError, never a hang)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as err:
-        raise ParseError(path, f"cannot read: {err.strerror or err}") from None
+        data = read_regular_file(path, max_bytes, "seed document")
+    except UnreadableFile as err:
+        raise ParseError(path, err.reason) from None
     return parse(decode(data, path), path)
 
 
@@ -135,7 +137,7 @@ def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
     else:
         similar_at, _ = _find(text, lines, SIMILAR_MARKER, meta_at, meta_pos)
     body_end = meta_at if meta_at is not None else similar_at if similar_at is not None else count
-    body = parse_body(lines[body_start:body_end])
+    body = parse_body(lines, body_start, body_end)  # no slice: a copy of the line list
 
     warnings: list[str] = []
     if meta_at is None:
@@ -144,14 +146,18 @@ def parse(text: str, source: str | os.PathLike = "<string>") -> Post:
     else:
         meta_end = similar_at if similar_at is not None else count
         # +2: 1-based line numbers, and the box starts after the marker line.
-        meta, meta_warnings = parse_meta(lines[meta_at + 1 : meta_end], meta_at + 2)
+        meta, meta_warnings = parse_meta(lines, meta_at + 2, start=meta_at + 1, end=meta_end)
         warnings.extend(meta_warnings)
+    reference = meta.get("reference")
+    if isinstance(reference, str):
+        # the id: "café" typed or saved as NFD is the same post as its NFC spelling
+        meta["reference"] = unicodedata.normalize("NFC", reference)
     attach_meta(body, meta)
 
     listed_similar = []
     if similar_at is not None:
         listed_similar = [
-            line.strip()
+            unicodedata.normalize("NFC", line.strip())  # ids of other posts
             for line in lines[similar_at + 1 :]
             if not _is_blank(line) and not is_artefact(line)
         ]

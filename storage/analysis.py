@@ -135,12 +135,12 @@ def file_sha256(data: bytes) -> str:
 
 
 def read_source(path: str) -> bytes:
-    """The bytes of one seed file; ``seeds.ParseError`` when it cannot be read."""
+    """The bytes of one seed file; ``seeds.ParseError`` when it cannot be read, is not a
+    regular file (a FIFO swapped in: never a hang) or is over ``seeds.MAX_SEED_BYTES``."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise seeds.ParseError(path, f"cannot read: {exc.strerror or exc}") from None
+        return seeds.read_regular_file(path, seeds.MAX_SEED_BYTES, "seed document")
+    except seeds.UnreadableFile as exc:
+        raise seeds.ParseError(path, exc.reason) from None
 
 
 def post_record(post: seeds.Post) -> dict[str, Any]:

@@ -109,11 +109,23 @@ def export_rows(
 # A spreadsheet evaluates a cell that starts with one of these (CSV/formula injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 HINT_SEPARATOR = ";"
+# Where a spreadsheet may see a cell start: the start of the field, and after every
+# character that some reader takes for a separator or a quote (``;`` in many European
+# locales, a tab, a line end), past spaces (a reader that trims them) and quotes.
+_FORMULA_START = re.compile(r"(?:^|[,;\t\r\n\"])[ \"]*(?=[=+\-@])")
+# Controls have no place in a spreadsheet cell, and an ESC would reach a terminal that
+# shows the file: U+FFFD, as in the markdown report. Tab and line ends stay.
+_CSV_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def neutralise_cell(value: str) -> str:
-    """Prefix ``'`` to a cell a spreadsheet would evaluate as a formula."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    """The cell with ``'`` put before every place where a spreadsheet would start a
+    formula: the field's start (``=``, ``+``, ``-``, ``@``, tab, CR) and any ``,``/``;``/
+    tab/line-separated part of it, so that a reader splitting on another separator than
+    ours sees no formula either (``ok;=cmd|' /C calc'!A0`` -> ``ok;'=cmd|' /C calc'!A0``)."""
+    if value.startswith(("\t", "\r")):
+        value = "'" + value
+    return _FORMULA_START.sub(lambda m: m.group() + "'", value)
 
 
 def _csv_cell(value: Any) -> str:
@@ -123,15 +135,17 @@ def _csv_cell(value: Any) -> str:
         text = HINT_SEPARATOR.join(str(v) for v in value)
     else:
         text = str(value)
-    return neutralise_cell(text)
+    return neutralise_cell(_CSV_CONTROL.sub("\ufffd", text))
 
 
 def write_csv(rows: Iterable[dict[str, Any]], stream: TextIO) -> None:
-    """RFC 4180: header row, CRLF line ends, quoted fields keep newlines and quotes exactly.
+    """RFC 4180: header row, CRLF line ends, every field quoted (a separator or quote in
+    a field stays inside it, whichever separator the reader uses), newlines and quotes
+    kept exactly; formulas neutralised (``neutralise_cell``).
 
     Open a file for it with ``newline=""``. Hints are joined with ``;``.
     """
-    writer = csv.writer(stream, dialect="excel", lineterminator="\r\n")
+    writer = csv.writer(stream, dialect="excel", lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(FIELDS)
     for row in rows:
         writer.writerow([_csv_cell(row[name]) for name in FIELDS])

@@ -28,6 +28,9 @@ from typing import Any
 
 import orjson
 
+from seeds import UnreadableFile, read_regular_file
+from seeds.regular_file import NOT_REGULAR
+
 from .errors import StoreError
 from .models import PENDING, STATUSES, Review
 
@@ -211,15 +214,21 @@ def parse_review_lines(
     return decisions, bad
 
 
-def read_review_file(path: str | os.PathLike) -> tuple[list[TheirDecision], list[BadLine]]:
-    """Read another reviewer's jsonl export. Raises StoreError when it cannot be read at all."""
+# A decision is a line of ~300 bytes: 256 MiB is about 800,000 of them.
+MAX_REVIEW_FILE_BYTES = 256 * 1024 * 1024
+
+
+def read_review_file(
+    path: str | os.PathLike, max_bytes: int = MAX_REVIEW_FILE_BYTES
+) -> tuple[list[TheirDecision], list[BadLine]]:
+    """Read another reviewer's jsonl export: a regular file of at most ``max_bytes`` (a
+    FIFO or ``/dev/zero`` is refused at once). Raises StoreError when it cannot be read."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise StoreError(f"{path}: is a directory; give a .jsonl file") from None
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        data = read_regular_file(path, max_bytes, "review file")
+    except UnreadableFile as exc:
+        hint = "; give a .jsonl file" if NOT_REGULAR in exc.reason else ""
+        raise StoreError(f"{exc}{hint}") from None
     # split on \n only: JSON strings never hold a raw newline, but may hold U+2028 etc.
     return parse_review_lines(data.split(b"\n"), str(path))
 

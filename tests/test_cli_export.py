@@ -215,8 +215,9 @@ def test_export_refuses_to_overwrite_the_store(reviewed):
 def test_empty_export_says_how_to_include_pending(db):
     result = run(db, "export", "--format", "csv")
     assert result.exit_code == 0
-    assert result.stdout.strip() == ",".join(
-        [
+    assert result.stdout.strip() == ",".join(  # every field quoted, the header too
+        f'"{name}"'
+        for name in [
             "id",
             "reference",
             "title",

@@ -21,6 +21,8 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import seeds
+
 from ..analysis import (
     SEGMENT_FILES,
     DerivedPost,
@@ -58,10 +60,9 @@ HASH_CHUNK = 512  # files a thread hashes per task (a task per file costs more t
 
 def _hash(path: str) -> str | FileError:
     try:
-        with open(path, "rb") as handle:
-            return file_sha256(handle.read())
-    except OSError as exc:
-        return FileError(path, f"cannot read: {exc.strerror or exc}")
+        return file_sha256(seeds.read_regular_file(path, seeds.MAX_SEED_BYTES, "seed document"))
+    except seeds.UnreadableFile as exc:  # a FIFO swapped in is refused, never waited on
+        return FileError(path, exc.reason)
 
 
 def _hash_many(paths: list[str]) -> list[str | FileError]:

@@ -43,7 +43,7 @@ def test_hostile_files_import_without_a_crash_and_bad_ones_are_clear_errors(tmp_
         assert errors["not_utf8.txt"].startswith("not UTF-8 text (invalid byte 0xe9")
         assert errors["utf16.txt"].startswith("UTF-16 text")
         assert errors["only_blank.txt"] == seeds.reader.EMPTY
-        assert errors["fifo.txt"] == "not a regular file"
+        assert errors["fifo.txt"] == "a FIFO (named pipe), not a regular file"
         assert all(str(e) == f"{e.path}: {e.reason}" for e in report.errors)
 
         ids = {p.name: seeds.read_file(p).id for n, p in paths.items() if n in READABLE}

@@ -146,10 +146,29 @@ def test_bad_query_is_a_query_error(decided):
         ("plain", "plain"),
         ("a=b", "a=b"),
         ("", ""),
+        # a part after a separator some reader splits on (; in European locales, tab)
+        ("ok;=cmd|' /C calc'!A0", "ok;'=cmd|' /C calc'!A0"),
+        ("a, -1", "a, '-1"),
+        ("x\t@SUM(A1)", "x\t'@SUM(A1)"),
+        ("one\n+1", "one\n'+1"),
+        ('say "=1"', 'say "\'=1"'),
+        ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),
+        ("e-mail; a@b", "e-mail; a@b"),
     ],
 )
 def test_neutralise_cell(cell, expected):
     assert neutralise_cell(cell) == expected
+
+
+def test_csv_quotes_every_field_and_replaces_controls():
+    row = dict.fromkeys(FIELDS, "x")
+    row.update(hints=[], needs_human_review=True, note="a\x1b]0;t\x07b\x9dc\td\ne")
+    buffer = io.StringIO(newline="")
+    write_csv([row], buffer)
+    line = buffer.getvalue().split("\r\n")[1]
+    assert line.startswith(
+        '"x","x","x","x","x","a\ufffd]0;t\ufffdb\ufffdc\td\ne","x","x","","true"'
+    )
 
 
 def _csv_rows(text: str) -> list[dict[str, str]]:
@@ -160,7 +179,7 @@ def test_csv_round_trips_notes_exactly_and_neutralises_formulas(decided):
     buffer = io.StringIO(newline="")
     write_csv(export_rows(decided), buffer)
     text = buffer.getvalue()
-    assert text.startswith(",".join(FIELDS) + "\r\n")
+    assert text.startswith(",".join(f'"{name}"' for name in FIELDS) + "\r\n")
     rows = {r["id"]: r for r in _csv_rows(text)}
     assert list(next(iter(rows.values()))) == list(FIELDS)
     assert rows[SEED_IDS["001"]]["note"] == "'" + FORMULA_NOTE

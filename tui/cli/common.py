@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from storage import QueryError, Store, StoreError
+from tui.text import clean_name
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -35,7 +36,8 @@ def db_option(func: Callable) -> Callable:
 
 
 def warn(message: str) -> None:
-    click.secho(f"warning: {message}", fg="yellow", err=True)
+    """A warning line on stderr; the message may quote file names and ids: sanitised."""
+    click.secho(f"warning: {clean_name(message)}", fg="yellow", err=True)
 
 
 def open_store(ctx: click.Context, *, writable: bool = False, repairing: bool = False) -> Store:
@@ -49,8 +51,34 @@ def open_store(ctx: click.Context, *, writable: bool = False, repairing: bool = 
 
 
 def fail(message: str, code: int = 1) -> None:
-    click.echo(f"copydesk: {message}", err=True)
+    """One sanitised error line on stderr, then exit with ``code``."""
+    click.echo(f"copydesk: {clean_name(message)}", err=True)
     sys.exit(code)
+
+
+class SafeGroup(click.Group):
+    """A click group whose usage errors never echo a raw argument: click quotes most bad
+    values with repr(), but not all ("Got unexpected extra argument (ESC]0;...)")."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:
+            _sanitise_click_error(exc)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            _sanitise_click_error(exc)
+            raise
+
+
+def _sanitise_click_error(exc: click.ClickException) -> None:
+    exc.message = clean_name(exc.message)
+    if isinstance(exc, click.FileError):
+        exc.ui_filename = clean_name(exc.ui_filename)
 
 
 def handles_errors(func: Callable) -> Callable:
@@ -76,7 +104,7 @@ def handles_errors(func: Callable) -> Callable:
     return wrapper
 
 
-@click.group(invoke_without_command=True, context_settings=CONTEXT)
+@click.group(cls=SafeGroup, invoke_without_command=True, context_settings=CONTEXT)
 @db_option
 @click.version_option(package_name="copydesk")
 @click.pass_context
@@ -92,7 +120,9 @@ def main(ctx: click.Context) -> None:
     store = open_store(ctx, writable=True)
     if len(store) == 0:
         report = store.import_samples()
-        click.echo(f"New store {store.path}: imported the sample posts ({report.summary()}).")
+        click.echo(
+            f"New store {clean_name(store.path)}: imported the sample posts ({report.summary()})."
+        )
     from tui.app import run_app
 
     run_app(store)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
 import click
-import orjson
 
 from storage import EXPORT_FORMATS, Review
 from storage.export import export, format_for_path
 from storage.merge import KEEP_CHOICES
+from tui.text import clean, clean_line, clean_name, json_for_terminal
 
 from .common import db_option, handles_errors, open_store
+from .ids import nfc
+from .output import print_json
 from .views import view_option, view_query
 
 
@@ -56,24 +59,42 @@ def export_cmd(
     if fmt is None:
         fmt = "md" if to_stdout else format_for_path(output)  # type: ignore[arg-type]
     store = open_store(ctx)
+    buffer = io.StringIO(newline="")
     result = export(
         store,
         fmt,
         None if to_stdout else output,
         query=view_query(store, view_name, query),
         include_pending=include_pending,
-        stream=sys.stdout,
+        stream=buffer,
     )
+    if to_stdout:
+        _write_export(buffer.getvalue(), fmt)
     noun = "post" if result.count == 1 else "posts"
     if result.path is not None:
-        click.echo(f"wrote {result.count} {noun} ({fmt}) to {result.path}", err=True)
+        click.echo(f"wrote {result.count} {noun} ({fmt}) to {clean_name(result.path)}", err=True)
     if result.count == 0 and not include_pending:
         click.echo("no decided posts matched; --all includes pending posts", err=True)
 
 
+def _write_export(text: str, fmt: str) -> None:
+    """An export on stdout: JSON with its hidden characters as \\u escapes (the same data);
+    csv and markdown as they are into a pipe or file, sanitised on a terminal."""
+    if fmt in ("json", "jsonl"):
+        sys.stdout.buffer.write(json_for_terminal(text.encode("utf-8")))
+    elif sys.stdout.isatty():
+        sys.stdout.write(clean(text))
+    else:
+        sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 @click.command("import-reviews")
 @db_option
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+# readable=False: the reader says why a file cannot be read (exit 1), not click
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, readable=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON.")
 @click.pass_context
 @handles_errors
@@ -88,13 +109,13 @@ def import_reviews_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
     store = open_store(ctx, writable=True)
     report = store.merge_reviews(file)
     for bad in report.bad_lines:
-        click.echo(str(bad), err=True)
+        click.echo(clean_name(bad), err=True)
     for unknown in report.unknown:
-        click.echo(str(unknown), err=True)
+        click.echo(clean_name(unknown), err=True)
     if as_json:
         data = report.to_dict()
         data["summary"] = report.summary()
-        sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+        print_json(data)
     else:
         click.echo(report.summary())
         if report.conflicts:
@@ -104,11 +125,9 @@ def import_reviews_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
 
 
 def _describe(review: Review | None) -> str:
-    from tui.text import clean_line
-
     if review is None:
         return "(no decision)"
-    text = review.status
+    text = clean_line(review.status, max_chars=40)
     if review.reviewer:
         text += f" by {clean_line(review.reviewer, max_chars=60)}"
     if review.decided_at:
@@ -121,7 +140,14 @@ def _describe(review: Review | None) -> str:
 @click.command("conflicts")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.option("--resolve", "post_id", default=None, metavar="ID", help="Settle the conflict on ID.")
+@click.option(
+    "--resolve",
+    "post_id",
+    default=None,
+    metavar="ID",
+    callback=nfc,
+    help="Settle the conflict on ID.",
+)
 @click.option(
     "--keep",
     type=click.Choice(KEEP_CHOICES),
@@ -153,20 +179,17 @@ def conflicts_cmd(
     store = open_store(ctx, writable=post_id is not None)
     if post_id is not None and keep is not None:
         decision = store.resolve_conflict(post_id, keep, reviewer=reviewer)
-        click.echo(f"{post_id}: kept {keep}, now {_describe(decision)}")
+        click.echo(f"{clean_name(post_id)}: kept {keep}, now {_describe(decision)}")
         return
     conflicts = store.conflicts()
     if as_json:
-        payload = [c.to_dict() for c in conflicts]
-        sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        print_json([c.to_dict() for c in conflicts])
         return
     if not conflicts:
         click.echo("no conflicts")
         return
-    from tui.text import clean_line
-
     for conflict in conflicts:
-        click.echo(f"{conflict.post_id}  {clean_line(conflict.title)}")
+        click.echo(f"{clean_name(conflict.post_id)}  {clean_line(conflict.title)}")
         click.echo(f"  ours:   {_describe(conflict.ours)}")
         click.echo(f"  theirs: {_describe(conflict.theirs)}")
     click.echo(f"{len(conflicts)} conflicts; settle one with --resolve ID --keep ours|theirs")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from tui.text import clean_name
+
 from .common import db_option, handles_errors, open_store
 
 
@@ -22,8 +24,8 @@ def repair_cmd(ctx: click.Context) -> None:
     """
     store = open_store(ctx, writable=True, repairing=True)
     for line in store.repair():
-        click.echo(line)
-    click.echo(f"{store.path}: repaired")
+        click.echo(clean_name(line))
+    click.echo(f"{clean_name(store.path)}: repaired")
 
 
 def register(group: click.Group) -> None:

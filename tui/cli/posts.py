@@ -9,11 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-import orjson
 
 from storage import STATUSES
+from storage.files import collect
+from tui.text import clean_line, clean_name
 
 from .common import db_option, handles_errors, open_store
+from .ids import nfc
+from .output import print_json
 from .views import view_option, view_query
 
 
@@ -44,25 +47,38 @@ def _progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 @click.command("import")
 @db_option
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: an unreadable file is that file's error, not a usage error for all
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Name what the directory walks skipped, and why."
+)
 @click.pass_context
 @handles_errors
-def import_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def import_cmd(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> None:
     """Import seed documents: files, or directories of *.txt (recursive).
 
     Re-importing is safe: unchanged posts are skipped, changed ones updated.
-    Exits 1 when some files could not be imported (the others are).
+    Exits 1 when some files could not be imported (the others are). What a directory walk
+    passes over (FIFOs, devices, dangling or looping links, unreadable directories) is
+    counted in the summary; -v names each.
     """
     store = open_store(ctx, writable=True)
     started = time.monotonic()
+    files = collect(paths)  # the store takes the collected files as they are
     with _progress_bar("importing") as progress:
-        report = store.import_paths(paths, progress=progress, derive=False)
+        report = store.import_paths(files, progress=progress, derive=False)
     for error in report.errors:
-        click.echo(str(error), err=True)
+        click.echo(clean_name(error), err=True)
     for warning in report.warnings:
-        click.secho(f"warning: {warning}", fg="yellow", err=True)
+        click.secho(f"warning: {clean_name(warning)}", fg="yellow", err=True)
+    if verbose:
+        for skipped in files.skipped:
+            click.echo(f"skipped {clean_name(skipped)}", err=True)
+    summary = report.summary()
+    if files.skipped:
+        summary += f", {len(files.skipped)} skipped" + ("" if verbose else " (-v names them)")
     click.echo(
-        f"{report.summary()} ({len(store)} posts in {store.path}; "
+        f"{summary} ({len(store)} posts in {clean_name(store.path)}; "
         f"reviewable after {time.monotonic() - started:.1f} s)"
     )
     pending = store.derived_pending
@@ -89,43 +105,44 @@ def list_cmd(
     store = open_store(ctx)
     rows = store.search(view_query(store, view_name, query), limit=limit)
     if as_json:
-        sys.stdout.buffer.write(
-            orjson.dumps([r.to_dict() for r in rows], option=orjson.OPT_INDENT_2)
-        )
-        sys.stdout.buffer.write(b"\n")
+        print_json([r.to_dict() for r in rows])
         return
-    from tui.text import clean_line
-
     marks = {"pending": " ", "approved": "✓", "rejected": "✗", "changes_requested": "~"}
     for row in rows:
         flag = "!" if row.needs_human_review else " "
-        click.echo(f"{marks.get(row.status, '?')}{flag} {row.id:<22} {clean_line(row.title)}")
+        click.echo(
+            f"{marks.get(row.status, '?')}{flag} {clean_name(row.id):<22} {clean_line(row.title)}"
+        )
 
 
 @click.command("show")
 @db_option
-@click.argument("post_id")
+@click.argument("post_id", callback=nfc)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--full", is_flag=True, help="Show all of a huge post (by default it is cut).")
 @click.pass_context
 @handles_errors
-def show_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
-    """Show one post: body, meta, flags, decision and hints."""
+def show_cmd(ctx: click.Context, post_id: str, as_json: bool, full: bool) -> None:
+    """Show one post: body, meta, flags, decision and hints.
+
+    A huge post (a body past 20,000 characters, more than 100 meta fields) shows its
+    beginning and says what was cut; --full shows all of it, --json gives the data.
+    """
     store = open_store(ctx)
     post = store.get(post_id)
     if as_json:
-        sys.stdout.buffer.write(orjson.dumps(post.to_dict(), option=orjson.OPT_INDENT_2))
-        sys.stdout.buffer.write(b"\n")
+        print_json(post.to_dict())
         return
     from rich.console import Console
 
     from .render import render_post
 
-    Console(highlight=False).print(render_post(post))
+    Console(highlight=False).print(render_post(post, full=full))
 
 
 @click.command("review")
 @db_option
-@click.argument("post_id")
+@click.argument("post_id", callback=nfc)
 @click.option(
     "--status",
     "-s",
@@ -140,7 +157,10 @@ def review_cmd(ctx: click.Context, post_id: str, status: str, note: str) -> None
     """Save a decision for one post."""
     store = open_store(ctx, writable=True)
     review = store.set_review(post_id, status, note)
-    click.echo(f"{post_id}: {review.status} (saved {review.decided_at} by {review.reviewer})")
+    click.echo(
+        f"{clean_name(post_id)}: {review.status} "
+        f"(saved {review.decided_at} by {clean_name(review.reviewer)})"
+    )
 
 
 def register(group: click.Group) -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
-import orjson
+
+from tui.text import clean_line, clean_name
 
 from .common import db_option, handles_errors, open_store
+from .ids import nfc
+from .output import print_json
 
 
 @click.command("similar")
 @db_option
-@click.argument("post_id")
+@click.argument("post_id", callback=nfc)
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
@@ -22,16 +23,13 @@ def similar_cmd(ctx: click.Context, post_id: str, limit: int, as_json: bool) -> 
     store = open_store(ctx)
     found = store.similar(post_id, limit=limit)
     if as_json:
-        sys.stdout.buffer.write(
-            orjson.dumps([s.to_dict() for s in found], option=orjson.OPT_INDENT_2)
-        )
-        sys.stdout.buffer.write(b"\n")
+        print_json([s.to_dict() for s in found])
         return
-    from tui.text import clean_line
-
     for item in found:
-        reasons = ", ".join(item.reasons)
-        click.echo(f"{item.score:>3}  {item.id:<22} {clean_line(item.title)}  ({reasons})")
+        reasons = clean_line(", ".join(item.reasons))
+        click.echo(
+            f"{item.score:>3}  {clean_name(item.id):<22} {clean_line(item.title)}  ({reasons})"
+        )
 
 
 @click.command("clusters")
@@ -48,17 +46,14 @@ def clusters_cmd(ctx: click.Context, as_json: bool) -> None:
             [{"id": pid, "title": store.summary(pid).title} for pid in cluster]
             for cluster in clusters
         ]
-        sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2))
-        sys.stdout.buffer.write(b"\n")
+        print_json(out)
         return
-    from tui.text import clean_line
-
     if not clusters:
         click.echo("no near-duplicate clusters")
     for number, cluster in enumerate(clusters, 1):
         click.echo(f"cluster {number} ({len(cluster)} posts)")
         for pid in cluster:
-            click.echo(f"  {pid:<22} {clean_line(store.summary(pid).title)}")
+            click.echo(f"  {clean_name(pid):<22} {clean_line(store.summary(pid).title)}")
 
 
 def register(group: click.Group) -> None:

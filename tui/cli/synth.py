@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from seeds.synth import MAX_COUNT, synthesize
+from tui.text import clean_name
 
 from .common import fail
 
@@ -54,7 +55,7 @@ def synth_cmd(count: int, out_dir: Path, seed: int) -> None:
         fail(str(exc), 2)
     except OSError as exc:
         fail(f"{out_dir}: {exc.strerror or exc}", 1)
-    click.echo(f"wrote {len(paths)} documents to {out_dir}")
+    click.echo(f"wrote {len(paths)} documents to {clean_name(out_dir)}")
 
 
 def register(group: click.Group) -> None:

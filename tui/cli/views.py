@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
-import orjson
 
 from storage import Store, ViewError
 from storage.views import combine
+from tui.text import clean_line
 
 from .common import db_option, fail, handles_errors, open_store
+from .output import print_json
 
 
 def view_query(store: Store, view_name: str | None, query: str) -> str:
@@ -51,10 +50,8 @@ def views_cmd(ctx: click.Context, as_json: bool) -> None:
     rows = [{**view.to_dict(), "count": store.count(view.query)} for view in store.views()]
     if as_json:
         payload = [{k: row[k] for k in ("name", "query", "count", "builtin")} for row in rows]
-        sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        print_json(payload)
         return
-    from tui.text import clean_line
-
     width = max(len("view"), *(len(clean_line(r["name"])) for r in rows))
     click.echo(f"{'view':<{width}}  {'posts':>6}  query")
     for row in rows:
@@ -76,8 +73,6 @@ def save_cmd(ctx: click.Context, name: str, query: str) -> None:
         view = store.save_view(name, query)
     except ViewError as exc:
         fail(str(exc), 2)
-    from tui.text import clean_line
-
     click.echo(f"saved view {clean_line(view.name)!r}: {store.count(view.query)} posts")
 
 
@@ -94,8 +89,6 @@ def delete_cmd(ctx: click.Context, name: str) -> None:
         store.delete_view(view.name)
     except ViewError as exc:
         fail(str(exc), 2)
-    from tui.text import clean_line
-
     click.echo(f"deleted view {clean_line(view.name)!r}")
 
 
