@@ -291,7 +291,9 @@ def reading_time(view: _Post) -> Hint | None:
     stated = view.meta.get("reading_time")
     if not isinstance(stated, int) or isinstance(stated, bool):
         return None
-    words = len(view.text.split()) + len(" ".join(view.captions).split())
+    # word counts block by block: the same sum as splitting all the text at once, without
+    # a list of every word (a 50 MB body: ~450 MB)
+    words = sum(len(text.split()) for text in (*view.texts, *view.captions))
     if not words:
         return None
     longest = max(1.0, words / SLOWEST_WPM) + 0.5

@@ -45,7 +45,7 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import compress, repeat
 from operator import lt, xor
 from typing import Any
@@ -129,46 +129,44 @@ def normalize_topic(text: Any) -> str:
     return " / ".join(" ".join(p.split()) for p in text.lower().split("/") if p.strip())
 
 
-def _block_texts(body: Any) -> list[str]:
-    texts = []
+def _block_texts(body: Any) -> Iterator[str]:
     for block in body if isinstance(body, list) else ():
         if not isinstance(block, dict) or block.get("type") == "image":
             continue
         items = block.get("items")
         if isinstance(items, list):
-            texts.append(". ".join(map(str, items)))
+            yield ". ".join(map(str, items))
         else:
             text = block.get("text")
             if isinstance(text, str) and text:
-                texts.append(text)
-    return texts
+                yield text
 
 
 def _unit_hashes(body: Any) -> list[int]:
     """crc32 of every text unit, plain and bound to the first words of the block before
-    (the plain hash xor the crc32 of those words)."""
+    (the plain hash xor the crc32 of those words).
+
+    Block by block, with C-level string methods over each block's text (whitespace runs
+    become one space by a split and join, then each unit is trimmed): memory stays near
+    the largest block, not a few copies of the whole body (a 50 MB body: ~1 GB)."""
     crc = zlib.crc32
     join = b" ".join
-    # C-level string methods over the whole body; blocks end in a marker unit. Whitespace
-    # runs become one space over the whole body at once, then each unit is trimmed: the
-    # units of splitting and joining the words of each unit, at half the cost.
-    blob = _BLOCK_END.join(_block_texts(body)).encode("utf-8", "replace").lower()
-    blob = join(blob.translate(_UNIT_TABLE).split())
-    units: list[bytes] = []
+    plain: list[int] = []
     contexts: list[int] = []
     context = following = _START
-    first = True
-    for unit in filter(None, map(bytes.strip, blob.split(b"."))):
-        if unit == _MARK:
-            context, first = following, True
-            continue
-        if first:
-            following, first = crc(join(unit.split(None, 3)[:3])), False
-        units.append(unit)
-        contexts.append(context)
-    hashes = list(map(crc, units))
-    hashes += map(xor, hashes, contexts)
-    return hashes
+    for text in _block_texts(body):
+        blob = join(text.encode("utf-8", "replace").lower().translate(_UNIT_TABLE).split())
+        first = True
+        for unit in filter(None, map(bytes.strip, blob.split(b"."))):
+            if unit == _MARK:  # a marker in the text itself, as between blocks
+                context, first = following, True
+                continue
+            if first:
+                following, first = crc(join(unit.split(None, 3)[:3])), False
+            plain.append(crc(unit))
+            contexts.append(context)
+        context = following  # the next block is bound to this one's first words
+    return plain + list(map(xor, plain, contexts))
 
 
 def _signature(hashes: list[int]) -> bytes:
