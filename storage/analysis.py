@@ -130,6 +130,70 @@ class DerivedPost:
     features: dict[str, Any]
 
 
+def valid_record(record: dict[str, Any]) -> bool:
+    """Whether a stored record has the shape the importer writes (what reads it needs)."""
+    body, meta = record.get("body", []), record.get("meta", {})
+    return (
+        isinstance(record.get("title", ""), str)
+        and isinstance(record.get("reference", ""), str)
+        and isinstance(body, list)
+        and all(isinstance(b, dict) and isinstance(b.get("type", ""), str) for b in body)
+        and isinstance(meta, dict)
+        and all(isinstance(record.get(k, []), list) for k in ("warnings", "listed_similar"))
+        and all(isinstance(w, str) for w in record.get("warnings", []))
+        and all(isinstance(t, str) for t in record.get("listed_similar", []))
+        and isinstance(record.get("source", {}), dict)
+    )
+
+
+def valid_hint(hint: Any) -> bool:
+    return (
+        isinstance(hint, dict)
+        and isinstance(hint.get("code"), str)
+        and isinstance(hint.get("message", ""), str)
+        and isinstance(hint.get("severity", ""), str)
+    )
+
+
+@dataclass(slots=True)
+class RebuildTask:
+    segment_path: str
+    hints_path: str
+    posts: list[tuple[int, str]]  # (doc id, post id) of the segment's current posts
+
+
+def catalog_entries(task: RebuildTask) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """What the catalog needs of one segment's posts, read back from the segment and its
+    hints file (a rebuild of a lost or stale catalog): ``(id, doc id, row, fields,
+    features or None)`` per readable post (None: hints not computed yet, the post is
+    pending), and the ids of the posts that cannot be read."""
+    from .query import index_fields
+    from .similarity import features
+
+    try:
+        records = read_segment(task.segment_path)
+    except (OSError, ValueError):
+        return [], [post_id for _, post_id in task.posts]
+    try:
+        table = orjson.loads(Path(task.hints_path).read_bytes()).get("hints")
+    except (OSError, ValueError, AttributeError):
+        table = None
+    entries, unreadable = [], []
+    for doc_id, post_id in task.posts:
+        record = records.get(str(doc_id))
+        if not (record and record.get("id") == post_id and valid_record(record)):
+            unreadable.append(post_id)
+            continue
+        found = table.get(str(doc_id)) if isinstance(table, dict) else None
+        hints = found if isinstance(found, list) and all(map(valid_hint, found)) else None
+        sound = hints is not None
+        data = post_dict(record)
+        codes = tuple(h["code"] for h in hints) if hints is not None else ()
+        feats = features(data) if sound else None
+        entries.append((post_id, doc_id, post_row(record, codes), index_fields(data), feats))
+    return entries, unreadable
+
+
 def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

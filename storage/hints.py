@@ -31,6 +31,10 @@ __all__ = [
     "near_duplicate_hints",
 ]
 
+# Bump when a check changes what it finds: saved catalogs (their hint codes) are then
+# rebuilt, not trusted (storage/local/index_files.py).
+HINTS_VERSION = 1
+
 INFO, WARNING, ERROR = "info", "warning", "error"
 SEVERITIES = (INFO, WARNING, ERROR)
 

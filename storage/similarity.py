@@ -88,6 +88,9 @@ W_BODY, W_TITLE, W_TOPIC = 0.60, 0.20, 0.20
 
 STATE_FORMAT = "copydesk-similarity/1"
 FEATURES_VERSION = 1
+# Bump when scores or candidates change: saved catalogs (their neighbour lists) are then
+# rebuilt, not trusted (storage/local/index_files.py).
+SCORING_VERSION = 1
 
 _IDX_BITS = 25  # slot numbers up to 33 million
 _IDX_MASK = (1 << _IDX_BITS) - 1

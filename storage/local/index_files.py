@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..analysis import valid_hint
 from ..codec import CodecError
 from ..jsonstore import atomic_write_bytes
 from .layout import Layout
-from .shelf import valid_hint
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -39,16 +39,28 @@ def near_dups_path(layout: Layout, generation: int) -> Path:
 
 @functools.cache
 def code_fingerprint() -> str:
-    """A fingerprint of the code that builds catalogs: a catalog built by other code (an
-    older copydesk) is rebuilt rather than trusted to mean the same."""
-    from .. import catalog, hints, postrows, query, search_index, similarity
+    """A fingerprint of what a saved catalog means: the source of the modules whose data
+    structures it holds (a catalog of other code is rebuilt, not trusted to mean the same)
+    and the versions of what it holds computed by hints and similarity (bumped by hand:
+    an edit there that changes no result must not cost every store a rebuild, which takes
+    ~a minute a 100,000 posts)."""
+    import importlib
 
-    digest = hashlib.sha256()
-    for module in (catalog, hints, postrows, query, search_index, similarity):
+    from ..hints import HINTS_VERSION
+    from ..similarity import FEATURES_VERSION, SCORING_VERSION, STATE_FORMAT
+
+    digest = hashlib.sha256(
+        f"hints {HINTS_VERSION} features {FEATURES_VERSION} scoring {SCORING_VERSION} "
+        f"{STATE_FORMAT}".encode()
+    )
+    for name in ("catalog", "codec", "postrows", "query", "search_index", "terms"):
         try:
+            module = importlib.import_module(f"storage.{name}")
             digest.update(Path(module.__file__ or "").read_bytes())
+        except ImportError:
+            continue
         except OSError:  # no source at hand (a frozen install): its name has to do
-            digest.update(module.__name__.encode())
+            digest.update(name.encode())
     return digest.hexdigest()[:16]
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from ..analysis import read_segment
+from ..analysis import read_segment, valid_hint, valid_record
 from ..errors import StoreCorruptError
 from ..jsonstore import read_json, write_json
 from .layout import Layout
@@ -419,6 +419,16 @@ class PostShelf:
             cache.popitem(last=False)
         return value
 
+    def live_by_segment(self) -> dict[int, list[tuple[int, str]]]:
+        """Segment number (-1: none) -> (doc id, post id) of its current posts."""
+        locations = Locations.of(self.state.locations)
+        by_segment: dict[int, list[tuple[int, str]]] = {}
+        for post_id in locations:
+            doc_id = locations.doc_id(post_id)
+            segment = self.segment_of(doc_id)
+            by_segment.setdefault(segment.number if segment else -1, []).append((doc_id, post_id))
+        return by_segment
+
     def live_records(self) -> Iterator[tuple[str, Location, dict[str, Any] | None]]:
         """(post id, location, record or None when unreadable) of every post, segment by
         segment (each segment is read once)."""
@@ -442,31 +452,6 @@ class PostShelf:
             if stem.isdigit() and len(stem) == 6 and int(stem) not in owned:
                 out.append(path)
         return out
-
-
-def valid_record(record: dict[str, Any]) -> bool:
-    """Whether a stored record has the shape the importer writes (what reads it needs)."""
-    body, meta = record.get("body", []), record.get("meta", {})
-    return (
-        isinstance(record.get("title", ""), str)
-        and isinstance(record.get("reference", ""), str)
-        and isinstance(body, list)
-        and all(isinstance(b, dict) and isinstance(b.get("type", ""), str) for b in body)
-        and isinstance(meta, dict)
-        and all(isinstance(record.get(k, []), list) for k in ("warnings", "listed_similar"))
-        and all(isinstance(w, str) for w in record.get("warnings", []))
-        and all(isinstance(t, str) for t in record.get("listed_similar", []))
-        and isinstance(record.get("source", {}), dict)
-    )
-
-
-def valid_hint(hint: Any) -> bool:
-    return (
-        isinstance(hint, dict)
-        and isinstance(hint.get("code"), str)
-        and isinstance(hint.get("message", ""), str)
-        and isinstance(hint.get("severity", ""), str)
-    )
 
 
 def _state_of(data: dict[str, Any]) -> ShelfState:
