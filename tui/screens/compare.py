@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from storage.compare import Comparison, compare_stored
-from tui.keymap import COMPARE_BINDINGS
+from tui.keymap import CLOSE_BINDINGS, COMPARE_BINDINGS
 from tui.text import clean_line
 from tui.widgets.compare_pane import SHARED_STYLE, ComparePane, SideView, side_renderables
 
@@ -45,7 +45,7 @@ class CompareScreen(Screen[None]):
     by side; the left is the current post, the right the similar one. Dismisses with None.
     """
 
-    BINDINGS: ClassVar = COMPARE_BINDINGS
+    BINDINGS: ClassVar = [*CLOSE_BINDINGS, *COMPARE_BINDINGS]
 
     DEFAULT_CSS = """
     CompareScreen { layout: vertical; }
@@ -186,5 +186,5 @@ class CompareScreen(Screen[None]):
             else:
                 self.notify("nothing shared on this side", timeout=2)
 
-    def action_close_compare(self) -> None:
+    def action_close(self) -> None:
         self.dismiss(None)

@@ -25,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-__all__ = ["LineView", "private_console", "render_safely"]
+__all__ = ["LineView", "private_console", "render_safely", "render_strips", "RenderStopped"]
 
 
 def private_console(width: int) -> Console:
@@ -54,8 +54,22 @@ def render_safely(
         )
 
 
-class _RenderStopped(Exception):
+class RenderStopped(Exception):
     """The render's worker was cancelled, or the app is shutting down: deliver no more."""
+
+
+def render_strips(
+    renderables: Iterable[RenderableType], width: int, stop: Callable[[], bool] = lambda: False
+) -> Iterator[list[Strip]]:
+    """The lines of each renderable in turn as strips ``width`` cells wide, on any thread
+    (a console of its own); ``stop()`` is asked before each renderable."""
+    console = private_console(width)
+    options = console.options.update_width(width)
+    for renderable in renderables:
+        if stop():
+            raise RenderStopped
+        lines = render_safely(console, options, renderable)
+        yield [Strip(line).adjust_cell_length(width) for line in lines]
 
 
 class LineView(ScrollView, can_focus=True):
@@ -93,6 +107,25 @@ class LineView(ScrollView, can_focus=True):
         self._placeholder = message
         self._set_lines([])
 
+    def show_lines(self, content: Any, lines: list[Strip], width: int) -> None:
+        """Show ``lines`` rendered ahead at ``width`` from ``content`` (a resize renders
+        ``content`` again), scrolled to the top."""
+        self._generation += 1  # a render in progress is stale now
+        self._content = content
+        self._placeholder = None
+        self.rendering = False
+        if width != self._render_width():
+            self._start_render()
+            return
+        self._rendered_width = width
+        self._set_lines(lines)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+
+    @property
+    def render_width(self) -> int:
+        """The width content is rendered at now."""
+        return self._render_width()
+
     @property
     def text(self) -> str:
         """The rendered lines as plain text (what a reader sees), for tests."""
@@ -117,13 +150,7 @@ class LineView(ScrollView, can_focus=True):
         """In the worker thread: the lines of each renderable in turn, as strips ``width``
         cells wide. Stops the render when the worker is cancelled."""
         worker = get_current_worker()
-        console = private_console(width)
-        options = console.options.update_width(width)
-        for renderable in renderables:
-            if worker.is_cancelled:
-                raise _RenderStopped
-            lines = render_safely(console, options, renderable)
-            yield [Strip(line).adjust_cell_length(width) for line in lines]
+        yield from render_strips(renderables, width, lambda: worker.is_cancelled)
 
     def _deliver(self, generation: int, callback: Callable[..., None], *args: Any) -> None:
         """In the worker thread: run ``callback(*args)`` on the UI thread, unless a newer
@@ -132,7 +159,7 @@ class LineView(ScrollView, can_focus=True):
         try:
             self.app.call_from_thread(self._if_current, generation, callback, *args)
         except RuntimeError:  # app shutting down
-            raise _RenderStopped from None
+            raise RenderStopped from None
 
     def _set_lines(self, lines: list[Strip]) -> None:
         self._lines = lines
@@ -163,7 +190,7 @@ class LineView(ScrollView, can_focus=True):
     def _render_lines(self, generation: int, width: int, content: Any) -> None:
         try:
             self._render(generation, width, content)
-        except _RenderStopped:
+        except RenderStopped:
             pass
 
     def _if_current(self, generation: int, callback: Callable[..., None], *args: Any) -> None:

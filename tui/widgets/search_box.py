@@ -53,6 +53,12 @@ class SearchBox(Vertical):
         # review keys ("/stack" would otherwise approve a post with its "a").
         self.screen.set_focus(self.input)
 
+    def set_quietly(self, text: str) -> None:
+        """Put ``text`` in the box without it counting as typing (a view, back/forward)."""
+        with self.input.prevent(Input.Changed):
+            self.input.value = text
+        self.show_error(None)
+
     def show_error(self, message: str | None) -> None:
         """Show a query error under the box (None hides it)."""
         self.set_class(bool(message), "-error")
