@@ -139,3 +139,37 @@ async def settle_app(pilot) -> None:
                 return
         await asyncio.sleep(0.005)
     raise AssertionError("the app did not settle")
+
+
+MANY_POSTS = 60  # more rows than a 120x40 (or 200x50) post list shows
+
+
+@pytest.fixture(scope="session")
+def many_template(tmp_path_factory) -> Path:
+    """A store of MANY_POSTS synthesized posts, imported once per test session."""
+    from seeds.synth import synthesize
+
+    root = tmp_path_factory.mktemp("many")
+    synthesize(MANY_POSTS, root / "seeds", seed=11)
+    with Store.open(root / "db" / "db.json") as store:
+        assert store.import_paths([root / "seeds"]).ok
+    return root / "db"
+
+
+@pytest.fixture
+def many_db(many_template: Path, tmp_path: Path) -> Path:
+    """A copy of the many-posts store for one test (decisions write to it)."""
+    import shutil
+
+    target = tmp_path / "many"
+    target.mkdir()
+    shutil.copy2(many_template / "db.json", target / "db.json")
+    shutil.copytree(many_template / "db.json.d", target / "db.json.d")
+    return target / "db.json"
+
+
+@pytest.fixture
+def many_store(many_db: Path):
+    store = Store.open(many_db)
+    yield store
+    store.close()

@@ -53,4 +53,5 @@ def static_text(widget) -> str:
     text = getattr(widget, "text", None)
     if isinstance(text, str):
         return text
-    return plain(widget.renderable)
+    renderable = getattr(widget, "renderable", None)
+    return plain(renderable if renderable is not None else widget.content)

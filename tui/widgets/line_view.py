@@ -128,7 +128,10 @@ class LineView(ScrollView, can_focus=True):
 
     @property
     def text(self) -> str:
-        """The rendered lines as plain text (what a reader sees), for tests."""
+        """The rendered lines as plain text, or the placeholder message when there are no
+        lines (what a reader sees), for tests."""
+        if not self._lines and self._placeholder:
+            return self._placeholder
         return "\n".join(strip.text.rstrip() for strip in self._lines)
 
     # -- for subclasses ---------------------------------------------------------------
