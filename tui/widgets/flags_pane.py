@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.text import Text
@@ -100,6 +100,8 @@ def _field(item: Any, name: str) -> Any:
 
 class FlagsPane(RenderedView):
     """The four flags, the decision with its note, and hints by severity."""
+
+    MORE_HINT: ClassVar[bool] = True
 
     def show_flags(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -210,6 +210,8 @@ def meta_is_bounded(meta: Mapping[str, Any]) -> bool:
 
 class MetaPane(LineView):
     """Scrollable meta box, rendered in a worker (or handed lines rendered ahead)."""
+
+    MORE_HINT: ClassVar[bool] = True
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, placeholder="no post selected")
