@@ -125,6 +125,8 @@ def measure(args: argparse.Namespace, work: Path) -> list[tuple[str, dict]]:
         start(floor, f"{py} {tools / 'floor_app.py'} {titles}", size, first_title)
         start(desk, f"cd {ROOT} && {env} {py} -m tui.cli --db {db}", size, "reviewed")
         count = args.count
+        keylat(tools, floor, "j", 2)  # warm-up: first moves build caches in both apps
+        keylat(tools, desk, "j", 2)
         results.append(("floor j", keylat(tools, floor, "j", count)))
         tmux("kill-session", "-t", floor)
         for key in ("j", "k"):

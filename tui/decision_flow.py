@@ -74,8 +74,24 @@ class DecisionFlow:
         return max(screen.list_window, screen.post_list.row_count)
 
     async def _decide(self, post_ids: list[str], status: Status, *, bulk: bool = False) -> None:
+        """The cursor moves on to the next pending post at once, while the write is made
+        (the two overlap: the key settles when the slower is done); the decided rows and
+        the flags pane change once the write is on disk. A failed write puts the cursor
+        back."""
         screen = self.screen
         gateway, query, limit = screen.gateway, screen.query_text, self._rows_limit()
+        post_list = screen.post_list
+        order, cursor = post_list.ids, post_list.cursor
+        start_id = post_list.highlighted_id
+        decided = set(post_ids)
+
+        def status_after(post_id: str) -> Status:
+            return status if post_id in decided else post_list.status_of_id(post_id)
+
+        target = advance_after(order, cursor, post_ids, status_after)
+        target_id = order[target] if target is not None else None
+        if target is not None and target != cursor:
+            post_list.move_to(target)
 
         def hop(store: ReviewStore):
             outcome = gateway.decide(store, post_ids, status)
@@ -86,22 +102,19 @@ class DecisionFlow:
             outcome, progress, rows = await gateway.call(hop)
         except (StoreError, OSError, ValueError) as error:
             screen.notify(f"not saved: {error}", severity="error", markup=False)
+            back = post_list.index_of(start_id) if start_id is not None else None
+            if back is not None:
+                post_list.move_to(back)
             return
-        post_list = screen.post_list
-        order, cursor = post_list.ids, post_list.cursor
         post_list.set_statuses(dict.fromkeys(outcome.post_ids, status), {})
-        target = advance_after(order, cursor, outcome.post_ids, post_list.status_of_id)
         if bulk:
             post_list.clear_tags()
-            screen.notify(outcome.message, markup=False, timeout=3)
+            screen.flash = outcome.message
         if target is None:
-            screen.notify("No pending posts left in this list", markup=False, timeout=3)
+            screen.flash = "No pending posts left in this list"
         screen.progress = progress
         if rows is not None:
-            target_id = order[target] if target is not None else None
             screen.apply_rows(query, rows, select_id=target_id, select_index=cursor)
-        elif target is not None and target != cursor:
-            post_list.move_to(target)
         self.show_review_of_current()
 
     async def _undo(self) -> None:
@@ -119,7 +132,7 @@ class DecisionFlow:
             screen.notify(f"cannot undo: {error}", severity="error", markup=False)
             return
         if outcome is None:
-            screen.notify("Nothing to undo", markup=False, timeout=2)
+            screen.flash = "Nothing to undo"
             return
         screen.progress = progress
         post_list = screen.post_list
@@ -136,7 +149,7 @@ class DecisionFlow:
             if index is not None and index != post_list.cursor:
                 post_list.move_to(index)
         self.show_review_of_current()
-        screen.notify(outcome.message, markup=False, timeout=3)
+        screen.flash = outcome.message
 
     async def _note(self) -> None:
         screen = self.screen
@@ -159,7 +172,7 @@ class DecisionFlow:
             return
         screen.post_list.set_statuses({}, {post_id: bool(text)})
         self.show_review_of_current()
-        screen.notify("Note saved", markup=False, timeout=2)
+        screen.flash = "Note saved"
 
     def show_review_of_current(self) -> None:
         """The flags pane follows a decision or note on the post it shows."""

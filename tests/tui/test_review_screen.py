@@ -157,9 +157,9 @@ async def test_note_modal_saves_with_ctrl_s_and_cancels_with_escape(store, make_
         await pilot.press("u")  # a note edit is undoable like a decision, and says so
         await settle(pilot)
         assert store.review(FIRST) is None
-        messages = [n.message for n in app._notifications]
-        assert any("Undid the note" in m for m in messages)
-        assert not any("decision" in m for m in messages if m.startswith("Undid"))
+        flash = app.screen.flash
+        assert flash.startswith("Undid the note") and "decision" not in flash
+        assert "Undid the note" in app.screen.query_one("#status").text.plain
 
 
 async def test_tag_then_bulk_decision_after_confirm(store, make_app, db_path, settle):

@@ -94,6 +94,7 @@ class ReviewScreen(Screen[None]):
     total: var[int] = var(0)
     position: var[int] = var(0)
     tagged: var[int] = var(0)
+    flash: var[str] = var("")  # what the last key did (status bar), cleared by the next key
 
     def __init__(self, gateway: StoreGateway) -> None:
         super().__init__(id="review")
@@ -122,6 +123,7 @@ class ReviewScreen(Screen[None]):
             ReviewScreen.total,
             ReviewScreen.position,
             ReviewScreen.tagged,
+            ReviewScreen.flash,
         )
         yield ReviewLayout(id="panes")
         yield Footer(compact=True, show_command_palette=False)
@@ -291,6 +293,7 @@ class ReviewScreen(Screen[None]):
         this screen before the binding focuses the box; once it has, Textual drops them,
         and before it has, they are review keys ("/stack" would approve with its "a").
         So after a search key, printable keys are held here and go into the box."""
+        self.flash = ""
         if self.search_box.input.has_focus:
             return
         if self._typed_ahead is not None and event.is_printable and event.character:

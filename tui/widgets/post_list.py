@@ -27,6 +27,7 @@ from storage import PostSummary, Status
 from tui.keymap import LIST_BINDINGS, POST_LIST_BINDINGS
 from tui.messages import MoreRowsWanted, PostHighlighted, PostOpened, TagsChanged
 from tui.text import clean_line
+from tui.widgets.line_view import set_virtual_size
 
 STATUS_CLASSES = {
     Status.PENDING: "post-list--pending",
@@ -120,7 +121,6 @@ class PostList(ScrollView, can_focus=True):
         self._index_by_id = {row.id: index for index, row in enumerate(rows)}
         self._status_overrides.clear()
         self._noted = set(noted or ())
-        self._lines.clear()
         self.total = max(total, len(rows))
         if select_id is not None and select_id in self._index_by_id:
             cursor = self._index_by_id[select_id]
@@ -272,7 +272,7 @@ class PostList(ScrollView, can_focus=True):
     def _update_virtual_size(self) -> None:
         more_line = 1 if self.total > len(self._rows) else 0
         lines = len(self._rows) * ROW_HEIGHT + more_line
-        self.virtual_size = Size(self.scrollable_content_region.width, lines)
+        set_virtual_size(self, Size(self.scrollable_content_region.width, lines))
 
     def on_resize(self) -> None:
         self._update_virtual_size()
@@ -320,7 +320,10 @@ class PostList(ScrollView, can_focus=True):
         on_cursor = index == self.cursor
         status = self.status_of(row)
         tagged, noted = row.id in self._tagged, row.id in self._noted
-        key = (row.id, part, width, on_cursor, status, tagged, noted, self.has_focus, base)
+        # Keyed by what the line shows (rows of a new search are new objects, same looks).
+        looks = (row.id, row.title, row.topic, row.reference, row.needs_human_review)
+        key = (looks, row.hint_codes, row.changed, part, width, on_cursor, status, tagged)
+        key += (noted, self.has_focus, base)
         strip = self._lines.get(key)
         if strip is not None:
             return strip

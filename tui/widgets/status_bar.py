@@ -66,12 +66,18 @@ class StatusBar(Static):
     total: reactive[int] = reactive(0)
     position: reactive[int] = reactive(0)
     tagged: reactive[int] = reactive(0)
+    flash: reactive[str] = reactive("")  # what the last key did, until the next key
     keys_hint: reactive[str] = reactive("")
 
     def render_status(self) -> tuple[Text, Text]:
-        return status_text(
+        counts, where = status_text(
             self.progress, self.query_text, self.total, self.position, self.tagged, self.view_name
         )
+        if self.flash:
+            # Shown in the frame of the key itself: a toast is a widget mounted and laid
+            # out in a frame of its own, and would vanish later while the next key is timed.
+            where = Text.assemble(("  │  ", "#5c6370"), (clean_line(self.flash), "bold #98c379"))
+        return counts, where
 
     @property
     def text(self) -> Text:
