@@ -130,8 +130,13 @@ async def test_n_and_p_scroll_the_focused_pane(posts, settle):
         await pilot.press("N")
         await pilot.pause()
         assert pane.current == 3
-        # the other pane did not move
-        assert app.screen.query_one("#compare-right", ComparePane).scroll_y == 0
+        # the matching passage came into view on the other side too
+        right = app.screen.query_one("#compare-right", ComparePane)
+        assert right.current is not None
+        assert right.passage_texts[right.current] == pane.passage_texts[3]
+        top, height = right.scroll_y, right.scrollable_content_region.height
+        line = right.passage_lines[right.current]
+        assert top <= line < top + height
 
 
 async def test_n_past_the_last_passage_notifies(posts, settle):

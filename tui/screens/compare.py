@@ -26,7 +26,13 @@ from textual.worker import get_current_worker
 from storage.compare import Comparison, compare_stored
 from tui.keymap import CLOSE_BINDINGS, COMPARE_BINDINGS
 from tui.text import clean_line
-from tui.widgets.compare_pane import SHARED_STYLE, ComparePane, SideView, side_renderables
+from tui.widgets.compare_pane import (
+    SHARED_STYLE,
+    ComparePane,
+    SideView,
+    matching_passage,
+    side_renderables,
+)
 
 __all__ = ["CompareScreen"]
 
@@ -179,7 +185,17 @@ class CompareScreen(Screen[None]):
         if self.comparison is None or pane.rendering:
             self.notify("still comparing…", timeout=2)
             return
-        if pane.step(direction) is None:
+        index = pane.step(direction)
+        if index is not None:
+            # The same passage on the other side comes into view too.
+            other = self.left_pane if pane is self.right_pane else self.right_pane
+            texts = pane.passage_texts
+            if index < len(texts):
+                match = matching_passage(texts[index], other.passage_texts)
+                if match is not None:
+                    other.show_passage(match)
+            return
+        if index is None:
             where = "below" if direction > 0 else "above"
             if pane.passage_lines:
                 self.notify(f"no shared passage {where}", timeout=2)
