@@ -11,6 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
 from tui.keymap import BoundKey, effective_bindings
+from tui.screens.views import ViewEntry
 from tui.text import clean_line
 
 # Groups whose actions make sense from the palette, and where they run.
@@ -74,6 +75,8 @@ class CopydeskCommands(NamedCommands):
 class ViewCommands(NamedCommands):
     """``View: Needs review (3)`` and the rest: every view of the views list, by name."""
 
+    _entries: list[ViewEntry] = []  # noqa: RUF012 - replaced (never mutated) in startup
+
     async def startup(self) -> None:
         from tui.screens.views import count_views
 
@@ -88,7 +91,7 @@ class ViewCommands(NamedCommands):
         screen = self.screen
         if not isinstance(screen, ReviewScreen):
             return
-        for entry in getattr(self, "_entries", []):
+        for entry in self._entries:
             choice = entry.choice
             count = "?" if entry.count is None else f"{entry.count:,}"
             name = f"View: {clean_line(choice.name, max_chars=60)} ({count} {entry.unit_label})"

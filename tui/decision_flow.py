@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storage import PostSummary, QueueProgress, ReviewStore, Status, StoreError
-from storage.session import advance_after, plural
+from storage.session import DecisionOutcome, UndoOutcome, advance_after, plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.note import NoteScreen
 
@@ -93,7 +93,7 @@ class DecisionFlow:
         if target is not None and target != cursor:
             post_list.move_to(target)
 
-        def hop(store: ReviewStore):
+        def hop(store: ReviewStore) -> tuple[DecisionOutcome, QueueProgress, Rows | None]:
             outcome = gateway.decide(store, post_ids, status)
             rows = read_rows(store, query, limit) if query.strip() else None
             return outcome, store.progress(), rows
@@ -121,7 +121,7 @@ class DecisionFlow:
         screen = self.screen
         gateway, query, limit = screen.gateway, screen.query_text, self._rows_limit()
 
-        def hop(store: ReviewStore):
+        def hop(store: ReviewStore) -> tuple[UndoOutcome | None, QueueProgress, Rows | None]:
             outcome = gateway.undo(store)
             rows = read_rows(store, query, limit) if outcome and query.strip() else None
             return outcome, store.progress(), rows

@@ -165,7 +165,8 @@ async def test_tab_switches_side_and_escape_closes(posts, settle):
         assert right.has_focus
         await pilot.press("n", "n")
         await pilot.pause()
-        assert right.current == 1 and left.current is None
+        assert right.current == 1  # the left side follows with its matching passage
+        assert left.passage_texts[left.current] == right.passage_texts[1]
         await pilot.press("tab")
         assert left.has_focus
         await pilot.press("escape")

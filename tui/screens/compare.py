@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from storage import StoredPost
 from storage.compare import Comparison, compare_stored
 from tui.keymap import CLOSE_BINDINGS, COMPARE_BINDINGS
 from tui.text import clean_line
@@ -64,8 +65,8 @@ class CompareScreen(Screen[None]):
 
     def __init__(
         self,
-        left: Any,
-        right: Any,
+        left: StoredPost,
+        right: StoredPost,
         *,
         score: int | None = None,
         reasons: list[str] | None = None,
@@ -96,7 +97,7 @@ class CompareScreen(Screen[None]):
     # -- comparison -------------------------------------------------------------------
 
     @staticmethod
-    def _reference(post: Any, role: str) -> Text:
+    def _reference(post: StoredPost, role: str) -> Text:
         text = Text(clean_line(post.reference or post.id, max_chars=80), style="bold")
         text.append(f" ({role})", style="dim")
         return text

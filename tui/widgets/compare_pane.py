@@ -27,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.strip import Strip
 
+from storage import StoredPost
 from storage.compare import SideShare, Span, block_texts
 from tui.text import clean, clean_line
 from tui.widgets.body_render import BULLET_STYLE, HEADING_STYLE, TITLE_STYLE
@@ -164,7 +165,9 @@ def _block_renderables(
             yield _highlighted(text, spans, budget, cleaner=_clean_block)
 
 
-def side_renderables(post: Any, share: SideShare, *, max_chars: int = MAX_RENDER_CHARS) -> SideView:
+def side_renderables(
+    post: StoredPost, share: SideShare, *, max_chars: int = MAX_RENDER_CHARS
+) -> SideView:
     """The title and body blocks of ``post`` as Rich renderables, ``share``'s spans
     highlighted; at most ``max_chars`` characters of post text, then a "(truncated)" line."""
     budget = _Budget(max_chars)

@@ -91,11 +91,9 @@ def flags_renderable(
     return Group(*lines)
 
 
-def _field(item: Any, name: str) -> Any:
-    """Hints may be dicts (the contract) or small objects."""
-    if isinstance(item, Mapping):
-        return item.get(name)
-    return getattr(item, name, None)
+def _field(item: object, name: str) -> object:
+    """A hint's field; a hint that is not a mapping (a damaged record) has none."""
+    return item.get(name) if isinstance(item, Mapping) else None
 
 
 class FlagsPane(RenderedView):
