@@ -213,7 +213,7 @@ class ClustersScreen(Screen[ClustersResult]):
     def _update_header(self) -> None:
         count, posts = self.total_clusters, self.total_posts
         text = Text(
-            f"{count} near-duplicate cluster{'s' if count != 1 else ''} · "
+            f"{count:,} near-duplicate cluster{'s' if count != 1 else ''} · "
             f"{posts} post{'s' if posts != 1 else ''}"
         )
         if len(self.clusters) < count:

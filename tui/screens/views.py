@@ -94,7 +94,9 @@ class ViewsScreen(ModalScreen[ViewChoice | None]):
         width: 90%; max-width: 110; height: auto; max-height: 90%;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    ViewsScreen #views-list { height: auto; max-height: 30; border: none; }
+    ViewsScreen #views-list {
+        height: auto; max-height: 30; border: none; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     ViewsScreen #views-help { color: $text-muted; }
     """
 

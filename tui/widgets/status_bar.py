@@ -23,14 +23,19 @@ def status_text(
     position: int,
     tagged: int,
     view: str | None = None,
+    *,
+    compact: bool = False,
 ) -> tuple[Text, Text]:
-    """(counts, filter): the counts are what a narrow line keeps."""
+    """(counts, filter): the counts are what a narrow line keeps (``compact``: shorter)."""
     counts = Text(no_wrap=True, overflow="ellipsis")
     counts.append(" copydesk ", style="bold #1e222a on #61afef")
-    counts.append("  ")
-    counts.append(
-        f"reviewed {progress.reviewed:,} of {progress.needing:,} needing review", style="bold"
+    counts.append("  " if not compact else " ")
+    reviewed = (
+        f"reviewed {progress.reviewed:,}/{progress.needing:,}"
+        if compact
+        else f"reviewed {progress.reviewed:,} of {progress.needing:,} needing review"
     )
+    counts.append(reviewed, style="bold")
     counts.append("  │  ", style="#5c6370")
     counts.append(f"{position:,}/{total:,}" if total else "0/0", style="bold #abb2bf")
     if view or query:
@@ -69,9 +74,15 @@ class StatusBar(Static):
     flash: reactive[str] = reactive("")  # what the last key did, until the next key
     keys_hint: reactive[str] = reactive("")
 
-    def render_status(self) -> tuple[Text, Text]:
+    def render_status(self, compact: bool = False) -> tuple[Text, Text]:
         counts, where = status_text(
-            self.progress, self.query_text, self.total, self.position, self.tagged, self.view_name
+            self.progress,
+            self.query_text,
+            self.total,
+            self.position,
+            self.tagged,
+            self.view_name,
+            compact=compact,
         )
         if self.flash:
             # Shown in the frame of the key itself: a toast is a widget mounted and laid
@@ -87,6 +98,8 @@ class StatusBar(Static):
 
     def render(self) -> Table:
         counts, where = self.render_status()
+        if counts.cell_len + len(self.keys_hint) + 2 > self.size.width:
+            counts, where = self.render_status(compact=True)  # the keys hint stays whole
         grid = Table.grid(expand=True)
         grid.add_column(no_wrap=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
