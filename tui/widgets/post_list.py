@@ -42,7 +42,8 @@ ROW_HEIGHT = 2  # lines per row: title, then topic tail and reference
 # Rendered lines kept (a line is a Rich Text rendered to segments: ~0.25 ms). A cursor move
 # repaints the two rows it leaves and enters; with the cache a repaint of the whole list
 # (a scroll, a new window) costs only the lines not seen before: 100k rows, 120x40,
-# j: PostList work per key 20 -> 2 ms. test_post_list_cache holds the lines equal.
+# j: PostList work per key 20 -> 2 ms. tests/tui/test_render_caches.py holds the cached
+# lines equal to lines rendered afresh.
 CACHED_LINES = 2048
 
 
@@ -305,15 +306,19 @@ class PostList(ScrollView, can_focus=True):
         index, part = divmod(line, ROW_HEIGHT)
         base = self._base_style
         console = self.app.console
+
+        def component_style(component: str) -> Style:
+            return self.get_component_rich_style(component, partial=True)
+
         if index >= len(self._rows):
             if line == len(self._rows) * ROW_HEIGHT and self.total > len(self._rows):
                 more = self.total - len(self._rows)
                 text = Text(
-                    f" … {more:,} more ({self.more_hint})", style=self._style("post-list--more")
+                    f" … {more:,} more ({self.more_hint})", style=component_style("post-list--more")
                 )
                 return to_strip(text, width, base, console)
             if line == 0 and not self._rows:
-                text = Text(" no posts match", style=self._style("post-list--more"))
+                text = Text(" no posts match", style=component_style("post-list--more"))
                 return to_strip(text, width, base, console)
             return Strip.blank(width, base)
         row = self._rows[index]
@@ -328,20 +333,17 @@ class PostList(ScrollView, can_focus=True):
         if strip is not None:
             return strip
         # On the cursor bar the marks lose their colours (they would vanish in it).
-        style = _no_style if on_cursor else self._style
+        style = _no_style if on_cursor else component_style
         if part:
             text = detail_text(row, width, style)
         else:
             text = row_text(row, status, tagged, row_markers(row, noted), width, style)
-        row_style = self._style("post-list--cursor") if on_cursor else Style()
+        row_style = component_style("post-list--cursor") if on_cursor else Style()
         strip = to_strip(text, width, base + row_style, console)
         if len(self._lines) >= CACHED_LINES:
             self._lines.clear()
         self._lines[key] = strip
         return strip
-
-    def _style(self, component: str) -> Style:
-        return self.get_component_rich_style(component, partial=True)
 
 
 def _no_style(component: str) -> Style:
