@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import App
 
+from storage import ReviewStore
 from tui.commands import CopydeskCommands, ViewCommands
+from tui.gateway import StoreGateway
 from tui.keymap import (
     APP_BINDINGS,
     KEYMAP_FILE,
@@ -21,7 +22,8 @@ from tui.screens.review import ReviewScreen
 
 
 class CopydeskApp(App[None]):
-    """Review generated posts by keyboard. The store is owned by the caller."""
+    """Review generated posts by keyboard. The store is owned by the caller; the app
+    reaches it only through its ``gateway`` (one store thread)."""
 
     CSS_PATH = "copydesk.tcss"
     TITLE = "copydesk"
@@ -29,11 +31,9 @@ class CopydeskApp(App[None]):
     COMMANDS = App.COMMANDS | {CopydeskCommands, ViewCommands}
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, store: Any, *, config_dir: Path | None = None) -> None:
+    def __init__(self, store: ReviewStore, *, config_dir: Path | None = None) -> None:
         super().__init__()
-        self.store = store
-        # Workers call the store from threads; one call at a time.
-        self.store_lock = threading.RLock()
+        self.gateway = StoreGateway(store)
         self.config_dir = Path(config_dir) if config_dir is not None else default_config_dir()
         self.keymap_overrides: dict[str, str] = {}
         self.keymap_problems: list[str] = []
@@ -44,7 +44,10 @@ class CopydeskApp(App[None]):
 
     def on_mount(self) -> None:
         self.load_keymap_file()
-        self.push_screen(ReviewScreen())
+        self.push_screen(ReviewScreen(self.gateway))
+
+    def on_unmount(self) -> None:
+        self.gateway.close()
 
     def load_keymap_file(self) -> None:
         """Apply ``keymap.toml``; problems are a notification, never a crash."""
@@ -57,7 +60,7 @@ class CopydeskApp(App[None]):
                 "\n".join(loaded.problems[:6]),
                 title=f"keymap: {self.keymap_path}",
                 severity="warning",
-                timeout=10,
+                timeout=12,
                 markup=False,
             )
 
@@ -68,11 +71,11 @@ class CopydeskApp(App[None]):
         self.push_screen(HelpScreen(effective_bindings(self.keymap_overrides), note))
 
 
-def create_app(store: Any, *, config_dir: Path | None = None) -> CopydeskApp:
-    """The app over an open ``storage.Store``; ``config_dir`` holds ``keymap.toml``."""
+def create_app(store: ReviewStore, *, config_dir: Path | None = None) -> CopydeskApp:
+    """The app over an open store; ``config_dir`` holds ``keymap.toml``."""
     return CopydeskApp(store, config_dir=config_dir)
 
 
-def run_app(store: Any, *, config_dir: Path | None = None) -> None:
+def run_app(store: ReviewStore, *, config_dir: Path | None = None) -> None:
     """Run the review TUI until the reviewer quits (decisions are saved as they are made)."""
     create_app(store, config_dir=config_dir).run()

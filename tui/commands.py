@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from functools import partial
 
 from textual.binding import Binding
@@ -13,10 +11,11 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
 from tui.keymap import BoundKey, effective_bindings
+from tui.screens.views import ViewEntry
 from tui.text import clean_line
 
 # Groups whose actions make sense from the palette, and where they run.
-PALETTE_GROUPS = {"Review": "screen", "Application": "app"}
+PALETTE_GROUPS = {"Review": "screen", "Review panes": "panes", "Application": "app"}
 NOT_IN_PALETTE = {"command_palette"}
 
 
@@ -48,16 +47,23 @@ class CopydeskCommands(NamedCommands):
 
     def _commands(self) -> Iterator[tuple[str, str, partial]]:
         from tui.screens.review import ReviewScreen
+        from tui.widgets.review_layout import ReviewLayout
 
-        on_review = isinstance(self.screen, ReviewScreen)
-        keymap = getattr(self.app, "keymap_overrides", {})
-        for bound in effective_bindings(keymap):
+        screen = self.screen
+        on_review = isinstance(screen, ReviewScreen)
+        for bound in effective_bindings(self.app.keymap_overrides):  # type: ignore[attr-defined]
             where = PALETTE_GROUPS.get(bound.group)
             if where is None or bound.binding_id in NOT_IN_PALETTE:
                 continue
-            if where == "screen" and not on_review:
+            if where != "app" and not on_review:
                 continue
-            target = self.screen if where == "screen" else self.app
+            target = (
+                self.app
+                if where == "app"
+                else screen.query_one(ReviewLayout)
+                if where == "panes"
+                else screen
+            )
             yield bound.description, self._help(bound), partial(target.run_action, bound.action)
 
     def _help(self, bound: BoundKey) -> str:
@@ -69,16 +75,13 @@ class CopydeskCommands(NamedCommands):
 class ViewCommands(NamedCommands):
     """``View: Needs review (3)`` and the rest: every view of the views list, by name."""
 
+    _entries: list[ViewEntry] = []  # noqa: RUF012 - replaced (never mutated) in startup
+
     async def startup(self) -> None:
         from tui.screens.views import count_views
 
-        def load() -> list:
-            lock = getattr(self.app, "store_lock", None) or nullcontext()
-            with lock:
-                return count_views(self.app.store)
-
         try:
-            self._entries = await asyncio.to_thread(load)
+            self._entries = await self.app.gateway.call(count_views)  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - the palette still works without views
             self._entries = []
 
@@ -88,7 +91,7 @@ class ViewCommands(NamedCommands):
         screen = self.screen
         if not isinstance(screen, ReviewScreen):
             return
-        for entry in getattr(self, "_entries", []):
+        for entry in self._entries:
             choice = entry.choice
             count = "?" if entry.count is None else f"{entry.count:,}"
             name = f"View: {clean_line(choice.name, max_chars=60)} ({count} {entry.unit_label})"

@@ -16,13 +16,14 @@ keys do (with the keymap applied through Textual's own ``BindingsMap``).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual.binding import Binding, BindingsMap
-from textual.keys import _character_to_key
+from textual.keys import Keys, _character_to_key
 
 from storage import config_dir as storage_config_dir
 
@@ -42,40 +43,62 @@ APP_BINDINGS = [
     ),
 ]
 
-REVIEW_BINDINGS = [
+# Every list (posts, views, conflicts, clusters, similar) moves with the same keys: these
+# bindings sit on each list widget (where they win over a ScrollView's own scroll keys)
+# and on the review screen's panes (so that j/k move the post list from the body too).
+LIST_BINDINGS = [
     Binding(
-        "j,down", "next_post", "Next", tooltip="Move to the next post", show=False, id="next_post"
+        "j,down", "cursor_down", "Down", tooltip="Move down the list", show=False, id="list_down"
+    ),
+    Binding("k,up", "cursor_up", "Up", tooltip="Move up the list", show=False, id="list_up"),
+    Binding(
+        "g,home", "first", "First", tooltip="Move to the first row", show=False, id="list_first"
     ),
     Binding(
-        "k,up",
-        "prev_post",
-        "Previous",
-        tooltip="Move to the previous post",
+        "G,end",
+        "last",
+        "Last",
+        tooltip="Move to the last row (the post list loads every row)",
         show=False,
-        id="prev_post",
-    ),
-    Binding(
-        "g,home",
-        "first_post",
-        "First",
-        tooltip="Move to the first post",
-        show=False,
-        id="first_post",
-    ),
-    Binding(
-        "G,end", "last_post", "Last", tooltip="Move to the last post", show=False, id="last_post"
+        id="list_last",
     ),
     Binding(
         "pagedown",
         "page_down",
         "Page down",
-        tooltip="Move a page down the list",
+        tooltip="Move a page down",
         show=False,
-        id="page_down",
+        id="list_page_down",
     ),
     Binding(
-        "pageup", "page_up", "Page up", tooltip="Move a page up the list", show=False, id="page_up"
+        "pageup", "page_up", "Page up", tooltip="Move a page up", show=False, id="list_page_up"
     ),
+]
+
+# Ids of older keymaps, still read.
+RENAMED_IDS = {
+    "next_post": "list_down",
+    "prev_post": "list_up",
+    "first_post": "list_first",
+    "last_post": "list_last",
+    "page_down": "list_page_down",
+    "page_up": "list_page_up",
+    "compare_close": "close",
+    "cluster_close": "close",
+    "view_close": "close",
+    "conflict_close": "close",
+    "close_help": "close",
+}
+
+# One rule for every sub-screen (help, views, conflicts, clusters, compare): escape or q
+# goes back to the review screen. Dialogs with a text field close on escape only.
+CLOSE_BINDINGS = [
+    Binding("escape,q", "close", "Close", tooltip="Back to the review screen", id="close"),
+]
+
+# On the review screen's panes (the list, the body, the side panes): moving between them,
+# and what acts on the post list whichever pane has focus.
+PANES_BINDINGS = [
     Binding(
         "tab",
         "cycle_panes",
@@ -92,6 +115,37 @@ REVIEW_BINDINGS = [
         show=False,
         id="cycle_panes_back",
     ),
+    Binding(
+        "s",
+        "focus_similar",
+        "Similar",
+        tooltip="Focus the Similar pane (enter there jumps to a post)",
+        show=False,
+        id="focus_similar",
+    ),
+    Binding(
+        "m",
+        "toggle_side",
+        "Side panes",
+        tooltip="Show or hide the meta, flags and Similar panes",
+        show=False,
+        id="toggle_side",
+    ),
+    Binding("space", "tag", "Tag", tooltip="Tag or untag this post for a bulk decision", id="tag"),
+    Binding(
+        "U", "untag_all", "Untag all", tooltip="Untag every tagged post", show=False, id="untag_all"
+    ),
+    Binding(
+        "L",
+        "show_whole",
+        "Whole post",
+        tooltip="Show all of a long post (its body and meta box are cut at first)",
+        show=False,
+        id="show_whole",
+    ),
+]
+
+REVIEW_BINDINGS = [
     Binding(
         "a",
         "decide('approved')",
@@ -114,24 +168,23 @@ REVIEW_BINDINGS = [
         id="request_changes",
     ),
     Binding("n", "note", "Note", tooltip="Write or edit the review note of this post", id="note"),
-    Binding("u", "undo", "Undo", tooltip="Undo the last decision", id="undo"),
-    Binding("space", "tag", "Tag", tooltip="Tag or untag this post for a bulk decision", id="tag"),
+    Binding("u", "undo", "Undo", tooltip="Undo the last decision or note", id="undo"),
     Binding("slash", "search", "Search", tooltip="Filter the list as you type", id="search"),
     Binding(
-        "s",
-        "focus_similar",
-        "Similar",
-        tooltip="Focus the Similar pane (enter there jumps to a post)",
+        "ctrl+o",
+        "travel(-1)",
+        "Back",
+        tooltip="Back to where you were before a jump or a view switch",
         show=False,
-        id="focus_similar",
+        id="back",
     ),
     Binding(
-        "m",
-        "toggle_side",
-        "Side panes",
-        tooltip="Show or hide the meta, flags and Similar panes",
+        "ctrl+f",
+        "travel(1)",
+        "Forward",
+        tooltip="Forward again after ctrl+o (a terminal sends tab for ctrl+i)",
         show=False,
-        id="toggle_side",
+        id="forward",
     ),
     Binding(
         "d",
@@ -245,11 +298,12 @@ COMPARE_BINDINGS = [
         id="compare_prev_shared",
     ),
     Binding(
-        "escape,q,d",
-        "close_compare",
+        "d",
+        "close",
         "Close",
-        tooltip="Back to the review screen",
-        id="compare_close",
+        tooltip="Close the comparison (d again)",
+        show=False,
+        id="compare_toggle",
     ),
 ]
 
@@ -289,13 +343,6 @@ CLUSTERS_BINDINGS = [
         tooltip="Request changes on every post of this cluster (after a confirm)",
         id="cluster_request_changes",
     ),
-    Binding(
-        "escape,q",
-        "close_clusters",
-        "Close",
-        tooltip="Back to the review screen",
-        id="cluster_close",
-    ),
 ]
 
 VIEWS_BINDINGS = [
@@ -307,7 +354,14 @@ VIEWS_BINDINGS = [
         tooltip="Delete the highlighted saved view (built-in views stay)",
         id="view_delete",
     ),
-    Binding("escape,q,v", "close_views", "Close", tooltip="Close the views list", id="view_close"),
+    Binding(
+        "v",
+        "close",
+        "Close",
+        tooltip="Close the views list (v again)",
+        show=False,
+        id="views_toggle",
+    ),
 ]
 
 NAME_BINDINGS = [
@@ -343,28 +397,24 @@ CONFLICTS_BINDINGS = [
         tooltip="Settle: replace our decision with theirs",
         id="conflict_keep_theirs",
     ),
-    Binding(
-        "escape",
-        "close_conflicts",
-        "Close",
-        tooltip="Back to the review screen",
-        id="conflict_close",
-    ),
 ]
 
 HELP_BINDINGS = [
     Binding(
-        "escape,q,question_mark",
-        "close_help",
+        "question_mark",
+        "close",
         "Close",
-        tooltip="Close the help screen",
-        id="close_help",
+        tooltip="Close the help screen (? again)",
+        show=False,
+        id="help_toggle",
     ),
 ]
 
 # Where each table applies, in the order the help screen lists them.
 BINDING_GROUPS: list[tuple[str, list[Binding]]] = [
     ("Review", REVIEW_BINDINGS),
+    ("Every list", LIST_BINDINGS),
+    ("Review panes", PANES_BINDINGS),
     ("Post list", POST_LIST_BINDINGS),
     ("Search box", SEARCH_BINDINGS),
     ("Similar pane", SIMILAR_BINDINGS),
@@ -378,6 +428,23 @@ BINDING_GROUPS: list[tuple[str, list[Binding]]] = [
     ("Conflicts", CONFLICTS_BINDINGS),
     ("Export dialog", EXPORT_BINDINGS),
     ("Help screen", HELP_BINDINGS),
+    ("Every sub-screen", CLOSE_BINDINGS),
+]
+
+# Groups whose keys are live at the same time (a key bound twice among them acts once).
+LIVE_TOGETHER: list[set[str]] = [
+    {"Review", "Every list", "Review panes", "Post list", "Application"},
+    {"Similar pane", "Every list", "Review panes", "Review", "Application"},
+    {"Views list", "Every list", "Every sub-screen", "Application"},
+    {"Conflicts", "Every list", "Every sub-screen", "Application"},
+    {"Near duplicates", "Every list", "Every sub-screen", "Application"},
+    {"Compare", "Every sub-screen", "Application"},
+    {"Help screen", "Every sub-screen", "Application"},
+    {"Bulk confirm"},
+    {"Note editor"},
+    {"Export dialog"},
+    {"View name"},
+    {"Search box"},
 ]
 
 
@@ -397,31 +464,114 @@ class LoadedKeymap:
     problems: list[str] = field(default_factory=list)
 
 
-def parse_keymap(data: Mapping[str, object]) -> LoadedKeymap:
-    """Check a parsed TOML document; bad entries become problems, good ones are kept."""
+MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
+# Named keys Textual reports (textual.keys.Keys without modifiers, and a few aliases).
+NAMED_KEYS = {
+    key.value for key in Keys if "+" not in key.value and not key.value.startswith("<")
+} | {"space", "enter", "tab", "backspace", "escape", "delete", "insert"}
+# The names of printable ASCII characters (``?`` is ``question_mark``).
+CHARACTER_NAMES = {_character_to_key(chr(code)) for code in range(33, 127)}
+
+
+def valid_key(key: str) -> bool:
+    """``j``, ``G``, ``ctrl+s``, ``shift+tab``, ``question_mark``: a key Textual can report.
+    ``ctrl+shift+alt+nonsense`` is not."""
+    *modifiers, name = key.split("+")
+    if any(modifier not in MODIFIERS for modifier in modifiers):
+        return False
+    if len(modifiers) != len(set(modifiers)):
+        return False
+    return len(name) == 1 or name in NAMED_KEYS or name in CHARACTER_NAMES
+
+
+def _line_of(text: str, binding_id: str) -> int | None:
+    """The line of ``binding_id = ...`` in the TOML text (1-based), for messages."""
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(binding_id)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def parse_keymap(data: Mapping[str, object], text: str = "") -> LoadedKeymap:
+    """Check a parsed TOML document (``text``: its source, to name lines); bad entries
+    and collisions become problems, good entries are kept."""
     result = LoadedKeymap()
     known = binding_ids()
     section = data.get("keys", data)
     if not isinstance(section, Mapping):
         result.problems.append('[keys] must be a table of binding_id = "key"')
         return result
+
+    def where(binding_id: str) -> str:
+        line = _line_of(text, binding_id)
+        return f"line {line}: " if line is not None else ""
+
     for binding_id, value in section.items():
         if binding_id == "keys" and section is data:
             continue
-        if binding_id not in known:
-            result.problems.append(f"unknown binding id {binding_id!r}")
+        target = RENAMED_IDS.get(binding_id, binding_id)
+        if target not in known:
+            result.problems.append(f"{where(binding_id)}unknown binding id {binding_id!r}")
             continue
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             value = ",".join(value)
         if not isinstance(value, str) or not value.strip():
-            result.problems.append(f'{binding_id}: expected a key string such as "y"')
+            result.problems.append(
+                f'{where(binding_id)}{binding_id}: expected a key string such as "y"'
+            )
             continue
         keys = [key.strip() for key in value.split(",")]
         if any(not key or " " in key for key in keys):
-            result.problems.append(f"{binding_id}: bad key list {value!r}")
+            result.problems.append(f"{where(binding_id)}{binding_id}: bad key list {value!r}")
             continue
-        result.keymap[binding_id] = ",".join(normalize_key(key) for key in keys)
+        bad = [key for key in keys if not valid_key(normalize_key(key))]
+        if bad:
+            result.problems.append(
+                f"{where(binding_id)}{binding_id}: {bad[0]!r} is not a key name "
+                "(e.g. j, G, ctrl+s, shift+tab, f5, question_mark); the default keys stay"
+            )
+            continue
+        result.keymap[target] = ",".join(dict.fromkeys(normalize_key(key) for key in keys))
+    for problem in collisions(result.keymap):
+        binding_id = problem[0]
+        result.problems.append(f"{where(binding_id)}{problem[1]}")
     return result
+
+
+def collisions(keymap: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(remapped id, message) for each key the keymap takes from another binding that is
+    live at the same time: that binding loses the key."""
+    if not keymap:
+        return []
+    bound = effective_bindings(keymap)
+    defaults = {(b.group, b.binding_id): b.keys for b in effective_bindings({})}
+    by_group: dict[str, list[BoundKey]] = {}
+    for item in bound:
+        by_group.setdefault(item.group, []).append(item)
+    found: dict[tuple[str, str], str] = {}
+    for groups in LIVE_TOGETHER:
+        owner: dict[str, BoundKey] = {}
+        for group in groups:
+            for item in by_group.get(group, ()):
+                if item.binding_id in keymap:
+                    for key in item.keys:
+                        owner.setdefault(key, item)
+        for group in groups:
+            for item in by_group.get(group, ()):
+                if item.binding_id in keymap:
+                    continue
+                for key in defaults.get((item.group, item.binding_id), ()):
+                    taker = owner.get(key)
+                    if taker is None or taker.binding_id == item.binding_id:
+                        continue
+                    left = [k for k in item.keys if k not in owner]
+                    rest = ", ".join(left) if left else "no key: add one for it"
+                    found[(taker.binding_id, item.binding_id)] = (
+                        f"{taker.binding_id} = {keymap[taker.binding_id]!r} takes {key!r} "
+                        f"from {item.binding_id}, which keeps {rest}"
+                    )
+    return [(taker, message) for (taker, _), message in found.items()]
 
 
 def normalize_key(key: str) -> str:
@@ -444,10 +594,11 @@ def load_keymap(config_dir: Path | None = None) -> LoadedKeymap:
     except OSError as error:
         return LoadedKeymap(problems=[f"cannot read {path}: {error.strerror}"])
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         return LoadedKeymap(problems=[f"{path} is not valid TOML: {error}"])
-    return parse_keymap(data)
+    return parse_keymap(data, text)
 
 
 @dataclass(frozen=True)
@@ -470,7 +621,9 @@ def effective_bindings(keymap: Mapping[str, str]) -> list[BoundKey]:
         bindings_map.apply_keymap(dict(keymap))
         keys_by_id: dict[str, list[str]] = {}
         for key, binding in bindings_map:
-            keys_by_id.setdefault(binding.id or binding.action, []).append(key)
+            keys = keys_by_id.setdefault(binding.id or binding.action, [])
+            if key not in keys:  # a binding of two default keys holds the remap twice
+                keys.append(key)
         for binding in _unique_by_id(table):
             binding_id = binding.id or binding.action
             result.append(

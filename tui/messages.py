@@ -1,7 +1,7 @@
 """Messages that widgets send up to the review screen.
 
-Widgets never call the store; they say what the reviewer did, and the screen
-(the only place that talks to ``storage.Store``) acts on it.
+Widgets never call the store; they say what the reviewer did, and the screen acts on
+it (screens reach the store only through ``tui.gateway.StoreGateway``).
 """
 
 from __future__ import annotations
@@ -27,11 +27,21 @@ class PostOpened(Message):
 
 
 class MoreRowsWanted(Message):
-    """The list cursor reached the end of the loaded window and more posts exist."""
+    """The list cursor reached the end of the loaded window and more posts exist
+    (``everything``: the reviewer asked for the last row: load every row, go there)."""
 
-    def __init__(self, loaded: int) -> None:
+    def __init__(self, loaded: int, *, everything: bool = False) -> None:
         super().__init__()
         self.loaded = loaded
+        self.everything = everything
+
+
+class TagsChanged(Message):
+    """Posts were tagged or untagged; ``count`` are tagged now."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
 
 
 class SimilarChosen(Message):
@@ -60,3 +70,13 @@ class SearchSubmitted(Message):
 
 class SearchCleared(Message):
     """Escape in the search box: the filter is gone, show every post."""
+
+
+class PostPrepared(Message):
+    """The preparer has read and rendered the post the cursor is on (sent from its thread);
+    ``error`` is set when the post could not be read."""
+
+    def __init__(self, post_id: str, error: Exception | None = None) -> None:
+        super().__init__()
+        self.post_id = post_id
+        self.error = error

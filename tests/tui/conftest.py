@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
 import pytest
+from textual.app import App
+from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerState
 from tui_support import HOSTILE_TITLE
 
@@ -87,11 +90,21 @@ def settle():
     return settle_app
 
 
+def _counts(app, worker) -> bool:
+    """A worker settle waits for: not the store poll, and not one of a screen under the
+    active one (it may be waiting for that screen to close: a note, a confirm)."""
+    if worker.group == "poll":
+        return False
+    node = worker.node
+    screen = node if isinstance(node, Screen) else getattr(node, "screen", None)
+    return screen is None or screen is app.screen or isinstance(node, App)
+
+
 async def wait_for_workers(app) -> None:
     """Wait for every started worker except the store poll; cancelled ones are fine
     (an exclusive worker is cancelled by a newer one)."""
     for worker in list(app.workers):
-        if worker.group == "poll" or worker.state == WorkerState.PENDING:
+        if not _counts(app, worker) or worker.state == WorkerState.PENDING:
             continue
         try:
             await worker.wait()
@@ -99,16 +112,64 @@ async def wait_for_workers(app) -> None:
             pass
 
 
+def _quiet(app) -> bool:
+    """No store call queued or running, no post being prepared or rendered."""
+    gateway = getattr(app, "gateway", None)
+    if gateway is not None and not gateway.idle:
+        return False
+    for screen in app.screen_stack:
+        preparer = getattr(screen, "preparer", None)
+        if preparer is not None and not preparer.idle:
+            return False
+    return not any(view.rendering for view in app.screen.query("LineView"))
+
+
 async def settle_app(pilot) -> None:
-    """Wait until the list, post, similar and body-render workers have all finished
-    and their results are on screen (results can start new workers, hence the loop)."""
+    """Wait until the workers, the store thread and the post preparer have all finished
+    and their results are on screen (results can start new work, hence the loop)."""
     app = pilot.app
-    for _ in range(100):
+    for _ in range(400):
         await pilot.pause()
         await wait_for_workers(app)
         await pilot.pause()
-        busy = [w for w in app.workers if w.is_running and w.group != "poll"]
-        body_rendering = any(getattr(w, "rendering", False) for w in app.screen.query("PostBody"))
-        if not busy and not body_rendering:
-            return
+        busy = [w for w in app.workers if w.is_running and _counts(app, w)]
+        if not busy and _quiet(app):
+            await pilot.pause()
+            if _quiet(app) and not [w for w in app.workers if w.is_running and _counts(app, w)]:
+                return
+        await asyncio.sleep(0.005)
     raise AssertionError("the app did not settle")
+
+
+MANY_POSTS = 60  # more rows than a 120x40 (or 200x50) post list shows
+
+
+@pytest.fixture(scope="session")
+def many_template(tmp_path_factory) -> Path:
+    """A store of MANY_POSTS synthesized posts, imported once per test session."""
+    from seeds.synth import synthesize
+
+    root = tmp_path_factory.mktemp("many")
+    synthesize(MANY_POSTS, root / "seeds", seed=11)
+    with Store.open(root / "db" / "db.json") as store:
+        assert store.import_paths([root / "seeds"]).ok
+    return root / "db"
+
+
+@pytest.fixture
+def many_db(many_template: Path, tmp_path: Path) -> Path:
+    """A copy of the many-posts store for one test (decisions write to it)."""
+    import shutil
+
+    target = tmp_path / "many"
+    target.mkdir()
+    shutil.copy2(many_template / "db.json", target / "db.json")
+    shutil.copytree(many_template / "db.json.d", target / "db.json.d")
+    return target / "db.json"
+
+
+@pytest.fixture
+def many_store(many_db: Path):
+    store = Store.open(many_db)
+    yield store
+    store.close()

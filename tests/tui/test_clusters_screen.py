@@ -84,8 +84,9 @@ def hostile_store(tmp_path):
 
 
 async def _settle(app: App, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    from conftest import settle_app
+
+    await settle_app(pilot)
 
 
 def _static(screen, selector: str) -> str:
@@ -104,7 +105,7 @@ def test_status_summary():
 
 async def test_the_near_copy_forms_one_cluster_with_both_posts(store):
     assert store.clusters() == [[SEED_004, COPY_004]]
-    app = Host(lambda: ClustersScreen(store))
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(app, pilot)
         screen = app.screen
@@ -123,7 +124,7 @@ async def test_the_near_copy_forms_one_cluster_with_both_posts(store):
 
 async def test_approve_all_after_confirm_keeps_notes_and_updates_rows(store):
     store.set_review(SEED_004, "rejected", "keep this note")
-    app = Host(lambda: ClustersScreen(store))
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(app, pilot)
         screen = app.screen
@@ -152,7 +153,7 @@ async def test_approve_all_after_confirm_keeps_notes_and_updates_rows(store):
 
 @pytest.mark.parametrize("answer", ["n", "escape"])
 async def test_declining_the_confirm_changes_nothing(store, answer):
-    app = Host(lambda: ClustersScreen(store))
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(app, pilot)
         screen = app.screen
@@ -171,7 +172,7 @@ async def test_declining_the_confirm_changes_nothing(store, answer):
 
 
 async def test_enter_moves_to_the_posts_then_opens_the_highlighted_post(store):
-    app = Host(lambda: ClustersScreen(store))
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(app, pilot)
         screen = app.screen
@@ -186,7 +187,7 @@ async def test_enter_moves_to_the_posts_then_opens_the_highlighted_post(store):
 
 
 async def test_tab_switches_lists_and_a_click_opens_a_post(store):
-    app = Host(lambda: ClustersScreen(store))
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(app, pilot)
         screen = app.screen
@@ -205,7 +206,7 @@ async def test_tab_switches_lists_and_a_click_opens_a_post(store):
 
 async def test_no_cluster_among_the_five_seeds_shows_the_empty_state(seeds_store):
     assert seeds_store.clusters() == []
-    app = Host(lambda: ClustersScreen(seeds_store))
+    app = Host(lambda gateway: ClustersScreen(gateway), store=seeds_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(app, pilot)
         screen = app.screen
@@ -226,7 +227,7 @@ async def test_no_cluster_among_the_five_seeds_shows_the_empty_state(seeds_store
 
 
 async def test_hostile_titles_show_literally(hostile_store):
-    app = Host(lambda: ClustersScreen(hostile_store))
+    app = Host(lambda gateway: ClustersScreen(gateway), store=hostile_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(app, pilot)
         screen = app.screen
@@ -248,7 +249,7 @@ async def test_only_the_largest_clusters_are_listed_with_a_note(store, tmp_path)
         (seeds / name).write_text(HOSTILE_SEED.format(ref=ref), encoding="utf-8")
     assert store.import_paths([seeds]).ok
     assert len(store.clusters()) == 2
-    app = Host(lambda: ClustersScreen(store, max_clusters=1))
+    app = Host(lambda gateway: ClustersScreen(gateway, max_clusters=1), store=store)
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(app, pilot)
         screen = app.screen
@@ -263,5 +264,5 @@ def test_clusters_screen_snapshot(store, snap_compare):
     async def run_before(pilot):
         await _settle(pilot.app, pilot)
 
-    app = Host(lambda: ClustersScreen(store))
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -130,8 +130,13 @@ async def test_n_and_p_scroll_the_focused_pane(posts, settle):
         await pilot.press("N")
         await pilot.pause()
         assert pane.current == 3
-        # the other pane did not move
-        assert app.screen.query_one("#compare-right", ComparePane).scroll_y == 0
+        # the matching passage came into view on the other side too
+        right = app.screen.query_one("#compare-right", ComparePane)
+        assert right.current is not None
+        assert right.passage_texts[right.current] == pane.passage_texts[3]
+        top, height = right.scroll_y, right.scrollable_content_region.height
+        line = right.passage_lines[right.current]
+        assert top <= line < top + height
 
 
 async def test_n_past_the_last_passage_notifies(posts, settle):
@@ -160,7 +165,8 @@ async def test_tab_switches_side_and_escape_closes(posts, settle):
         assert right.has_focus
         await pilot.press("n", "n")
         await pilot.pause()
-        assert right.current == 1 and left.current is None
+        assert right.current == 1  # the left side follows with its matching passage
+        assert left.passage_texts[left.current] == right.passage_texts[1]
         await pilot.press("tab")
         assert left.has_focus
         await pilot.press("escape")
@@ -197,7 +203,7 @@ async def test_comparing_is_shown_until_the_worker_is_done(posts, monkeypatch, s
         await pilot.pause()
         screen = app.screen
         assert "comparing…" in _header(screen)
-        assert screen.query_one("#compare-left", ComparePane).text == ""
+        assert screen.query_one("#compare-left", ComparePane).text == "comparing…"  # no lines yet
         await pilot.press("n")  # a key while comparing does not fail
         await pilot.pause()
         release.set()

@@ -51,8 +51,9 @@ def store(template, tmp_path, monkeypatch):
 
 
 async def _settle(app: App, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    from conftest import settle_app
+
+    await settle_app(pilot)
 
 
 # ---------------------------------------------------------------------- export dialog
@@ -65,7 +66,7 @@ def test_format_suffix_swap():
 
 
 async def test_export_dialog_writes_the_current_view_and_dismisses_with_the_path(store, tmp_path):
-    app = Host(lambda: ExportScreen(store, query="status:rejected"))
+    app = Host(lambda gateway: ExportScreen(gateway, query="status:rejected"), store=store)
     async with app.run_test(size=(100, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, ExportScreen)
@@ -90,7 +91,10 @@ async def test_export_dialog_writes_the_current_view_and_dismisses_with_the_path
 
 async def test_export_dialog_all_posts_and_pending(store, tmp_path):
     target = tmp_path / "all.json"
-    app = Host(lambda: ExportScreen(store, query="status:rejected", default_path=target))
+    app = Host(
+        lambda gateway: ExportScreen(gateway, query="status:rejected", default_path=target),
+        store=store,
+    )
     async with app.run_test(size=(100, 40)) as pilot:
         screen = app.screen
         screen.query_one("#export-format", Select).value = "json"
@@ -109,7 +113,7 @@ async def test_export_dialog_all_posts_and_pending(store, tmp_path):
 
 
 async def test_export_dialog_shows_errors_inline_and_stays_open(store, tmp_path):
-    app = Host(lambda: ExportScreen(store))
+    app = Host(lambda gateway: ExportScreen(gateway), store=store)
     async with app.run_test(size=(100, 40)) as pilot:
         screen = app.screen
         path_input = screen.query_one("#export-path", Input)
@@ -134,7 +138,12 @@ async def test_export_dialog_shows_errors_inline_and_stays_open(store, tmp_path)
 
 
 async def test_export_dialog_bad_view_query_is_shown_inline(store, tmp_path):
-    app = Host(lambda: ExportScreen(store, query="bogus_field:x", default_path=tmp_path / "x.md"))
+    app = Host(
+        lambda gateway: ExportScreen(
+            gateway, query="bogus_field:x", default_path=tmp_path / "x.md"
+        ),
+        store=store,
+    )
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("enter")
         await _settle(app, pilot)
@@ -143,7 +152,9 @@ async def test_export_dialog_bad_view_query_is_shown_inline(store, tmp_path):
 
 
 async def test_export_dialog_escape_cancels(store, tmp_path):
-    app = Host(lambda: ExportScreen(store, default_path=tmp_path / "never.md"))
+    app = Host(
+        lambda gateway: ExportScreen(gateway, default_path=tmp_path / "never.md"), store=store
+    )
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("escape")
         await pilot.pause()
@@ -177,7 +188,7 @@ def _static_text(screen, selector: str) -> str:
 
 async def test_conflicts_view_shows_ours_and_theirs_and_settles_them(with_conflicts):
     store = with_conflicts
-    app = Host(lambda: ConflictsScreen(store))
+    app = Host(lambda gateway: ConflictsScreen(gateway), store=store)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         options = screen.query_one(OptionList)
@@ -222,7 +233,7 @@ async def test_conflicts_view_shows_ours_and_theirs_and_settles_them(with_confli
 
 
 async def test_conflicts_view_with_nothing_to_settle(store):
-    app = Host(lambda: ConflictsScreen(store))
+    app = Host(lambda gateway: ConflictsScreen(gateway), store=store)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
         assert _static_text(screen, "#conflicts-header").startswith("0 conflicts")
@@ -240,7 +251,7 @@ async def test_keeping_theirs_settles_an_agreeing_conflict_from_another_reviewer
         line = {"id": SEED_IDS["001"], "status": "approved", "note": "ok", "reviewer": name}
         path.write_text(json.dumps(line) + "\n")
         store.merge_reviews(path)
-    app = Host(lambda: ConflictsScreen(store))
+    app = Host(lambda gateway: ConflictsScreen(gateway), store=store)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
         assert [c.theirs.reviewer for c in screen.conflicts] == ["bob", "carol"]

@@ -20,8 +20,8 @@ def test_every_binding_has_an_id_and_a_description():
 
 def test_issue_keys_are_bound_by_default():
     keys = {b.binding_id: set(b.keys) for b in effective_bindings({})}
-    assert {"j", "down"} <= keys["next_post"] and {"k", "up"} <= keys["prev_post"]
-    assert "g" in keys["first_post"] and "G" in keys["last_post"]
+    assert {"j", "down"} <= keys["list_down"] and {"k", "up"} <= keys["list_up"]
+    assert "g" in keys["list_first"] and "G" in keys["list_last"]
     assert keys["approve"] == {"a"} and keys["reject"] == {"x"}
     assert keys["request_changes"] == {"c"} and keys["note"] == {"n"}
     assert keys["undo"] == {"u"} and keys["tag"] == {"space"}
@@ -39,13 +39,46 @@ def test_keymap_file_remaps_and_reports_problems(tmp_path):
     assert loaded.keymap == {
         "approve": "y",
         "help": "question_mark",
-        "next_post": "j,ctrl+n",
+        "list_down": "j,ctrl+n",  # an older keymap's id, still read
     }
-    assert any("bogus" in problem for problem in loaded.problems)
-    assert any(problem.startswith("undo") for problem in loaded.problems)
+    assert any("line 5: unknown binding id 'bogus'" in problem for problem in loaded.problems)
+    assert any(problem.startswith("line 6: undo") for problem in loaded.problems)
     keys = {b.binding_id: b.keys for b in effective_bindings(loaded.keymap)}
     assert keys["approve"] == ("y",)
-    assert set(keys["next_post"]) == {"j", "ctrl+n"}
+    assert set(keys["list_down"]) == {"j", "ctrl+n"}
+
+
+def test_a_remap_lists_each_key_once():
+    """Bug 7: after a remap the help listed every key twice (j, j, down, down)."""
+    keys = {b.binding_id: b.keys for b in effective_bindings({"list_down": "j,down"})}
+    assert keys["list_down"] == ("j", "down")
+
+
+def test_an_invalid_key_name_is_a_problem_naming_the_line(tmp_path):
+    (tmp_path / "keymap.toml").write_text(
+        '[keys]\napprove = "y"\nundo = "ctrl+shift+alt+nonsense"\n'
+    )
+    loaded = load_keymap(tmp_path)
+    assert "undo" not in loaded.keymap  # the default key stays
+    assert loaded.keymap == {"approve": "y"}
+    [problem] = loaded.problems
+    assert problem.startswith("line 3: undo:") and "'ctrl+shift+alt+nonsense'" in problem
+    assert {b.binding_id: b.keys for b in effective_bindings(loaded.keymap)}["undo"] == ("u",)
+
+
+def test_a_colliding_remap_is_a_problem_naming_both_bindings(tmp_path):
+    (tmp_path / "keymap.toml").write_text('[keys]\n\napprove = "x"\n')
+    loaded = load_keymap(tmp_path)
+    assert loaded.keymap == {"approve": "x"}
+    [problem] = loaded.problems
+    assert problem.startswith("line 3: approve = 'x' takes 'x' from reject")
+    assert "no key" in problem
+
+
+def test_moving_a_key_to_a_free_one_is_no_collision():
+    # approve gives up "a", so reject may take it
+    assert parse_keymap({"keys": {"approve": "y", "reject": "a"}}).problems == []
+    assert parse_keymap({"keys": {"approve": "y"}}).problems == []
 
 
 def test_top_level_keys_without_a_table_are_accepted():

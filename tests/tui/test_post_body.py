@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import App
 
-from tui.widgets.post_body import PostBody
+from tui.widgets.post_body import BodyContent, PostBody
 
 
 class BodyApp(App[None]):
@@ -28,7 +28,7 @@ async def test_big_body_renders_in_the_background_and_completely():
     app = BodyApp()
     async with app.run_test(size=(100, 30)) as pilot:
         body = app.query_one(PostBody)
-        body.show_post("a big post", blocks, "python")
+        body.show_post(BodyContent("a big post", blocks, "python"))
         # show_post returned before the body was rendered: the work is in a worker
         assert body.rendering
         assert "the very last paragraph." not in body.text
@@ -45,8 +45,10 @@ async def test_a_newer_post_replaces_a_render_in_progress(settle):
     app = BodyApp()
     async with app.run_test(size=(100, 30)) as pilot:
         body = app.query_one(PostBody)
-        body.show_post("first, big", big_blocks(300), "python")
-        body.show_post("second, small", [{"type": "paragraph", "text": "short."}], None)
+        body.show_post(BodyContent("first, big", big_blocks(300), "python"))
+        body.show_post(
+            BodyContent("second, small", [{"type": "paragraph", "text": "short."}], None)
+        )
         await settle(pilot)
         assert body.text.startswith("second, small")
         assert "paragraph 1:" not in body.text
@@ -56,7 +58,9 @@ async def test_odd_blocks_do_not_break_the_body():
     app = BodyApp()
     async with app.run_test(size=(100, 30)) as pilot:
         body = app.query_one(PostBody)
-        body.show_post("t", ["not a dict", {"type": "mystery", "text": "kept"}, {}], None)
+        body.show_post(
+            BodyContent("t", ["not a dict", {"type": "mystery", "text": "kept"}, {}], None)
+        )
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "not a dict" in body.text and "kept" in body.text

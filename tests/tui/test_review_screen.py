@@ -38,7 +38,7 @@ async def test_first_screen_shows_first_needs_review_post(store, make_app, settl
         post_list = screen.query_one(PostList)
         assert post_list.highlighted_id == FIRST
         assert [row.id for row in post_list.rows][:3] == [FIRST, SECOND, THIRD]
-        body = flat(screen.body.text)
+        body = flat(screen.panes.body.text)
         assert "building a safer workflow for handling background jobs with php" in body
         assert "security and maintenance notes" in body  # a heading
         assert "• capture the current behavior" in body  # a list
@@ -134,14 +134,32 @@ async def test_note_modal_saves_with_ctrl_s_and_cancels_with_escape(store, make_
         await pilot.pause()
         assert app.screen.text_area.text == "needs a real image"
         await pilot.press(*" and more")
+        await pilot.press("escape")  # typed text is not thrown away by one key
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # keep editing
+        await settle(pilot)
+        assert isinstance(app.screen, NoteScreen)
+        assert app.screen.text_area.text == "needs a real image and more"
         await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("y")  # discard
         await settle(pilot)
         assert not isinstance(app.screen, NoteScreen)
         assert store.review(FIRST).note == "needs a real image"
 
-        await pilot.press("u")  # a note edit is undoable like a decision
+        await pilot.press("n")  # unchanged text: escape closes at once
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, (NoteScreen, ConfirmScreen))
+
+        await pilot.press("u")  # a note edit is undoable like a decision, and says so
         await settle(pilot)
         assert store.review(FIRST) is None
+        flash = app.screen.flash
+        assert flash.startswith("Undid the note") and "decision" not in flash
+        assert "Undid the note" in app.screen.query_one("#status").text.plain
 
 
 async def test_tag_then_bulk_decision_after_confirm(store, make_app, db_path, settle):
@@ -277,10 +295,10 @@ async def test_navigation_keys(store, make_app, settle):
         await pilot.press("down")
         await settle(pilot)
         assert post_list.highlighted_id == SECOND
-        assert "postgresql indexing" in flat(app.screen.body.text)
+        assert "postgresql indexing" in flat(app.screen.panes.body.text)
 
         await pilot.press("tab")
-        assert app.screen.body.has_focus
+        assert app.screen.panes.body.has_focus
         await pilot.press("tab")
         assert app.screen.query_one(MetaPane).has_focus
         await pilot.press("shift+tab", "shift+tab")
@@ -388,7 +406,7 @@ async def test_hostile_markup_post_renders_literally(hostile_store, make_app, se
     app = make_app(hostile_store)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
-        body = flat(app.screen.body.text)
+        body = flat(app.screen.panes.body.text)
         title_literal = (
             "fixing [/] closing tags [link=file:///etc/passwd]x[/link] [bold red]x[/bold red] red"
         )
@@ -404,16 +422,16 @@ async def test_hostile_markup_post_renders_literally(hostile_store, make_app, se
         # the getter gives the title back as markup: escaped brackets, never a tag
         from textual.content import Content
 
-        title = Content.from_markup(app.screen.body.border_title)
+        title = Content.from_markup(app.screen.panes.body.border_title)
         assert title.plain == "anp-ref-999999-0001[/][bold]"
         # nothing that reaches the terminal carries an escape character
-        for strip in app.screen.body._lines:
+        for strip in app.screen.panes.body._lines:
             assert "\x1b" not in strip.text and "\x07" not in strip.text
         assert all("\x1b" not in line for line in list_lines(app))
         # links were not created from markup
         assert all(
             segment.style is None or segment.style.link is None
-            for strip in app.screen.body._lines
+            for strip in app.screen.panes.body._lines
             for segment in strip
         )
 
@@ -424,14 +442,14 @@ async def test_narrow_terminal_toggles_side_panes(store, make_app, settle):
         await settle(pilot)
         screen = app.screen
         assert screen.has_class("-narrow")
-        assert screen.body.display and not screen.query_one("#side").display
+        assert screen.panes.body.display and not screen.query_one("#side").display
         await pilot.press("s")
         await pilot.pause()
-        assert screen.query_one("#side").display and not screen.body.display
+        assert screen.query_one("#side").display and not screen.panes.body.display
         assert screen.query_one(SimilarPane).has_focus
         await pilot.press("m")
         await pilot.pause()
-        assert screen.body.display and not screen.query_one("#side").display
+        assert screen.panes.body.display and not screen.query_one("#side").display
 
 
 async def test_list_loads_a_capped_window_and_grows_on_demand(store, make_app, settle, monkeypatch):

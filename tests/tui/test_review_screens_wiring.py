@@ -338,5 +338,5 @@ async def test_status_bar_shows_the_help_and_quit_keys(store, make_app, settle, 
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        hint = app.screen.query_one("#status").keys_hint.plain
+        hint = app.screen.query_one("#status").keys_hint
         assert "f1 help" in hint and "q quit" in hint

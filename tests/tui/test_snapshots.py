@@ -91,7 +91,7 @@ def test_bulk_confirm_modal(store, make_app, settle, snap_compare):
 def test_views_list(store, make_app, settle, snap_compare):
     async def run_before(pilot):
         await settle(pilot)
-        pilot.app.store.save_view("php posts", "stack:php")
+        store.save_view("php posts", "stack:php")
         await pilot.press("v")
         await settle(pilot)
 

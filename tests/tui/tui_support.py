@@ -7,6 +7,8 @@ import io
 from rich.console import Console
 from textual.app import App
 
+from tui.gateway import StoreGateway
+
 # A title that is Rich markup, a link to a local file and terminal escapes (an OSC title
 # sequence, colours): it must show literally, and nothing of it reach the terminal.
 HOSTILE_TITLE = (
@@ -16,15 +18,23 @@ HOSTILE_TITLE = (
 
 
 class Host(App[None]):
-    """Pushes one screen and records what it dismisses with."""
+    """Pushes one screen and records what it dismisses with. With a ``store``, the app
+    has a gateway to it, and ``make_screen`` is called with the gateway."""
 
-    def __init__(self, make_screen) -> None:
+    def __init__(self, make_screen, *, store=None) -> None:
         super().__init__()
         self._make_screen = make_screen
         self.results: list = []
+        self.keymap_overrides: dict[str, str] = {}
+        self.gateway = StoreGateway(store) if store is not None else None
 
     def on_mount(self) -> None:
-        self.push_screen(self._make_screen(), callback=self.results.append)
+        screen = self._make_screen(self.gateway) if self.gateway else self._make_screen()
+        self.push_screen(screen, callback=self.results.append)
+
+    def on_unmount(self) -> None:
+        if self.gateway is not None:
+            self.gateway.close()
 
 
 def plain(renderable, width: int = 200) -> str:
@@ -39,4 +49,9 @@ def flat(text: str) -> str:
 
 
 def static_text(widget) -> str:
-    return plain(widget.renderable)
+    """What a widget shows: the rendered lines of a line view, else its renderable."""
+    text = getattr(widget, "text", None)
+    if isinstance(text, str):
+        return text
+    renderable = getattr(widget, "renderable", None)
+    return plain(renderable if renderable is not None else widget.content)

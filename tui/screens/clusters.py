@@ -2,20 +2,21 @@
 
 Left, the clusters (biggest first, as ``Store.clusters`` gives them); right, the posts of
 the highlighted cluster with their score against its first post. ``a`` / ``x`` / ``c``
-decide every post of the cluster after a confirm (each post keeps its note); ``enter``
-on a post closes the view and asks the caller to open that post.
+decide every post of the cluster after a confirm (each post keeps its note: the rules of
+``storage.session``, one durable write for the cluster, undone by ``u`` on the review
+screen); ``enter`` on a post closes the view and asks the caller to open that post.
 
-The clusters and their rows load in a thread worker (a 100,000-post store holds about
-2,000 of them); a decision is a small write made at once on the UI thread and updates
-the rows in place. The screen dismisses with a :class:`ClustersResult`.
+The clusters and their rows load through the gateway (a 100,000-post store holds about
+2,000 of them); a decision updates the rows in place. The screen dismisses with a
+:class:`ClustersResult`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import nullcontext
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -24,29 +25,24 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
-from storage import StoreError
+from storage import PostSummary, ReviewStore, Status, StoreError
+from storage.session import plural
 from storage.similarity import NEAR_DUPLICATE_THRESHOLD, NEIGHBOURS_KEPT
-from tui.keymap import CLUSTERS_BINDINGS, keys_for
+from tui.gateway import StoreGateway
+from tui.keymap import CLOSE_BINDINGS, CLUSTERS_BINDINGS, keys_for
 from tui.screens.confirm import ConfirmScreen
 from tui.text import clean_line
-from tui.widgets.post_list import STATUS_MARKS
+from tui.widgets.key_list import KeyList
 
 MAX_CLUSTERS = 2000  # the largest clusters shown; a note says when there are more
 
-STATUS_LABELS = {
-    "pending": "pending",
-    "approved": "approved",
-    "rejected": "rejected",
-    "changes_requested": "changes requested",
-}
-STATUS_ORDER = ("pending", "approved", "changes_requested", "rejected")
+STATUS_ORDER = (Status.PENDING, Status.APPROVED, Status.CHANGES_REQUESTED, Status.REJECTED)
 STATUS_STYLES = {
-    "pending": "dim",
-    "approved": "green",
-    "rejected": "red",
-    "changes_requested": "yellow",
+    Status.PENDING: "dim",
+    Status.APPROVED: "green",
+    Status.REJECTED: "red",
+    Status.CHANGES_REQUESTED: "yellow",
 }
 
 
@@ -61,7 +57,7 @@ class ClustersResult:
 
 @dataclass
 class _Cluster:
-    members: list[Any]  # PostSummary, in Store.clusters order (first = the reference post)
+    members: list[PostSummary]  # in ReviewStore.clusters order (first = the reference post)
     scores: dict[str, int]  # score against the first member, when store.similar has it
 
 
@@ -72,7 +68,7 @@ class _Loaded:
     total_posts: int
 
 
-class _Choices(OptionList):
+class _Choices(KeyList):
     """An OptionList that leaves ``enter`` to the screen's ``open_member`` binding, so the
     key acts once and the footer shows it. A mouse click still selects."""
 
@@ -82,21 +78,40 @@ class _Choices(OptionList):
         return super().check_action(action, parameters)
 
 
-def status_summary(statuses: list[str]) -> str:
+def status_summary(statuses: Sequence[str]) -> str:
     """``"2 pending · 1 approved"``: the count of each status present, in a fixed order."""
-    counts = Counter(statuses)
-    order = [*STATUS_ORDER, *sorted(set(counts) - set(STATUS_ORDER))]
+    counts = Counter(Status(status) for status in statuses)
     return " · ".join(
-        f"{counts[status]} {STATUS_LABELS.get(status, status)}"
-        for status in order
-        if counts[status]
+        f"{counts[status]} {status.label}" for status in STATUS_ORDER if counts[status]
     )
 
 
-class ClustersScreen(Screen[ClustersResult]):
-    """``ClustersScreen(store)``; dismisses with a :class:`ClustersResult`."""
+def read_clusters(store: ReviewStore, max_clusters: int) -> _Loaded:
+    """On the store thread: the ``max_clusters`` largest clusters, their rows and scores."""
+    all_clusters = store.clusters()
+    total_posts = sum(len(ids) for ids in all_clusters)
+    clusters = []
+    for ids in all_clusters[:max_clusters]:
+        members = []
+        for post_id in ids:
+            try:
+                members.append(store.summary(post_id))
+            except StoreError:  # gone since the clusters were read
+                continue
+        if not members:
+            continue
+        try:
+            similar = store.similar(members[0].id, NEIGHBOURS_KEPT)
+        except StoreError:
+            similar = []
+        clusters.append(_Cluster(members, {other.id: other.score for other in similar}))
+    return _Loaded(clusters, len(all_clusters), total_posts)
 
-    BINDINGS: ClassVar = CLUSTERS_BINDINGS
+
+class ClustersScreen(Screen[ClustersResult]):
+    """``ClustersScreen(gateway)``; dismisses with a :class:`ClustersResult`."""
+
+    BINDINGS: ClassVar = [*CLOSE_BINDINGS, *CLUSTERS_BINDINGS]
 
     DEFAULT_CSS = """
     ClustersScreen #clusters-header { height: auto; padding: 0 1; text-style: bold; }
@@ -109,9 +124,9 @@ class ClustersScreen(Screen[ClustersResult]):
     ClustersScreen _Choices { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    def __init__(self, store: Any, *, max_clusters: int = MAX_CLUSTERS) -> None:
+    def __init__(self, gateway: StoreGateway, *, max_clusters: int = MAX_CLUSTERS) -> None:
         super().__init__(id="clusters")
-        self._store = store
+        self._gateway = gateway
         self._max_clusters = max_clusters
         self.clusters: list[_Cluster] = []
         self.total_clusters = 0
@@ -137,9 +152,6 @@ class ClustersScreen(Screen[ClustersResult]):
         self.query_one("#cluster-list").focus()
         self._load()
 
-    def _lock(self):
-        return getattr(self.app, "store_lock", None) or nullcontext()
-
     @property
     def cluster_list(self) -> OptionList:
         return self.query_one("#cluster-list", OptionList)
@@ -150,43 +162,15 @@ class ClustersScreen(Screen[ClustersResult]):
 
     # -- loading ---------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="clusters")
-    def _load(self) -> None:
-        worker = get_current_worker()
+    @work(exclusive=True, group="clusters")
+    async def _load(self) -> None:
+        max_clusters = self._max_clusters
         try:
-            loaded = self._read_clusters()
-        except StoreError as exc:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._load_failed, str(exc))
+            loaded = await self._gateway.call(lambda store: read_clusters(store, max_clusters))
+        except (StoreError, OSError) as exc:
+            self._load_failed(str(exc))
             return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, loaded)
-
-    def _read_clusters(self) -> _Loaded:
-        store = self._store
-        with self._lock():
-            all_clusters = store.clusters()
-        total_posts = sum(len(ids) for ids in all_clusters)
-        clusters = []
-        for ids in all_clusters[: self._max_clusters]:
-            with self._lock():
-                members = []
-                for post_id in ids:
-                    try:
-                        members.append(store.summary(post_id))
-                    except StoreError:  # gone since the clusters were read
-                        continue
-                if not members:
-                    continue
-                scores = {}
-                try:
-                    similar = store.similar(members[0].id, NEIGHBOURS_KEPT)
-                except StoreError:
-                    similar = []
-            for other in similar:
-                scores[other.id] = other.score
-            clusters.append(_Cluster(members, scores))
-        return _Loaded(clusters, len(all_clusters), total_posts)
+        self._show(loaded)
 
     def _load_failed(self, message: str) -> None:
         if not self.is_attached:
@@ -223,21 +207,13 @@ class ClustersScreen(Screen[ClustersResult]):
         self._show_members(0)
 
     def _keys(self, binding_id: str) -> str:
-        keymap = getattr(self.app, "keymap_overrides", {})
-        keys = keys_for(binding_id, keymap)
-        if not keys:
-            keys = tuple(
-                key.strip()
-                for binding in CLUSTERS_BINDINGS
-                if binding.id == binding_id
-                for key in binding.key.split(",")
-            )
+        keys = keys_for(binding_id, self.app.keymap_overrides)
         return "/".join(self.app.get_key_display(Binding(key, "")) for key in keys)
 
     def _update_header(self) -> None:
         count, posts = self.total_clusters, self.total_posts
         text = Text(
-            f"{count} near-duplicate cluster{'s' if count != 1 else ''} · "
+            f"{count:,} near-duplicate cluster{'s' if count != 1 else ''} · "
             f"{posts} post{'s' if posts != 1 else ''}"
         )
         if len(self.clusters) < count:
@@ -248,7 +224,7 @@ class ClustersScreen(Screen[ClustersResult]):
             ("cluster_approve", "approve all"),
             ("cluster_reject", "reject all"),
             ("cluster_request_changes", "changes all"),
-            ("cluster_close", "back"),
+            ("close", "back"),
         ]
         if not self.clusters:
             hints = hints[-1:]
@@ -272,9 +248,9 @@ class ClustersScreen(Screen[ClustersResult]):
     @staticmethod
     def _member_prompt(cluster: _Cluster, index: int) -> Text:
         member = cluster.members[index]
-        mark, _ = STATUS_MARKS.get(member.status, ("?", ""))
+        status = Status(member.status)
         text = Text()
-        text.append(mark, style=STATUS_STYLES.get(member.status, "bold"))
+        text.append(status.mark, style=STATUS_STYLES[status])
         text.append(f" {clean_line(member.reference, max_chars=60)} ", style="dim")
         score = cluster.scores.get(member.id) if index else None
         text.append(f"{score:>3} " if score is not None else "    ", style="bold")
@@ -353,47 +329,38 @@ class ClustersScreen(Screen[ClustersResult]):
             message = "Still loading the clusters." if not self.loaded else "No cluster here."
             self.notify(message, severity="warning", markup=False, timeout=3)
             return
-        count = len(cluster.members)
-        label = STATUS_LABELS.get(status, status)
-        question = f"Mark {count} post{'s' if count != 1 else ''} of this cluster as {label}?"
+        decided = Status(status)
+        question = (
+            f"Mark {plural(len(cluster.members), 'post')} of this cluster as {decided.label}?"
+        )
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self._decide(index, status)
+                self._decide(index, decided)
 
         self.app.push_screen(ConfirmScreen(question), callback=confirmed)
 
-    def _decide(self, index: int, status: str) -> None:
-        """Save ``status`` on every post of cluster ``index``, each keeping its note."""
+    @work(group="decide")
+    async def _decide(self, index: int, status: Status) -> None:
+        """Save ``status`` on every post of cluster ``index`` in one durable write, each post
+        keeping its note (``u`` on the review screen undoes it)."""
         cluster = self.clusters[index]
-        done: set[str] = set()
-        error: str | None = None
-        with self._lock():
-            for member in cluster.members:
-                try:
-                    before = self._store.review(member.id)
-                    note = getattr(before, "note", "") or ""
-                    self._store.set_review(member.id, status, note=note)
-                except (StoreError, OSError) as exc:
-                    error = str(exc)
-                    break
-                done.add(member.id)
+        ids = [member.id for member in cluster.members]
+        gateway = self._gateway
+        try:
+            outcome = await gateway.call(lambda store: gateway.decide(store, ids, status))
+        except (StoreError, OSError) as exc:
+            self.notify(str(exc), title="Could not save", severity="error", markup=False)
+            return
+        done = set(outcome.saved)
         cluster.members = [
             replace(m, status=status) if m.id in done else m for m in cluster.members
         ]
-        for member in cluster.members:
-            if member.id in done and member.id not in self.changed_ids:
-                self.changed_ids.append(member.id)
+        for post_id in outcome.post_ids:
+            if post_id not in self.changed_ids:
+                self.changed_ids.append(post_id)
         self._refresh_rows(index)
-        if error is not None:
-            self.notify(error, title="Could not save", severity="error", markup=False)
-        if done:
-            label = STATUS_LABELS.get(status, status)
-            self.notify(
-                f"{len(done)} post{'s' if len(done) != 1 else ''} {label}",
-                markup=False,
-                timeout=3,
-            )
+        self.notify(outcome.message, markup=False, timeout=3)
 
     def _refresh_rows(self, index: int) -> None:
         """Update, in place, the rows of cluster ``index`` (a post is in one cluster)."""
@@ -406,5 +373,5 @@ class ClustersScreen(Screen[ClustersResult]):
                     position, self._member_prompt(cluster, position)
                 )
 
-    def action_close_clusters(self) -> None:
+    def action_close(self) -> None:
         self.dismiss(ClustersResult(None, list(self.changed_ids)))

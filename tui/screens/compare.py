@@ -23,10 +23,17 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from storage import StoredPost
 from storage.compare import Comparison, compare_stored
-from tui.keymap import COMPARE_BINDINGS
+from tui.keymap import CLOSE_BINDINGS, COMPARE_BINDINGS
 from tui.text import clean_line
-from tui.widgets.compare_pane import SHARED_STYLE, ComparePane, SideView, side_renderables
+from tui.widgets.compare_pane import (
+    SHARED_STYLE,
+    ComparePane,
+    SideView,
+    matching_passage,
+    side_renderables,
+)
 
 __all__ = ["CompareScreen"]
 
@@ -45,7 +52,7 @@ class CompareScreen(Screen[None]):
     by side; the left is the current post, the right the similar one. Dismisses with None.
     """
 
-    BINDINGS: ClassVar = COMPARE_BINDINGS
+    BINDINGS: ClassVar = [*CLOSE_BINDINGS, *COMPARE_BINDINGS]
 
     DEFAULT_CSS = """
     CompareScreen { layout: vertical; }
@@ -58,8 +65,8 @@ class CompareScreen(Screen[None]):
 
     def __init__(
         self,
-        left: Any,
-        right: Any,
+        left: StoredPost,
+        right: StoredPost,
         *,
         score: int | None = None,
         reasons: list[str] | None = None,
@@ -90,7 +97,7 @@ class CompareScreen(Screen[None]):
     # -- comparison -------------------------------------------------------------------
 
     @staticmethod
-    def _reference(post: Any, role: str) -> Text:
+    def _reference(post: StoredPost, role: str) -> Text:
         text = Text(clean_line(post.reference or post.id, max_chars=80), style="bold")
         text.append(f" ({role})", style="dim")
         return text
@@ -179,12 +186,22 @@ class CompareScreen(Screen[None]):
         if self.comparison is None or pane.rendering:
             self.notify("still comparing…", timeout=2)
             return
-        if pane.step(direction) is None:
+        index = pane.step(direction)
+        if index is not None:
+            # The same passage on the other side comes into view too.
+            other = self.left_pane if pane is self.right_pane else self.right_pane
+            texts = pane.passage_texts
+            if index < len(texts):
+                match = matching_passage(texts[index], other.passage_texts)
+                if match is not None:
+                    other.show_passage(match)
+            return
+        if index is None:
             where = "below" if direction > 0 else "above"
             if pane.passage_lines:
                 self.notify(f"no shared passage {where}", timeout=2)
             else:
                 self.notify("nothing shared on this side", timeout=2)
 
-    def action_close_compare(self) -> None:
+    def action_close(self) -> None:
         self.dismiss(None)

@@ -1,4 +1,4 @@
-"""Yes/no modal before a bulk decision."""
+"""Yes/no modal: before a bulk decision, replacing a file, discarding a note."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class ConfirmScreen(ModalScreen[bool]):
             )
 
     def _keys(self, binding_id: str) -> str:
-        keymap = getattr(self.app, "keymap_overrides", {})
+        keymap = self.app.keymap_overrides  # type: ignore[attr-defined]
         keys = keys_for(binding_id, keymap)
         return " / ".join(self.app.get_key_display(Binding(key, "")) for key in keys)
 

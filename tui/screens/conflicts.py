@@ -2,42 +2,53 @@
 
 ``copydesk import-reviews`` keeps both sides of a disagreement; here the reviewer reads
 ours against theirs and keeps one (``o`` ours, ``t`` theirs). Settling is a small durable
-write (``Store.resolve_conflict``) made at once on the UI thread, like a decision.
+write (``ReviewStore.resolve_conflict``) through the gateway, like a decision.
 The screen dismisses with the ids of posts whose decision changed (kept "theirs"), so the
 caller can refresh those rows.
 """
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from storage import StoreError
+from storage import Conflict, Review, Status, StoreError
 from storage.merge import same_decision
-from tui.keymap import CONFLICTS_BINDINGS
+from tui.gateway import StoreGateway
+from tui.keymap import CLOSE_BINDINGS, CONFLICTS_BINDINGS, keys_for
 from tui.text import clean, clean_line
+from tui.widgets.key_list import KeyList
 
 STATUS_STYLES = {
-    "approved": "bold green",
-    "rejected": "bold red",
-    "changes_requested": "bold yellow",
-    "pending": "dim",
+    Status.APPROVED: "bold green",
+    Status.REJECTED: "bold red",
+    Status.CHANGES_REQUESTED: "bold yellow",
+    Status.PENDING: "dim",
 }
 
 
-def describe_review(review: Any | None) -> Text:
+def _status_label(value: str) -> str:
+    status = Status.parse(value)
+    return status.label if status is not None else value
+
+
+def describe_review(review: Review | None) -> Text:
     """Status, who and when, then the note (cleaned, multi-line), as a Rich Text."""
     if review is None:
         return Text("no decision", style="dim italic")
-    text = Text(review.status, style=STATUS_STYLES.get(review.status, "bold"))
+    status = Status.parse(review.status)
+    text = Text(
+        clean_line(_status_label(review.status)),
+        style=STATUS_STYLES.get(status, "bold") if status else "bold",
+    )
     who = clean_line(review.reviewer, max_chars=80) or "unknown reviewer"
     when = clean_line(review.decided_at, max_chars=40) or "unknown time"
     text.append(f"\nby {who}, {when}", style="dim")
@@ -50,9 +61,9 @@ def describe_review(review: Any | None) -> Text:
 
 
 class ConflictsScreen(Screen[list[str]]):
-    """``ConflictsScreen(store)``; dismisses with the ids whose decision changed."""
+    """``ConflictsScreen(gateway)``; dismisses with the ids whose decision changed."""
 
-    BINDINGS: ClassVar = CONFLICTS_BINDINGS
+    BINDINGS: ClassVar = [*CLOSE_BINDINGS, *CONFLICTS_BINDINGS]
 
     DEFAULT_CSS = """
     ConflictsScreen #conflicts-header { height: auto; padding: 0 1; text-style: bold; }
@@ -66,16 +77,17 @@ class ConflictsScreen(Screen[list[str]]):
     ConflictsScreen #conflict-source { color: $text-muted; }
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, gateway: StoreGateway) -> None:
         super().__init__(id="conflicts")
-        self._store = store
-        self.conflicts: list[Any] = []
+        self._gateway = gateway
+        self.conflicts: list[Conflict] = []
+        self.loaded = False
         self.changed_ids: list[str] = []
 
     def compose(self):
         yield Static("", id="conflicts-header")
         with Horizontal(id="conflicts-body"):
-            yield OptionList(id="conflicts-list")
+            yield KeyList(id="conflicts-list")
             with VerticalScroll(id="conflict-detail"):
                 yield Static("", id="conflict-title")
                 with Vertical(id="conflict-ours", classes="conflict-side"):
@@ -91,15 +103,19 @@ class ConflictsScreen(Screen[list[str]]):
         self.reload()
         self.query_one(OptionList).focus()
 
-    def _lock(self):
-        return getattr(self.app, "store_lock", None) or nullcontext()
-
     # -- data ----------------------------------------------------------------------------
 
-    def reload(self, keep_index: int = 0) -> None:
+    @work(exclusive=True, group="conflicts")
+    async def reload(self, keep_index: int = 0) -> None:
         """Read the conflicts from the store and show them."""
-        with self._lock():
-            self.conflicts = self._store.conflicts()
+        try:
+            self.conflicts = await self._gateway.call(lambda store: store.conflicts())
+        except (StoreError, OSError) as error:
+            self.query_one("#conflicts-header", Static).update(
+                Text(f"Could not read the conflicts: {clean_line(str(error))}")
+            )
+            return
+        self.loaded = True
         self._fill(keep_index)
 
     def _fill(self, keep_index: int = 0) -> None:
@@ -107,23 +123,36 @@ class ConflictsScreen(Screen[list[str]]):
         options.clear_options()
         options.add_options(Option(self._option_text(c)) for c in self.conflicts)
         count = len(self.conflicts)
-        header = f"{count} conflict{'s' if count != 1 else ''}"
-        header += " · o keep ours · t keep theirs · esc back" if count else " · esc back"
+        keys = {
+            binding_id: "/".join(
+                self.app.get_key_display(Binding(key, ""))
+                for key in keys_for(binding_id, self.app.keymap_overrides)
+            )
+            for binding_id in ("conflict_keep_ours", "conflict_keep_theirs", "close")
+        }
+        header = f"{count:,} conflict{'s' if count != 1 else ''}"
+        if count:
+            header += (
+                f" · {keys['conflict_keep_ours']} keep ours"
+                f" · {keys['conflict_keep_theirs']} keep theirs"
+            )
+        header += f" · {keys['close']} back"
         self.query_one("#conflicts-header", Static).update(Text(header))
         if count:
             options.highlighted = min(keep_index, count - 1)
         self.show_conflict(options.highlighted if count else None)
 
     @staticmethod
-    def _option_text(conflict: Any) -> Text:
+    def _option_text(conflict: Conflict) -> Text:
         text = Text(clean_line(conflict.title) or clean_line(conflict.post_id))
-        ours = conflict.ours.status if conflict.ours is not None else "none"
+        ours = _status_label(conflict.ours.status) if conflict.ours is not None else "none"
         who = clean_line(conflict.theirs.reviewer, max_chars=40) or "?"
-        text.append(f"\n  ours {ours} · {who} {conflict.theirs.status}", style="dim")
+        theirs = clean_line(_status_label(conflict.theirs.status))
+        text.append(f"\n  ours {clean_line(ours)} · {who} {theirs}", style="dim")
         return text
 
     @property
-    def current(self) -> Any | None:
+    def current(self) -> Conflict | None:
         index = self.query_one(OptionList).highlighted
         if index is None or not 0 <= index < len(self.conflicts):
             return None
@@ -159,18 +188,19 @@ class ConflictsScreen(Screen[list[str]]):
 
     # -- actions -------------------------------------------------------------------------
 
-    def action_keep(self, side: str) -> None:
+    async def action_keep(self, side: str) -> None:
         conflict = self.current
         if conflict is None:
             self.notify("No conflict to settle.", severity="warning", markup=False)
             return
         index = self.query_one(OptionList).highlighted or 0
         try:
-            with self._lock():
-                decision = self._store.resolve_conflict(
+            decision = await self._gateway.call(
+                lambda store: store.resolve_conflict(
                     conflict.post_id, side, reviewer=conflict.theirs.reviewer
                 )
-        except StoreError as exc:
+            )
+        except (StoreError, OSError) as exc:
             self.notify(str(exc), title="Could not settle", severity="error", markup=False)
             self.reload(index)
             return
@@ -183,7 +213,7 @@ class ConflictsScreen(Screen[list[str]]):
             markup=False,
         )
 
-    def _settled(self, index: int, conflict: Any, decision: Any | None) -> None:
+    def _settled(self, index: int, conflict: Conflict, decision: Review | None) -> None:
         """Update the list without re-reading every conflict (thousands after a big merge)."""
         remaining = []
         for position, other in enumerate(self.conflicts):
@@ -198,5 +228,5 @@ class ConflictsScreen(Screen[list[str]]):
         self.conflicts = remaining
         self._fill(index)
 
-    def action_close_conflicts(self) -> None:
+    def action_close(self) -> None:
         self.dismiss(list(self.changed_ids))

@@ -1,16 +1,16 @@
 """Export dialog: format, file, scope (current view or all posts), pending or not.
 
-The export runs in a worker thread (``storage.export.export``, an atomic file write). On
-success the dialog notifies where it wrote and dismisses with the ``Path``; on failure
-(bad path, a store file, a bad query) it shows the error inline and stays open.
+The export runs on the store thread (``storage.export.export``, an atomic file write). An
+existing file is replaced only after a confirm. On success the dialog notifies where it
+wrote and dismisses with the ``Path``; on failure (bad path, a store file, a bad query) it
+shows the error inline and stays open. The file field opens with the cursor at the end of
+the path (never selected: one stray key would replace it).
 """
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -19,8 +19,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
 from storage import EXPORT_FORMATS, QueryError, StoreError
-from storage.export import FILE_SUFFIXES, ExportResult, export, format_for_path
+from storage.export import (
+    FILE_SUFFIXES,
+    ExportResult,
+    check_output_path,
+    export,
+    format_for_path,
+)
+from tui.gateway import StoreGateway
 from tui.keymap import EXPORT_BINDINGS
+from tui.screens.confirm import ConfirmScreen
 from tui.text import clean_line
 
 DEFAULT_EXPORT_PATH = "~/copydesk-review.md"
@@ -42,7 +50,8 @@ def with_format_suffix(path: str, fmt: str) -> str:
 
 
 class ExportScreen(ModalScreen[Path | None]):
-    """``ExportScreen(store, query=current_query)``; dismisses with the Path written or None."""
+    """``ExportScreen(gateway, query=current_query)``; dismisses with the Path written or
+    None."""
 
     BINDINGS: ClassVar = EXPORT_BINDINGS
 
@@ -63,14 +72,14 @@ class ExportScreen(ModalScreen[Path | None]):
 
     def __init__(
         self,
-        store: Any,
+        gateway: StoreGateway,
         *,
         query: str = "",
         default_path: str | Path = DEFAULT_EXPORT_PATH,
         default_format: str = "md",
     ) -> None:
         super().__init__()
-        self._store = store
+        self._gateway = gateway
         self._query = query.strip()
         self._format = default_format if default_format in EXPORT_FORMATS else "md"
         self._default_path = with_format_suffix(str(default_path), self._format)
@@ -92,7 +101,9 @@ class ExportScreen(ModalScreen[Path | None]):
                 id="export-format",
             )
             yield Label("File")
-            yield Input(value=self._default_path, compact=True, id="export-path")
+            yield Input(
+                value=self._default_path, compact=True, select_on_focus=False, id="export-path"
+            )
             yield Label("Scope")
             with RadioSet(compact=True, id="export-scope"):
                 yield RadioButton(Text(view), value=True, id="scope-view")
@@ -108,7 +119,9 @@ class ExportScreen(ModalScreen[Path | None]):
 
     def on_mount(self) -> None:
         self.query_one("#export-dialog").border_title = "Export review notes"
-        self.query_one("#export-path", Input).focus()
+        path_input = self.query_one("#export-path", Input)
+        path_input.focus()
+        path_input.cursor_position = len(path_input.value)
 
     # -- reading the form ----------------------------------------------------------------
 
@@ -176,20 +189,28 @@ class ExportScreen(ModalScreen[Path | None]):
             self.show_error("give a file name to write")
             return
         self.show_error("")
-        self.query_one("#export-ok", Button).disabled = True
         self._run_export(self.chosen_format, path, self.chosen_query, self.include_pending)
 
     # -- the work ------------------------------------------------------------------------
 
-    def _export_blocking(self, fmt: str, path: str, query: str, pending: bool) -> ExportResult:
-        lock = getattr(self.app, "store_lock", None) or nullcontext()
-        with lock:  # the app's workers share one store
-            return export(self._store, fmt, Path(path), query=query, include_pending=pending)
-
     @work(exclusive=True, group="export")
     async def _run_export(self, fmt: str, path: str, query: str, pending: bool) -> None:
+        target = Path(path).expanduser()
+        try:  # a store file or a missing directory is said before any question
+            await self._gateway.call(lambda store: check_output_path(store.location, target))
+        except (StoreError, OSError) as exc:
+            self.show_error(str(exc))
+            return
+        if target.is_file():
+            question = f"{clean_line(str(target))} exists. Replace it?"
+            if not await self.app.push_screen_wait(ConfirmScreen(question)):
+                self.show_error("not written: the file exists (choose another name)")
+                return
+        self.query_one("#export-ok", Button).disabled = True
         try:
-            result = await asyncio.to_thread(self._export_blocking, fmt, path, query, pending)
+            result: ExportResult = await self._gateway.call(
+                lambda store: export(store, fmt, target, query=query, include_pending=pending)  # type: ignore[arg-type]
+            )
         except (StoreError, QueryError, OSError) as exc:
             self.show_error(str(exc))
             self.query_one("#export-ok", Button).disabled = False

@@ -12,29 +12,45 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.keymap import HELP_BINDINGS, BoundKey
+from tui.keymap import CLOSE_BINDINGS, HELP_BINDINGS, BoundKey
+
+# Below this width the id goes under the description instead of in its own column, so
+# that the description keeps room to be read.
+ID_COLUMN_WIDTH = 110
 
 
-def bindings_table(bound: Sequence[BoundKey], key_display: Callable[[str], str]) -> Table:
-    table = Table(box=None, padding=(0, 2), expand=True, show_edge=False)
-    table.add_column("keys", style="bold #e5c07b", no_wrap=True)
-    table.add_column("action", no_wrap=True)
-    table.add_column("what it does", style="#abb2bf", ratio=1)
-    table.add_column("id", style="#5c6370", no_wrap=True)
+def bindings_table(
+    bound: Sequence[BoundKey], key_display: Callable[[str], str], width: int = 120
+) -> Table:
+    wide = width >= ID_COLUMN_WIDTH
+    table = Table(box=None, padding=(0, 1 if not wide else 2), expand=True, show_edge=False)
+    table.add_column("keys", style="bold #e5c07b", max_width=18 if not wide else None)
+    table.add_column("action", no_wrap=True, max_width=16 if not wide else None)
+    table.add_column("what it does", style="#abb2bf", ratio=1, min_width=24)
+    if wide:
+        table.add_column("id", style="#5c6370", no_wrap=True)
+    blank = ("",) * (4 if wide else 3)
     group = None
     for item in bound:
         if item.group != group:
             if group is not None:
-                table.add_row("", "", "", "")
+                table.add_row(*blank)
             group = item.group
-            table.add_row(Text(group, style="bold #61afef underline"), "", "", "")
+            table.add_row(Text(group, style="bold #61afef underline"), *blank[1:])
         keys = ", ".join(key_display(key) for key in item.keys) or "(unbound)"
-        table.add_row(Text(keys), Text(item.description), Text(item.tooltip), Text(item.binding_id))
+        if wide:
+            table.add_row(
+                Text(keys), Text(item.description), Text(item.tooltip), Text(item.binding_id)
+            )
+        else:
+            what = Text(item.tooltip)
+            what.append(f"  {item.binding_id}", style="#5c6370")
+            table.add_row(Text(keys), Text(item.description), what)
     return table
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar = HELP_BINDINGS
+    BINDINGS: ClassVar = [*CLOSE_BINDINGS, *HELP_BINDINGS]
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -52,7 +68,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self):
         with VerticalScroll(id="help-scroll"):
-            self.table = bindings_table(self._bound, self._key_display)
+            self.table = bindings_table(self._bound, self._key_display, self.app.size.width)
             yield Static(self.table, id="help-table")
             if self._keymap_note:
                 yield Static(Text(self._keymap_note, style="dim"), id="help-keymap-note")
@@ -63,8 +79,8 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         scroll = self.query_one("#help-scroll")
         scroll.border_title = "Keys"
-        scroll.border_subtitle = "esc closes"
+        scroll.border_subtitle = "esc or q closes"
         scroll.focus()
 
-    def action_close_help(self) -> None:
+    def action_close(self) -> None:
         self.dismiss(None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,8 +16,9 @@ from tui.text import clean_line
 
 
 class NamePromptScreen(ModalScreen[str | None]):
-    """``NamePromptScreen(title, detail, submit)``: ``submit(name)`` returns an error message
-    (the prompt stays open and shows it) or None (the prompt closes with the name)."""
+    """``NamePromptScreen(title, detail, submit)``: ``await submit(name)`` returns an error
+    message (the prompt stays open and shows it) or None (the prompt closes with the name).
+    """
 
     BINDINGS: ClassVar = NAME_BINDINGS
 
@@ -37,7 +38,7 @@ class NamePromptScreen(ModalScreen[str | None]):
         self,
         title: str,
         detail: str,
-        submit: Callable[[str], str | None],
+        submit: Callable[[str], Awaitable[str | None]],
         *,
         value: str = "",
         placeholder: str = "name",
@@ -67,13 +68,13 @@ class NamePromptScreen(ModalScreen[str | None]):
         return str(self.query_one("#name-error", Static).content)
 
     @on(Input.Submitted, "#name-input")
-    def _submitted(self, event: Input.Submitted) -> None:
+    async def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         name = event.value.strip()
         if not name:
             self._show_error("type a name first")
             return
-        error = self._submit(name)
+        error = await self._submit(name)
         if error:
             self._show_error(error)
             return

@@ -1,4 +1,5 @@
-"""Modal editor for a post's review note: ctrl+s saves, escape cancels."""
+"""Modal editor for a post's review note: ctrl+s saves, escape cancels (after a confirm
+when the text was changed: typed text is never thrown away by one key)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
 from tui.keymap import NOTE_BINDINGS, keys_for
+from tui.screens.confirm import ConfirmScreen
 from tui.text import clean_line
 
 
@@ -42,7 +44,7 @@ class NoteScreen(ModalScreen[str | None]):
             yield Static(self._help_text(), id="note-help")
 
     def _help_text(self) -> Text:
-        keymap = getattr(self.app, "keymap_overrides", {})
+        keymap = self.app.keymap_overrides  # type: ignore[attr-defined]
 
         def keys(binding_id: str) -> str:
             bound = keys_for(binding_id, keymap)
@@ -64,4 +66,14 @@ class NoteScreen(ModalScreen[str | None]):
         self.dismiss(self.text_area.text)
 
     def action_cancel_note(self) -> None:
-        self.dismiss(None)
+        if self.text_area.text == self._note:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+            else:
+                self.text_area.focus()
+
+        self.app.push_screen(ConfirmScreen("Discard the changes to this note?"), answered)

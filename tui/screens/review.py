@@ -1,48 +1,54 @@
-"""The main review screen: list, body, meta, flags, Similar.
+"""The main review screen: the post list, the post's panes, and the reviewer's decisions.
 
-This screen (with the app) is the only code that calls the store. Store calls
-that can be slow (search, get, similar, refresh) run in thread workers under
-``app.store_lock``; a decision is a small write made at once on the UI thread.
+Every store call goes through the app's ``StoreGateway`` (one store thread; the screen
+awaits it in async workers, so the UI stays live). Decisions follow the rules of
+``storage.session.ReviewSession`` (through the gateway): the screen shows a decision once
+it is on disk. The posts around the cursor are read and rendered ahead by a
+``PostPreparer``, so that a move to a prepared post changes every pane in one frame.
+
+State shown in the status bar (progress, query, view, position, tags) is held in ``var``s
+bound to the bar (``data_bind``); the panes' layout and focus live in ``ReviewLayout``.
 """
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
 from textual import events, on, work
+from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.worker import get_current_worker
 
+from storage import QueryError, QueueProgress, Status, StoreError
+from storage.session import next_pending
+from tui.decision_flow import DecisionFlow, Rows, read_rows
+from tui.gateway import StoreGateway
 from tui.keymap import REVIEW_BINDINGS, keys_for
 from tui.messages import (
     MoreRowsWanted,
     PostHighlighted,
-    PostOpened,
+    PostPrepared,
     SearchChanged,
     SearchCleared,
-    SearchSubmitted,
     SimilarChosen,
+    TagsChanged,
 )
+from tui.post_preparer import PostPreparer
 from tui.screens.clusters import ClustersResult, ClustersScreen
 from tui.screens.compare import CompareScreen
-from tui.screens.confirm import ConfirmScreen
 from tui.screens.conflicts import ConflictsScreen
 from tui.screens.export import ExportScreen
 from tui.screens.name_prompt import NamePromptScreen
-from tui.screens.note import NoteScreen
 from tui.screens.views import CONFLICTS, NEAR_DUPLICATES, ViewChoice, ViewsScreen
 from tui.text import clean_line
-from tui.widgets.flags_pane import FlagsPane
-from tui.widgets.meta_pane import MetaPane
-from tui.widgets.post_body import PostBody
+from tui.trail import Place, Trail
 from tui.widgets.post_list import PostList
+from tui.widgets.post_panes import PostPanes
+from tui.widgets.review_layout import ReviewLayout
 from tui.widgets.search_box import SearchBox
-from tui.widgets.similar_pane import SimilarPane
 from tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -50,27 +56,28 @@ if TYPE_CHECKING:
 
 # Rows fetched per window; more are fetched when the cursor reaches the end.
 LIST_WINDOW = 500
-NARROW_WIDTH = 100  # below this the side panes share the centre with the body
-SIMILAR_LIMIT = 10
 POLL_SECONDS = 2.0
-MOVE_DEBOUNCE_SECONDS = 0.04
-
-STATUS_LABELS = {
-    "approved": "approved",
-    "rejected": "rejected",
-    "changes_requested": "changes requested",
-    "pending": "pending",
-}
+# Posts prepared around the cursor: the ones ahead first (the reviewer moves down).
+AHEAD, BEHIND = 5, 2
 
 
-def query_error_types() -> tuple[type[BaseException], ...]:
-    """``storage.QueryError`` (a bad search query), looked up without failing."""
-    try:
-        import storage
-    except ImportError:
-        return ()
-    error = getattr(storage, "QueryError", None)
-    return (error,) if isinstance(error, type) else ()
+def prefetch_window(ids: Sequence[str], cursor: int, also: int | None = None) -> list[str]:
+    """The ids to prepare: the cursor's, then alternately ahead and behind it."""
+    order = [cursor]
+    for step in range(1, AHEAD + 1):
+        order.append(cursor + step)
+        if step <= BEHIND:
+            order.append(cursor - step)
+    if also is not None:
+        order.insert(1, also)
+    return [ids[i] for i in dict.fromkeys(order) if 0 <= i < len(ids)]
+
+
+def describe_query_error(error: QueryError) -> str:
+    message = str(error)
+    if "position" not in message:
+        message = f"{message} (at position {error.position})"
+    return message
 
 
 class ReviewScreen(Screen[None]):
@@ -81,336 +88,197 @@ class ReviewScreen(Screen[None]):
 
     app: CopydeskApp
 
-    def __init__(self) -> None:
+    progress: var[QueueProgress] = var(QueueProgress(0, 0))
+    query_text: var[str] = var("")
+    view_name: var[str | None] = var(None)  # the view the list shows, until the query is edited
+    total: var[int] = var(0)
+    position: var[int] = var(0)
+    tagged: var[int] = var(0)
+    flash: var[str] = var("")  # what the last key did (status bar), cleared by the next key
+
+    def __init__(self, gateway: StoreGateway) -> None:
         super().__init__(id="review")
-        self.query_text = ""
-        self.view_name: str | None = None  # the view the list shows, until the query is edited
-        self._undo: list[list[tuple[str, Any]]] = []
-        self._current_post: Any | None = None
-        self._progress = (0, 0)
-        self._show_side_narrow = False
+        self.gateway = gateway
+        self.trail = Trail()
+        self.preparer = PostPreparer(
+            gateway,
+            lambda post_id: self.post_message(PostPrepared(post_id)),
+            on_error=lambda post_id, error: self.post_message(PostPrepared(post_id, error)),
+        )
         self._typed_ahead: list[str] | None = None  # keys typed after "/", for the box
         self._search_keys: tuple[str, ...] = ("slash",)
+        self._more_key = "L"
+        self.decisions = DecisionFlow(self)
+        self.post_list: PostList
+        self.panes: PostPanes
+        self.search_box: SearchBox
 
     # -- layout -------------------------------------------------------------------------
 
-    def compose(self):
-        yield StatusBar(id="status")
-        with Horizontal(id="panes"):
-            with Vertical(id="left"):
-                yield SearchBox(id="search")
-                yield PostList(id="post-list")
-            yield PostBody(id="body")
-            with Vertical(id="side"):
-                yield MetaPane(id="meta")
-                yield FlagsPane(id="flags")
-                yield SimilarPane(id="similar")
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status").data_bind(
+            ReviewScreen.progress,
+            ReviewScreen.query_text,
+            ReviewScreen.view_name,
+            ReviewScreen.total,
+            ReviewScreen.position,
+            ReviewScreen.tagged,
+            ReviewScreen.flash,
+        )
+        yield ReviewLayout(id="panes")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#left").border_title = "Posts"
-        self.query_one("#body").border_title = "Post"
-        self.query_one("#meta").border_title = "Meta"
-        self.query_one("#flags").border_title = "Review flags"
-        self.query_one("#similar").border_title = "Similar"
+        self.post_list = self.query_one(PostList)
+        self.panes = self.query_one(PostPanes)
+        self.search_box = self.query_one(SearchBox)
+        keymap = self.app.keymap_overrides
+        display = self.app.get_key_display
+        self._search_keys = keys_for("search", keymap)
+        hint = [
+            f"{display(Binding(keys[0], ''))} {label}"
+            for binding_id, label in (("help", "help"), ("quit", "quit"))
+            if (keys := keys_for(binding_id, keymap))
+        ]
+        self.query_one(StatusBar).keys_hint = " · ".join(hint) + " "
+        last = keys_for("list_last", keymap)
+        self.post_list.more_hint = (
+            f"{display(Binding(last[0], ''))} loads all" if last else "no key loads all"
+        )
+        more = keys_for("show_whole", keymap)
+        self._more_key = display(Binding(more[0], "")) if more else "the Whole post command"
+        self.panes.more_key = self._more_key
         self.post_list.focus()
-        self._search_keys = keys_for("search", getattr(self.app, "keymap_overrides", {}))
-        self._show_keys_hint()
-        self._update_layout_class(self.size.width)
         self.load_rows("", first_pending=True)
-        self.set_interval(POLL_SECONDS, self._poll_store)
+        self.set_interval(POLL_SECONDS, self._poll)
 
-    def on_resize(self, event) -> None:
-        self._update_layout_class(event.size.width)
+    def on_unmount(self) -> None:
+        self.preparer.close()
 
-    def _update_layout_class(self, width: int) -> None:
-        narrow = 0 < width < NARROW_WIDTH
-        self.set_class(narrow, "-narrow")
-        self.set_class(narrow and self._show_side_narrow, "-show-side")
+    # -- the list -----------------------------------------------------------------------
 
-    # -- widget accessors ---------------------------------------------------------------
-
-    @property
-    def store(self) -> Any:
-        return self.app.store
-
-    @property
-    def post_list(self) -> PostList:
-        return self.query_one(PostList)
-
-    @property
-    def body(self) -> PostBody:
-        return self.query_one(PostBody)
-
-    @property
-    def search_box(self) -> SearchBox:
-        return self.query_one(SearchBox)
-
-    @property
-    def similar(self) -> SimilarPane:
-        return self.query_one(SimilarPane)
-
-    # -- loading the list ---------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, group="list")
-    def load_rows(
+    @work(exclusive=True, group="list")
+    async def load_rows(
         self,
         query: str,
         *,
         select_id: str | None = None,
         first_pending: bool = False,
-        limit: int | None | str = "window",
+        limit: int | None = -1,
         then_last: bool = False,
     ) -> None:
-        """Fetch a window of rows for ``query`` (``limit=None``: all); the newest call wins."""
-        worker = get_current_worker()
-        if limit == "window":
-            limit = self.list_window
-        errors = query_error_types()
+        """Read a window of rows for ``query`` (``limit=None``: all); the newest call wins."""
+        window = self.list_window if limit == -1 else limit
         try:
-            with self.app.store_lock:
-                rows = self.store.search(query, limit=limit)
-                if limit is None or len(rows) < limit:
-                    total = len(rows)
-                else:
-                    total = self.store.count(query)
-                progress = self.store.progress()
-        except errors as error:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._show_query_error, query, error)
+            rows = await self.gateway.call(lambda store: read_rows(store, query, window))
+        except QueryError as error:
+            self.search_box.show_error(describe_query_error(error))
             return
-        except Exception as error:  # noqa: BLE001 - a store failure is shown, not fatal
-            if not worker.is_cancelled:
-                self.app.call_from_thread(
-                    self.notify, f"cannot load posts: {error}", severity="error", markup=False
-                )
+        except (StoreError, OSError) as error:
+            self.notify(f"cannot load posts: {error}", severity="error", markup=False)
             return
-        if worker.is_cancelled:
-            return
-        self.app.call_from_thread(
-            self._apply_rows, query, rows, total, progress, select_id, first_pending, then_last
-        )
+        if then_last:
+            self.apply_rows(query, rows, select_index=len(rows.rows) - 1)
+        elif first_pending:
+            ids = [row.id for row in rows.rows]
+            statuses = {row.id: Status(row.status) for row in rows.rows}
+            first = next_pending(ids, len(ids) - 1, statuses.__getitem__) if ids else None
+            self.apply_rows(query, rows, select_index=first or 0)
+        else:
+            self.apply_rows(query, rows, select_id=select_id)
 
-    def _apply_rows(
+    def apply_rows(
         self,
         query: str,
-        rows: list[Any],
-        total: int,
-        progress: tuple[int, int],
-        select_id: str | None,
-        first_pending: bool,
-        then_last: bool,
+        rows: Rows,
+        *,
+        select_id: str | None = None,
+        select_index: int | None = None,
     ) -> None:
+        """Show ``rows``: the cursor on ``select_id`` when listed, else at ``select_index``,
+        else where it was (the reviewer's place is kept when the list changes)."""
+        post_list = self.post_list
         self.query_text = query
-        self._progress = progress
+        self.progress = rows.progress
+        self.total = rows.total
         self.search_box.show_error(None)
-        post_list = self.post_list
-        if then_last:
-            post_list.set_rows(rows, total, select_index=len(rows) - 1)
-        elif first_pending:
-            pending = next((i for i, row in enumerate(rows) if row.status == "pending"), 0)
-            post_list.set_rows(rows, total, select_index=pending)
-        else:
-            keep = select_id if select_id is not None else post_list.highlighted_id
-            post_list.set_rows(rows, total, select_id=keep, select_index=0)
-        self._update_status()
-
-    def _show_query_error(self, query: str, error: BaseException) -> None:
-        position = getattr(error, "position", None)
-        message = str(error)
-        if position is not None and "position" not in message:
-            message = f"{message} (at position {position})"
-        self.search_box.show_error(message)
-
-    def _update_status(self) -> None:
-        post_list = self.post_list
-        reviewed, needing = self._progress
-        self.query_one(StatusBar).update_status(
-            reviewed=reviewed,
-            needing=needing,
-            query=self.query_text,
-            shown=post_list.row_count,
-            total=post_list.total,
-            tagged=len(post_list.tagged_ids),
-            view=self.view_name,
+        if select_id is None and select_index is None:
+            select_id = post_list.highlighted_id
+        post_list.set_rows(
+            rows.rows,
+            rows.total,
+            select_id=select_id,
+            select_index=select_index if select_index is not None else post_list.cursor,
+            noted=rows.noted,
         )
 
-    def _show_keys_hint(self) -> None:
-        keymap = getattr(self.app, "keymap_overrides", {})
-        parts = []
-        for binding_id, label in (("help", "help"), ("quit", "quit")):
-            keys = keys_for(binding_id, keymap)
-            if keys:
-                parts.append(f"{self.app.get_key_display(Binding(keys[0], ''))} {label}")
-        self.query_one(StatusBar).set_keys_hint(" · ".join(parts) + " ")
+    @on(MoreRowsWanted)
+    def _more_rows(self, message: MoreRowsWanted) -> None:
+        if message.everything:
+            self.load_rows(self.query_text, limit=None, then_last=True)
+        else:
+            limit = max(self.list_window, message.loaded * 4)
+            self.load_rows(self.query_text, select_id=self.post_list.highlighted_id, limit=limit)
 
-    def _refresh_progress(self) -> None:
-        with self.app.store_lock:
-            self._progress = self.store.progress()
-        self._update_status()
+    @on(TagsChanged)
+    def _tags_changed(self, message: TagsChanged) -> None:
+        self.tagged = message.count
 
     # -- the current post ---------------------------------------------------------------
 
     @on(PostHighlighted)
     def _post_highlighted(self, message: PostHighlighted) -> None:
-        if message.post_id is None:
-            self._current_post = None
-            self.body.show_message("no posts match")
-            self.query_one(MetaPane).clear()
-            self.query_one(FlagsPane).show_flags({}, None, [])
-            self.similar.show_similar([])
+        self.position = message.index + 1 if message.post_id is not None else 0
+        self.show_current()
+
+    def show_current(self) -> None:
+        """Show the post under the cursor in every pane: at once when it is prepared, else
+        say it is loading and have it prepared (with the posts around it)."""
+        post_list, panes = self.post_list, self.panes
+        post_id = post_list.highlighted_id
+        if post_id is None:
+            panes.show_empty("no posts match" if self.query_text.strip() else "no posts")
+            self.preparer.want([])
             return
-        self.load_post(message.post_id)
-        self.load_similar(message.post_id)
-
-    @work(thread=True, exclusive=True, group="post")
-    def load_post(self, post_id: str) -> None:
-        worker = get_current_worker()
-        # Key repeat: a newer cursor move cancels this one before it reads a shard.
-        time.sleep(MOVE_DEBOUNCE_SECONDS)
-        if worker.is_cancelled:
+        ids = post_list.ids
+        statuses = post_list.status_of_id
+        pending = next_pending(ids, post_list.cursor, statuses)
+        self.preparer.configure(*panes.widths, self._more_key)
+        self.preparer.want(prefetch_window(ids, post_list.cursor, pending))
+        if panes.shown_id == post_id and panes.loaded:
             return
-        try:
-            with self.app.store_lock:
-                post = self.store.get(post_id)
-                review = self.store.review(post_id)
-        except Exception as error:  # noqa: BLE001 - shown to the reviewer, not raised
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self.body.show_message, f"cannot load post: {error}")
+        view, prepared = self.gateway.cached(post_id), self.preparer.prepared(post_id)
+        if view is not None and prepared is not None:
+            panes.show_view(view, prepared)
+        elif panes.shown_id != post_id:
+            row = post_list.highlighted
+            panes.show_loading(post_id, row.title if row is not None else post_id)
+
+    @on(PostPrepared)
+    def _post_prepared(self, message: PostPrepared) -> None:
+        """The preparer has the post the cursor was on (or could not read it)."""
+        if message.post_id != self.post_list.highlighted_id:
             return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_post, post, review)
-
-    def _show_post(self, post: Any, review: Any) -> None:
-        if post.id != self.post_list.highlighted_id:
-            return  # the cursor moved on while this loaded
-        self._current_post = post
-        meta = post.meta or {}
-        # A Text, not a str: Textual reads a str border title as markup.
-        self.body.border_title = Text(clean_line(getattr(post, "reference", "") or "Post"))
-        self.body.show_post(post.title, post.body or [], meta.get("code_language"))
-        self.query_one(MetaPane).show_meta(meta)
-        self._show_flags(post, review)
-
-    def _show_flags(self, post: Any, review: Any) -> None:
-        meta = post.meta or {}
-        changed = review is not None and review.made_on_other_text(
-            (post.source or {}).get("sha256", "")
-        )
-        self.query_one(FlagsPane).show_flags(
-            meta.get("flags"), review, getattr(post, "hints", None) or [], changed=changed
-        )
-
-    @work(thread=True, exclusive=True, group="similar")
-    def load_similar(self, post_id: str) -> None:
-        worker = get_current_worker()
-        time.sleep(MOVE_DEBOUNCE_SECONDS)
-        if worker.is_cancelled:
+        if message.error is not None:
+            self.panes.show_error(message.post_id, str(message.error))
             return
-        try:
-            with self.app.store_lock:
-                items = self.store.similar(post_id, limit=SIMILAR_LIMIT)
-        except Exception:  # noqa: BLE001 - similarity is optional help, never fatal
-            items = []
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_similar, post_id, items)
+        view = self.gateway.cached(message.post_id)
+        prepared = self.preparer.prepared(message.post_id)
+        if view is not None and prepared is not None:
+            self.panes.show_view(view, prepared)
+        else:  # dropped meanwhile (another process wrote): once more
+            self.preparer.want([message.post_id])
 
-    def _show_similar(self, post_id: str, items: list[Any]) -> None:
-        if post_id == self.post_list.highlighted_id:
-            self.similar.show_similar(items)
+    # -- decisions (the rules: tui.decision_flow and storage.session) ------------------
 
-    def _refresh_current_review(self) -> None:
-        post = self._current_post
-        if post is None:
-            return
-        with self.app.store_lock:
-            review = self.store.review(post.id)
-        self._show_flags(post, review)
+    def action_decide(self, status: str) -> None:
+        self.decisions.decide(Status(status))
 
-    # -- moving -------------------------------------------------------------------------
+    def action_undo(self) -> None:
+        self.decisions.undo()
 
-    def action_next_post(self) -> None:
-        self.post_list.move_by(1)
-
-    def action_prev_post(self) -> None:
-        self.post_list.move_by(-1)
-
-    def action_first_post(self) -> None:
-        self.post_list.move_to(0)
-
-    def action_last_post(self) -> None:
-        post_list = self.post_list
-        if post_list.total > post_list.row_count:
-            self.load_rows(self.query_text, limit=None, then_last=True)
-        else:
-            post_list.move_to(post_list.row_count - 1)
-
-    def action_page_down(self) -> None:
-        self.post_list.page(1)
-
-    def action_page_up(self) -> None:
-        self.post_list.page(-1)
-
-    @on(MoreRowsWanted)
-    def _more_rows(self, message: MoreRowsWanted) -> None:
-        self.load_rows(
-            self.query_text,
-            select_id=self.post_list.highlighted_id,
-            limit=max(self.list_window, message.loaded * 4),
-        )
-
-    @on(PostOpened)
-    def _post_opened(self, message: PostOpened) -> None:
-        self._focus_pane(self.body)
-
-    # -- panes --------------------------------------------------------------------------
-
-    def _panes(self) -> list[Any]:
-        return [
-            self.post_list,
-            self.body,
-            self.query_one(MetaPane),
-            self.query_one(FlagsPane),
-            self.similar,
-        ]
-
-    def _focus_pane(self, pane: Any) -> None:
-        side = pane in (self.query_one(MetaPane), self.query_one(FlagsPane), self.similar)
-        if self.has_class("-narrow"):
-            self._show_side_narrow = side
-            self.set_class(side, "-show-side")
-        elif side and self.has_class("-hide-side"):
-            self.remove_class("-hide-side")
-        pane.focus()
-
-    def _cycle(self, step: int) -> None:
-        panes = self._panes()
-        focused = self.focused
-        current = next((i for i, pane in enumerate(panes) if pane is focused), -1)
-        if current == -1:
-            self._focus_pane(self.post_list)
-            return
-        self._focus_pane(panes[(current + step) % len(panes)])
-
-    def action_cycle_panes(self) -> None:
-        self._cycle(1)
-
-    def action_cycle_panes_back(self) -> None:
-        self._cycle(-1)
-
-    def action_focus_similar(self) -> None:
-        self._focus_pane(self.similar)
-
-    def action_toggle_side(self) -> None:
-        if self.has_class("-narrow"):
-            self._show_side_narrow = not self._show_side_narrow
-            self.set_class(self._show_side_narrow, "-show-side")
-            if not self._show_side_narrow and self.focused in self._panes()[2:]:
-                self.body.focus()
-        else:
-            self.toggle_class("-hide-side")
-            if self.has_class("-hide-side") and self.focused in self._panes()[2:]:
-                self.post_list.focus()
+    def action_note(self) -> None:
+        self.decisions.note()
 
     # -- search -------------------------------------------------------------------------
 
@@ -425,6 +293,7 @@ class ReviewScreen(Screen[None]):
         this screen before the binding focuses the box; once it has, Textual drops them,
         and before it has, they are review keys ("/stack" would approve with its "a").
         So after a search key, printable keys are held here and go into the box."""
+        self.flash = ""
         if self.search_box.input.has_focus:
             return
         if self._typed_ahead is not None and event.is_printable and event.character:
@@ -435,52 +304,58 @@ class ReviewScreen(Screen[None]):
             self._typed_ahead = []
 
     @on(SearchChanged)
-    def _search_changed(self, message: SearchChanged) -> None:
-        self.view_name = None
-        self.load_rows(message.query, select_id=self.post_list.highlighted_id)
-
-    @on(SearchSubmitted)
-    def _search_submitted(self, message: SearchSubmitted) -> None:
-        self.post_list.focus()
-
     @on(SearchCleared)
-    def _search_cleared(self, message: SearchCleared) -> None:
+    def _search_changed(self, message: SearchChanged | SearchCleared) -> None:
         self.view_name = None
-        self.load_rows("", select_id=self.post_list.highlighted_id)
-        self.post_list.focus()
+        query = message.query if isinstance(message, SearchChanged) else ""
+        self.load_rows(query, select_id=self.post_list.highlighted_id)
+        if isinstance(message, SearchCleared):
+            self.post_list.focus()
 
-    # -- similar ------------------------------------------------------------------------
+    # -- places: similar posts, views, back and forward ----------------------------------
 
     @on(SimilarChosen)
     def _similar_chosen(self, message: SimilarChosen) -> None:
         self.jump_to(message.post_id)
 
+    def _place(self) -> Place:
+        return Place(self.query_text, self.view_name, self.post_list.highlighted_id)
+
     def jump_to(self, post_id: str) -> None:
         """Put the list cursor on ``post_id``, widening the list when it is not shown."""
+        self.trail.left(self._place())
+        layout = self.query_one(ReviewLayout)
         index = self.post_list.index_of(post_id)
         if index is not None:
             self.post_list.move_to(index)
-            self._focus_pane(self.post_list)
+        else:
+            self.search_box.set_quietly("")
+            self.view_name = None
+            self.load_rows("", select_id=post_id, limit=None)
+        layout.focus_pane(self.post_list)
+
+    def action_travel(self, step: int) -> None:
+        """Back (``step`` -1) or forward (+1) to a place left by a jump or a view switch."""
+        here = self._place()
+        place = self.trail.back(here) if step < 0 else self.trail.forward(here)
+        if place is None:
+            self.notify(f"Nowhere to go {'back' if step < 0 else 'forward'}", timeout=2)
             return
-        if self.query_text:
-            self._set_search_text("")
-        self.view_name = None
-        self.load_rows("", select_id=post_id, limit=None)
-        self._focus_pane(self.post_list)
-
-    def _set_search_text(self, text: str) -> None:
-        """Put ``text`` in the search box without it counting as typing."""
-        with self.search_box.input.prevent(type(self.search_box.input).Changed):
-            self.search_box.input.value = text
-        self.search_box.show_error(None)
-
-    # -- views --------------------------------------------------------------------------
+        self.search_box.set_quietly(place.query)
+        self.view_name = place.view_name
+        index = self.post_list.index_of(place.post_id) if place.post_id else None
+        if place.query == self.query_text and index is not None:
+            self.post_list.move_to(index)
+        else:
+            self.load_rows(place.query, select_id=place.post_id, limit=None)
+        self.query_one(ReviewLayout).focus_pane(self.post_list)
 
     def action_views(self) -> None:
-        self.app.push_screen(ViewsScreen(self.store, self.query_text), self.open_view_choice)
+        self.app.push_screen(ViewsScreen(self.gateway, self.query_text), self.open_view_choice)
 
     def open_view_choice(self, choice: ViewChoice | None) -> None:
-        """Apply a pick of the views list or the command palette."""
+        """Apply a pick of the views list or the command palette: a view's posts, from its
+        first pending post."""
         if choice is None:
             return
         if choice.kind == NEAR_DUPLICATES:
@@ -488,14 +363,11 @@ class ReviewScreen(Screen[None]):
         elif choice.kind == CONFLICTS:
             self.action_conflicts()
         else:
-            self.apply_view(choice.name, choice.query)
-
-    def apply_view(self, name: str, query: str) -> None:
-        """Show the posts of a view, from its first pending post."""
-        self._set_search_text(query)
-        self.view_name = name
-        self.load_rows(query, first_pending=True)
-        self._focus_pane(self.post_list)
+            self.trail.left(self._place())
+            self.search_box.set_quietly(choice.query)
+            self.view_name = choice.name
+            self.load_rows(choice.query, first_pending=True)
+            self.query_one(ReviewLayout).focus_pane(self.post_list)
 
     def action_save_view(self) -> None:
         query = self.search_box.value.strip()
@@ -507,229 +379,95 @@ class ReviewScreen(Screen[None]):
             )
             return
         if self.search_box.error_text:
-            self.notify(
-                "Fix the query first: " + self.search_box.error_text,
-                markup=False,
-                severity="warning",
-            )
+            message = "Fix the query first: " + self.search_box.error_text
+            self.notify(message, markup=False, severity="warning")
             return
 
-        def submit(name: str) -> str | None:
+        async def submit(name: str) -> str | None:
             try:
-                with self.app.store_lock:
-                    self.store.save_view(name, query)
-            except Exception as error:  # noqa: BLE001 - a bad name or query, said inline
+                await self.gateway.call(lambda store: store.save_view(name, query))
+            except (StoreError, QueryError, ValueError) as error:  # said inline
                 return str(error)
             return None
 
         def saved(name: str | None) -> None:
             if name:
                 self.view_name = name
-                self._update_status()
                 self.notify(
                     f"Saved view {clean_line(name)!r}: {clean_line(query)}", markup=False, timeout=3
                 )
 
-        self.app.push_screen(
-            NamePromptScreen(
-                "Save view",
-                f"Save the query  {query}  as a view named:",
-                submit,
-                value=self.view_name or "",
-            ),
-            saved,
+        prompt = NamePromptScreen(
+            "Save view",
+            f"Save the query  {query}  as a view named:",
+            submit,
+            value=self.view_name or "",
         )
+        self.app.push_screen(prompt, saved)
 
     # -- other screens ------------------------------------------------------------------
 
     def action_export(self) -> None:
-        self.app.push_screen(ExportScreen(self.store, query=self.query_text))
+        self.app.push_screen(ExportScreen(self.gateway, query=self.query_text))
 
     def action_conflicts(self) -> None:
         def closed(changed: list[str] | None) -> None:
             if changed:
                 self._store_changed()
 
-        self.app.push_screen(ConflictsScreen(self.store), closed)
+        self.app.push_screen(ConflictsScreen(self.gateway), closed)
 
-    def action_near_duplicates(self) -> None:
-        with self.app.store_lock:
-            before = self.store.reviews()  # so that `u` can undo a whole-cluster decision
+    @work(group="clusters")
+    async def action_near_duplicates(self) -> None:
+        result: ClustersResult | None = await self.app.push_screen_wait(
+            ClustersScreen(self.gateway)
+        )
+        if result is None:
+            return
+        if result.changed_ids:
+            self._store_changed()
+        if result.open_id:
+            self.jump_to(result.open_id)
 
-        def closed(result: ClustersResult | None) -> None:
-            if result is None:
-                return
-            if result.changed_ids:
-                self._undo.append(
-                    [(post_id, before.get(post_id)) for post_id in result.changed_ids]
-                )
-                with self.app.store_lock:
-                    for post_id in result.changed_ids:
-                        self.post_list.set_status(post_id, self.store.status_of(post_id))
-                self._refresh_progress()
-                self._refresh_current_review()
-            if result.open_id:
-                self.jump_to(result.open_id)
-
-        self.app.push_screen(ClustersScreen(self.store), closed)
-
-    def action_compare(self) -> None:
-        post = self._current_post
-        if post is None or post.id != self.post_list.highlighted_id:
+    @work(exclusive=True, group="compare")
+    async def action_compare(self) -> None:
+        panes = self.panes
+        view = panes.view
+        if view is None or not panes.loaded:
             self.notify("Wait for the post to load, then press d again.", markup=False)
             return
-        item = self.similar.highlighted_item
+        item = panes.similar.highlighted_item
         if item is None:
             self.notify("No similar post to compare with.", markup=False, timeout=3)
             return
-        self.open_compare(post, item)
-
-    @work(thread=True, exclusive=True, group="compare")
-    def open_compare(self, post: Any, item: Any) -> None:
         try:
-            with self.app.store_lock:
-                other = self.store.get(item.id)
-        except Exception as error:  # noqa: BLE001 - shown, never fatal
-            self.app.call_from_thread(
-                self.notify, f"cannot load {item.id}: {error}", severity="error", markup=False
-            )
+            other = await self.gateway.view(item.id)
+        except (StoreError, OSError) as error:
+            self.notify(f"cannot load {item.id}: {error}", severity="error", markup=False)
             return
-        screen = CompareScreen(post, other, score=item.score, reasons=list(item.reasons))
-        self.app.call_from_thread(self.app.push_screen, screen)
-
-    # -- decisions ----------------------------------------------------------------------
-
-    def action_decide(self, status: str) -> None:
-        post_list = self.post_list
-        tagged = post_list.tagged_ids
-        if tagged:
-            label = STATUS_LABELS.get(status, status)
-            count = len(tagged)
-            question = f"Mark {count} tagged post{'s' if count != 1 else ''} as {label}?"
-
-            def confirmed(ok: bool | None) -> None:
-                if ok:
-                    self.decide(tagged, status)
-                    post_list.clear_tags()
-                    self._update_status()
-
-            self.app.push_screen(ConfirmScreen(question), confirmed)
-            return
-        post_id = post_list.highlighted_id
-        if post_id is not None:
-            self.decide([post_id], status)
-
-    def decide(self, post_ids: list[str], status: str) -> None:
-        """Save ``status`` on each post (keeping its note), then go to the next pending."""
-        previous: list[tuple[str, Any]] = []
-        with self.app.store_lock:
-            for post_id in post_ids:
-                before = self.store.review(post_id)
-                note = getattr(before, "note", "") or ""
-                self.store.set_review(post_id, status, note=note)
-                previous.append((post_id, before))
-        self._undo.append(previous)
-        post_list = self.post_list
-        for post_id in post_ids:
-            post_list.set_status(post_id, status)
-        self._refresh_progress()
-        self._refresh_current_review()
-        label = STATUS_LABELS.get(status, status)
-        if len(post_ids) > 1:
-            self.notify(f"{len(post_ids)} posts {label}", markup=False, timeout=3)
-        if (
-            post_list.highlighted_id not in post_ids
-            and post_list.highlighted is not None
-            and (post_list.status_of(post_list.highlighted) == "pending")
-        ):
-            return  # a bulk decision left the post under the cursor pending: stay on it
-        next_index = post_list.next_pending_index(post_list.cursor)
-        if next_index is None:
-            self.notify("No pending posts left in this list", markup=False, timeout=3)
-        elif next_index != post_list.cursor:
-            post_list.move_to(next_index)
-
-    def action_undo(self) -> None:
-        if not self._undo:
-            self.notify("Nothing to undo", markup=False, timeout=2)
-            return
-        batch = self._undo.pop()
-        with self.app.store_lock:
-            for post_id, review in batch:
-                self.store.restore_review(post_id, review)
-        post_list = self.post_list
-        for post_id, review in batch:
-            post_list.set_status(post_id, getattr(review, "status", None) or "pending")
-        self._refresh_progress()
-        first_id = batch[0][0]
-        index = post_list.index_of(first_id)
-        if index is not None and index != post_list.cursor:
-            post_list.move_to(index)
-        else:
-            self._refresh_current_review()
-        count = len(batch)
-        self.notify(
-            f"Undid the last decision ({count} post{'s' if count != 1 else ''})",
-            markup=False,
-            timeout=2,
+        self.app.push_screen(
+            CompareScreen(view.post, other.post, score=item.score, reasons=list(item.reasons))
         )
-
-    def action_note(self) -> None:
-        post_id = self.post_list.highlighted_id
-        if post_id is None:
-            return
-        row = self.post_list.highlighted
-        with self.app.store_lock:
-            before = self.store.review(post_id)
-        note = getattr(before, "note", "") or ""
-
-        def saved(text: str | None) -> None:
-            if text is None or text == note:
-                return
-            status = getattr(before, "status", None) or "pending"
-            with self.app.store_lock:
-                self.store.set_review(post_id, status, note=text)
-            self._undo.append([(post_id, before)])
-            if post_id == self.post_list.highlighted_id:
-                self._refresh_current_review()
-            self.notify("Note saved", markup=False, timeout=2)
-
-        self.app.push_screen(NoteScreen(row.title, note), saved)
-
-    def action_tag(self) -> None:
-        post_list = self.post_list
-        post_id = post_list.highlighted_id
-        if post_id is None:
-            return
-        post_list.toggle_tag(post_id)
-        post_list.move_by(1)
-        self._update_status()
 
     # -- other processes ----------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="poll")
-    def _poll_store(self) -> None:
+    @work(exclusive=True, group="poll")
+    async def _poll(self) -> None:
         try:
-            with self.app.store_lock:
-                changed = self.store.refresh()
-        except Exception as error:  # noqa: BLE001 - e.g. a file mid-write elsewhere; retried
-            self.app.call_from_thread(
-                self.notify,
-                f"cannot re-read the store: {error}",
-                severity="warning",
-                markup=False,
-                timeout=4,
+            changed = await self.gateway.call(self.gateway.refresh, background=True)
+        except (StoreError, OSError) as error:  # e.g. a file mid-write elsewhere; retried
+            self.notify(
+                f"cannot re-read the store: {error}", severity="warning", markup=False, timeout=4
             )
             return
-        if changed and not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._store_changed)
+        if changed:
+            self._store_changed()
 
     def _store_changed(self) -> None:
-        current = self.post_list.highlighted_id
-        self.load_rows(
-            self.query_text,
-            select_id=current,
-            limit=max(self.list_window, self.post_list.row_count),
-        )
-        if current is not None:
-            self.load_post(current)
+        """Another process (or a sub-screen) changed decisions or posts: read the list again
+        where the reviewer is, and the post under the cursor once it is prepared anew."""
+        self.preparer.drop()
+        self.load_rows(self.query_text, limit=max(self.list_window, self.post_list.row_count))
+        post_id = self.post_list.highlighted_id
+        if post_id is not None:
+            self.preparer.want([post_id])

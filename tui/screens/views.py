@@ -7,9 +7,8 @@ dismisses with the reviewer's ``ViewChoice``; the review screen applies it.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -17,11 +16,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
-from tui.keymap import VIEWS_BINDINGS
+from storage import QueryError, ReviewStore, StoreError
+from tui.gateway import StoreGateway
+from tui.keymap import CLOSE_BINDINGS, VIEWS_BINDINGS
 from tui.screens.confirm import ConfirmScreen
 from tui.text import clean_line
+from tui.widgets.key_list import KeyList
 
 QUERY, NEAR_DUPLICATES, CONFLICTS = "query", "near_duplicates", "conflicts"
 
@@ -48,13 +49,13 @@ class ViewEntry:
         return self.unit[:-1] if self.count == 1 and self.unit.endswith("s") else self.unit
 
 
-def count_views(store: Any) -> list[ViewEntry]:
+def count_views(store: ReviewStore) -> list[ViewEntry]:
     """Every view with its count, then the near-duplicate clusters and the open conflicts."""
     entries: list[ViewEntry] = []
     for view in store.views():
         try:
             count: int | None = store.count(view.query)
-        except Exception:  # noqa: BLE001 - a saved view that no longer parses is still listed
+        except (QueryError, StoreError):  # a saved view that no longer parses is still listed
             count = None
         entries.append(ViewEntry(ViewChoice(QUERY, view.name, view.query), count, view.builtin))
     entries.append(
@@ -83,9 +84,9 @@ def entry_prompt(entry: ViewEntry, current_query: str) -> Text:
 
 
 class ViewsScreen(ModalScreen[ViewChoice | None]):
-    """``ViewsScreen(store, current_query)``; dismisses with a ``ViewChoice`` or None."""
+    """``ViewsScreen(gateway, current_query)``; dismisses with a ``ViewChoice`` or None."""
 
-    BINDINGS: ClassVar = VIEWS_BINDINGS
+    BINDINGS: ClassVar = [*CLOSE_BINDINGS, *VIEWS_BINDINGS]
 
     DEFAULT_CSS = """
     ViewsScreen { align: center middle; }
@@ -93,22 +94,24 @@ class ViewsScreen(ModalScreen[ViewChoice | None]):
         width: 90%; max-width: 110; height: auto; max-height: 90%;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    ViewsScreen #views-list { height: auto; max-height: 30; border: none; }
+    ViewsScreen #views-list {
+        height: auto; max-height: 30; border: none; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     ViewsScreen #views-help { color: $text-muted; }
     """
 
-    def __init__(self, store: Any, current_query: str = "") -> None:
+    def __init__(self, gateway: StoreGateway, current_query: str = "") -> None:
         super().__init__()
-        self._store = store
+        self._gateway = gateway
         self._current_query = current_query
         self.entries: list[ViewEntry] = []
 
     def compose(self):
         with Vertical(id="views-dialog"):
-            yield OptionList(Option(Text("counting…", style="dim italic")), id="views-list")
+            yield KeyList(Option(Text("counting…", style="dim italic")), id="views-list")
             yield Static(
                 Text(
-                    "enter show · del delete a saved view · esc close · "
+                    "enter show · del delete a saved view · esc/q close · "
                     "ctrl+s in the review screen saves the query as a view"
                 ),
                 id="views-help",
@@ -119,22 +122,14 @@ class ViewsScreen(ModalScreen[ViewChoice | None]):
         self.query_one(OptionList).focus()
         self.load_entries()
 
-    def _lock(self):
-        return getattr(self.app, "store_lock", None) or nullcontext()
-
-    @work(thread=True, exclusive=True, group="views")
-    def load_entries(self, keep_index: int | None = None) -> None:
-        worker = get_current_worker()
+    @work(exclusive=True, group="views")
+    async def load_entries(self, keep_index: int | None = None) -> None:
         try:
-            with self._lock():
-                entries = count_views(self._store)
-        except Exception as error:  # noqa: BLE001 - shown, never fatal
-            self.app.call_from_thread(
-                self.notify, f"cannot list views: {error}", severity="error", markup=False
-            )
+            entries = await self._gateway.call(count_views)
+        except (StoreError, OSError) as error:  # shown, never fatal
+            self.notify(f"cannot list views: {error}", severity="error", markup=False)
             return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_entries, entries, keep_index)
+        self._show_entries(entries, keep_index)
 
     def _show_entries(self, entries: list[ViewEntry], keep_index: int | None) -> None:
         self.entries = entries
@@ -191,13 +186,12 @@ class ViewsScreen(ModalScreen[ViewChoice | None]):
         name = entry.choice.name
         index = self.query_one(OptionList).highlighted
 
-        def confirmed(ok: bool | None) -> None:
+        async def confirmed(ok: bool | None) -> None:
             if not ok:
                 return
             try:
-                with self._lock():
-                    self._store.delete_view(name)
-            except Exception as error:  # noqa: BLE001 - e.g. deleted by another process
+                await self._gateway.call(lambda store: store.delete_view(name))
+            except (StoreError, OSError, ValueError) as error:  # e.g. deleted elsewhere
                 self.notify(str(error), severity="error", markup=False)
             else:
                 self.notify(f"Deleted view {clean_line(name)!r}", markup=False, timeout=3)
@@ -207,5 +201,5 @@ class ViewsScreen(ModalScreen[ViewChoice | None]):
             ConfirmScreen(f"Delete the saved view {clean_line(name)!r}?"), confirmed
         )
 
-    def action_close_views(self) -> None:
+    def action_close(self) -> None:
         self.dismiss(None)

@@ -7,7 +7,8 @@ render them a piece at a time in a worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from pygments.lexers import get_lexer_by_name
@@ -107,6 +108,65 @@ def post_renderables(
             yield from block_renderables(block, code_language)
         else:  # not a block dict: show it as text rather than fail
             yield Text(clean(block, max_chars=PARAGRAPH_PIECE_CHARS))
+
+
+@dataclass(frozen=True, slots=True)
+class BodyPrefix:
+    """The first blocks of a body, cut to a budget of characters: what is shown at once."""
+
+    blocks: list[Mapping[str, object]]
+    complete: bool  # the prefix is the whole body
+    shown_chars: int
+    total_chars: int
+
+
+def _block_chars(block: object) -> int:
+    if not isinstance(block, Mapping):
+        return len(str(block))
+    items = block.get("items")
+    if isinstance(items, list):
+        return sum(len(str(item)) for item in items)
+    return len(str(block.get("text", ""))) + len(str(block.get("caption", "")))
+
+
+def _cut_block(block: object, chars: int) -> object:
+    """``block`` with its text (or list items) cut to about ``chars`` characters."""
+    if not isinstance(block, Mapping):
+        return str(block)[:chars]
+    cut = dict(block)
+    items = block.get("items")
+    if isinstance(items, list):
+        kept: list[object] = []
+        for item in items:
+            if chars <= 0:
+                break
+            kept.append(str(item)[:chars])
+            chars -= len(str(item))
+        cut["items"] = kept
+    elif "text" in block:
+        cut["text"] = str(block.get("text", ""))[:chars]
+    return cut
+
+
+def body_prefix(blocks: Sequence[object], max_chars: int) -> BodyPrefix:
+    """The blocks that fit in ``max_chars`` characters, the last one cut to fit. Costs one
+    pass over the block sizes, never over the text of what is left out."""
+    sizes = [_block_chars(block) for block in blocks]
+    total = sum(sizes)
+    if total <= max_chars:
+        return BodyPrefix(list(blocks), True, total, total)  # type: ignore[arg-type]
+    kept: list[object] = []
+    left = max_chars
+    for block, size in zip(blocks, sizes, strict=True):
+        if size <= left:
+            kept.append(block)
+            left -= size
+            continue
+        if left > 0:
+            kept.append(_cut_block(block, left))
+        left = 0
+        break
+    return BodyPrefix(kept, False, max_chars - left, total)  # type: ignore[arg-type]
 
 
 def _split_long(text: str, limit: int) -> Iterator[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import RenderableType
@@ -27,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.strip import Strip
 
+from storage import StoredPost
 from storage.compare import SideShare, Span, block_texts
 from tui.text import clean, clean_line
 from tui.widgets.body_render import BULLET_STYLE, HEADING_STYLE, TITLE_STYLE
@@ -37,6 +38,7 @@ __all__ = [
     "SHARED_STYLE",
     "ComparePane",
     "SideView",
+    "matching_passage",
     "side_renderables",
 ]
 
@@ -58,6 +60,7 @@ class SideView:
     renderables: list[RenderableType]
     passages: int
     truncated: bool
+    passage_texts: list[str] = field(default_factory=list)  # by passage number
 
 
 class _Budget:
@@ -67,6 +70,7 @@ class _Budget:
         self.left = chars
         self.truncated = False
         self.passages = 0
+        self.texts: list[str] = []
 
     def take(self, raw: str, spans: Sequence[Span]) -> tuple[str, Sequence[Span]]:
         if len(raw) <= self.left:
@@ -104,6 +108,7 @@ def _highlighted(
             text.append(piece, style=SHARED_STYLE)
             text.stylize(Style(meta={PASSAGE_META_KEY: budget.passages}), offset, offset + 1)
             budget.passages += 1
+            budget.texts.append(piece)
         position = max(position, end)
     if position < len(raw):
         text.append(cleaner(raw[position:]))
@@ -160,7 +165,9 @@ def _block_renderables(
             yield _highlighted(text, spans, budget, cleaner=_clean_block)
 
 
-def side_renderables(post: Any, share: SideShare, *, max_chars: int = MAX_RENDER_CHARS) -> SideView:
+def side_renderables(
+    post: StoredPost, share: SideShare, *, max_chars: int = MAX_RENDER_CHARS
+) -> SideView:
     """The title and body blocks of ``post`` as Rich renderables, ``share``'s spans
     highlighted; at most ``max_chars`` characters of post text, then a "(truncated)" line."""
     budget = _Budget(max_chars)
@@ -186,7 +193,25 @@ def side_renderables(post: Any, share: SideShare, *, max_chars: int = MAX_RENDER
                 style="bold yellow",
             )
         )
-    return SideView(out, budget.passages, budget.truncated)
+    return SideView(out, budget.passages, budget.truncated, budget.texts)
+
+
+def _words(text: str) -> set[str]:
+    return set(text.lower().split())
+
+
+def matching_passage(text: str, others: Sequence[str]) -> int | None:
+    """The passage of the other side that shares the most words with ``text`` (the same
+    passage, as each side numbers its own); None when none shares a word."""
+    words = _words(text)
+    best, best_score = None, 0.0
+    for index, other in enumerate(others):
+        other_words = _words(other)
+        union = len(words | other_words)
+        score = len(words & other_words) / union if union else 0.0
+        if score > best_score:
+            best, best_score = index, score
+    return best
 
 
 class ComparePane(LineView):
@@ -228,6 +253,17 @@ class ComparePane(LineView):
     @property
     def passages(self) -> int:
         return self._content.passages if self._content is not None else 0
+
+    @property
+    def passage_texts(self) -> list[str]:
+        return self._content.passage_texts if self._content is not None else []
+
+    def show_passage(self, index: int) -> None:
+        """Scroll passage ``index`` into view (the one matching the other side's)."""
+        if 0 <= index < len(self.passage_lines):
+            self.current = index
+            self.scroll_to(y=max(0, self.passage_lines[index] - PASSAGE_MARGIN), animate=False)
+            self._update_subtitle()
 
     def step(self, direction: int) -> int | None:
         """Scroll to the next (``direction`` > 0) or previous shared passage; returns its

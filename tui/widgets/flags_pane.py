@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.text import Text
 
+from storage import Review
 from tui.text import clean, clean_line
 from tui.widgets.rendered_view import RenderedView
 
@@ -20,6 +21,9 @@ STATUS_STYLES = {
     "changes_requested": ("changes requested", "bold #e5c07b"),
 }
 
+SHOWN_HINTS = 50  # hints listed; more are counted
+SHOWN_OTHER_FLAGS = 20  # flags beyond the four known ones, listed; more are counted
+
 SEVERITY_STYLES = {
     "error": ("✖", "#e06c75"),
     "warning": ("▲", "#e5c07b"),
@@ -29,13 +33,13 @@ SEVERITY_STYLES = {
 
 def flags_renderable(
     flags: Mapping[str, Any] | None,
-    review: Any | None,
+    review: Review | None,
     hints: Sequence[Any] | None,
     *,
     changed: bool = False,
 ) -> Group:
     lines: list[Text] = []
-    flags = flags or {}
+    flags = flags if isinstance(flags, Mapping) else {}
     for name in FLAG_NAMES:
         value = flags.get(name)
         label = name.replace("_", " ")
@@ -47,30 +51,32 @@ def flags_renderable(
         else:
             lines.append(Text.assemble(("○ ", "#5c6370"), (label, "#5c6370")))
     # Flags the four known names do not cover (a newer generator) still show.
-    for name, value in flags.items():
-        if name not in FLAG_NAMES:
-            lines.append(Text(f"{'●' if value else '○'} {clean_line(name)}", style="dim"))
+    others = [name for name in flags if name not in FLAG_NAMES]
+    for name in others[:SHOWN_OTHER_FLAGS]:
+        mark = "●" if flags[name] else "○"
+        lines.append(Text(f"{mark} {clean_line(name, max_chars=80)}", style="dim"))
+    if len(others) > SHOWN_OTHER_FLAGS:
+        lines.append(Text(f"… {len(others) - SHOWN_OTHER_FLAGS:,} more flags", style="dim"))
 
-    status = getattr(review, "status", None) or "pending"
+    status = review.status if review is not None else "pending"
     label, style = STATUS_STYLES.get(status, (clean_line(status), "bold"))
     decision = Text.assemble(("decision ", "#7f848e"), (label, style))
-    reviewer = getattr(review, "reviewer", None)
-    if review is not None and reviewer and status != "pending":
-        decision.append(f" by {clean_line(reviewer, max_chars=40)}", style="#7f848e")
+    if review is not None and review.reviewer and status != "pending":
+        decision.append(f" by {clean_line(review.reviewer, max_chars=40)}", style="#7f848e")
     lines.append(Text(""))
     lines.append(decision)
     if changed and status != "pending":
         lines.append(
             Text("Δ changed since review: the post was re-imported with other text", "bold #e5c07b")
         )
-    note = getattr(review, "note", "") or ""
+    note = review.note if review is not None else ""
     if note:
         lines.append(Text.assemble(("note ", "#7f848e"), clean(note, max_chars=4_000)))
 
     if hints:
         lines.append(Text(""))
         lines.append(Text(f"hints ({len(hints)})", style="#7f848e"))
-        for hint in hints:
+        for hint in hints[:SHOWN_HINTS]:
             severity = str(_field(hint, "severity") or "info")
             mark, colour = SEVERITY_STYLES.get(severity, ("●", "#abb2bf"))
             code = clean_line(_field(hint, "code") or "?")
@@ -80,25 +86,31 @@ def flags_renderable(
                 line.append(": ")
                 line.append(clean_line(message, max_chars=300))
             lines.append(line)
+        if len(hints) > SHOWN_HINTS:
+            lines.append(Text(f"… {len(hints) - SHOWN_HINTS:,} more hints", style="dim"))
     return Group(*lines)
 
 
-def _field(item: Any, name: str) -> Any:
-    """Hints may be dicts (the contract) or small objects."""
-    if isinstance(item, Mapping):
-        return item.get(name)
-    return getattr(item, name, None)
+def _field(item: object, name: str) -> object:
+    """A hint's field; a hint that is not a mapping (a damaged record) has none."""
+    return item.get(name) if isinstance(item, Mapping) else None
 
 
 class FlagsPane(RenderedView):
     """The four flags, the decision with its note, and hints by severity."""
 
+    MORE_HINT: ClassVar[bool] = True
+
     def show_flags(
         self,
         flags: Mapping[str, Any] | None,
-        review: Any | None,
+        review: Review | None,
         hints: Sequence[Any] | None,
         *,
         changed: bool = False,
     ) -> None:
         self.show(flags_renderable(flags, review, hints, changed=changed))
+
+    def show_text(self, text: Text) -> None:
+        """A short line instead of flags: loading, no post."""
+        self.show(text)

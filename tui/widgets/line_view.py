@@ -18,14 +18,22 @@ from typing import Any, ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import work
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-__all__ = ["LineView", "private_console", "render_safely"]
+__all__ = [
+    "LineView",
+    "private_console",
+    "render_safely",
+    "render_strips",
+    "RenderStopped",
+    "set_virtual_size",
+]
 
 
 def private_console(width: int) -> Console:
@@ -54,11 +62,45 @@ def render_safely(
         )
 
 
-class _RenderStopped(Exception):
+def set_virtual_size(view: ScrollView, size: Size) -> None:
+    """Set a scroll view's virtual size without a layout of the screen when the view's own
+    height does not depend on it. ``virtual_size`` is a layout reactive: each new post
+    re-laid out the screen, and the extra passes repainted every scrollbar 50-300 ms after
+    the key (the screen only settled then). The scrollbar and scroll limits are updated
+    as Textual's layout would (``Widget._scroll_update``)."""
+    if size == view.virtual_size:
+        return
+    if view.styles.height is not None and view.styles.height.is_auto:
+        view.virtual_size = size
+        return
+    view.set_reactive(ScrollView.virtual_size, size)
+    view._scroll_update(size)
+    view.refresh()
+
+
+class RenderStopped(Exception):
     """The render's worker was cancelled, or the app is shutting down: deliver no more."""
 
 
+def render_strips(
+    renderables: Iterable[RenderableType], width: int, stop: Callable[[], bool] = lambda: False
+) -> Iterator[list[Strip]]:
+    """The lines of each renderable in turn as strips ``width`` cells wide, on any thread
+    (a console of its own); ``stop()`` is asked before each renderable."""
+    console = private_console(width)
+    options = console.options.update_width(width)
+    for renderable in renderables:
+        if stop():
+            raise RenderStopped
+        lines = render_safely(console, options, renderable)
+        yield [Strip(line).adjust_cell_length(width) for line in lines]
+
+
 class LineView(ScrollView, can_focus=True):
+    # Side panes hide their scrollbar (a scrollbar repaints with every post: ~15% of a
+    # key's UI time at 120x40) and say in the border how many lines are below instead.
+    MORE_HINT: ClassVar[bool] = False
+
     """Scrollable lines rendered from Rich renderables in a worker thread."""
 
     DEFAULT_CSS = """
@@ -80,6 +122,7 @@ class LineView(ScrollView, can_focus=True):
         self._lines: list[Strip] = []
         self._generation = 0
         self._rendered_width = 0
+        self._base_style = Style()
         self.rendering = False
         self._placeholder = placeholder
 
@@ -93,9 +136,31 @@ class LineView(ScrollView, can_focus=True):
         self._placeholder = message
         self._set_lines([])
 
+    def show_lines(self, content: Any, lines: list[Strip], width: int) -> None:
+        """Show ``lines`` rendered ahead at ``width`` from ``content`` (a resize renders
+        ``content`` again), scrolled to the top."""
+        self._generation += 1  # a render in progress is stale now
+        self._content = content
+        self._placeholder = None
+        self.rendering = False
+        if width != self._render_width():
+            self._start_render()
+            return
+        self._rendered_width = width
+        self._set_lines(lines)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+
+    @property
+    def render_width(self) -> int:
+        """The width content is rendered at now."""
+        return self._render_width()
+
     @property
     def text(self) -> str:
-        """The rendered lines as plain text (what a reader sees), for tests."""
+        """The rendered lines as plain text, or the placeholder message when there are no
+        lines (what a reader sees), for tests."""
+        if not self._lines and self._placeholder:
+            return self._placeholder
         return "\n".join(strip.text.rstrip() for strip in self._lines)
 
     # -- for subclasses ---------------------------------------------------------------
@@ -117,13 +182,7 @@ class LineView(ScrollView, can_focus=True):
         """In the worker thread: the lines of each renderable in turn, as strips ``width``
         cells wide. Stops the render when the worker is cancelled."""
         worker = get_current_worker()
-        console = private_console(width)
-        options = console.options.update_width(width)
-        for renderable in renderables:
-            if worker.is_cancelled:
-                raise _RenderStopped
-            lines = render_safely(console, options, renderable)
-            yield [Strip(line).adjust_cell_length(width) for line in lines]
+        yield from render_strips(renderables, width, lambda: worker.is_cancelled)
 
     def _deliver(self, generation: int, callback: Callable[..., None], *args: Any) -> None:
         """In the worker thread: run ``callback(*args)`` on the UI thread, unless a newer
@@ -132,7 +191,7 @@ class LineView(ScrollView, can_focus=True):
         try:
             self.app.call_from_thread(self._if_current, generation, callback, *args)
         except RuntimeError:  # app shutting down
-            raise _RenderStopped from None
+            raise RenderStopped from None
 
     def _set_lines(self, lines: list[Strip]) -> None:
         self._lines = lines
@@ -140,7 +199,8 @@ class LineView(ScrollView, can_focus=True):
         self.refresh()
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self._rendered_width or self.size.width, len(self._lines))
+        set_virtual_size(self, Size(self._rendered_width or self.size.width, len(self._lines)))
+        self._show_more_hint()
 
     # -- rendering --------------------------------------------------------------------
 
@@ -163,7 +223,7 @@ class LineView(ScrollView, can_focus=True):
     def _render_lines(self, generation: int, width: int, content: Any) -> None:
         try:
             self._render(generation, width, content)
-        except _RenderStopped:
+        except RenderStopped:
             pass
 
     def _if_current(self, generation: int, callback: Callable[..., None], *args: Any) -> None:
@@ -173,16 +233,34 @@ class LineView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self._content is not None and self._render_width() != self._rendered_width:
             self._start_render()
+        self._show_more_hint()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._base_style = self.rich_style  # once per repaint, not once per line
+        return super().render_lines(crop)
+
+    def _show_more_hint(self) -> None:
+        if not self.MORE_HINT:
+            return
+        below = len(self._lines) - round(self.scroll_y) - self.scrollable_content_region.height
+        hint = f"{below} more ↓" if below > 0 else ""
+        if hint != (self.border_subtitle or ""):
+            self.border_subtitle = hint
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._show_more_hint()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
+        base = self._base_style
         width = self.scrollable_content_region.width
         index = scroll_y + y
         if not self._lines and self._placeholder and y == 0:
             placeholder = Text(self._placeholder, style="dim italic")
             segments = list(placeholder.render(self.app.console, end=""))
-            return Strip(segments).crop_extend(0, width, self.rich_style)
+            return Strip(segments).crop_extend(0, width, base)
         if index >= len(self._lines):
-            return Strip.blank(width, self.rich_style)
-        strip = self._lines[index].crop_extend(scroll_x, scroll_x + width, self.rich_style)
-        return strip.apply_style(self.rich_style)
+            return Strip.blank(width, base)
+        strip = self._lines[index].crop_extend(scroll_x, scroll_x + width, base)
+        return strip.apply_style(base)

@@ -53,11 +53,21 @@ class SearchBox(Vertical):
         # review keys ("/stack" would otherwise approve a post with its "a").
         self.screen.set_focus(self.input)
 
+    def set_quietly(self, text: str) -> None:
+        """Put ``text`` in the box without it counting as typing (a view, back/forward)."""
+        with self.input.prevent(Input.Changed):
+            self.input.value = text
+        self.show_error(None)
+
     def show_error(self, message: str | None) -> None:
-        """Show a query error under the box (None hides it)."""
+        """Show a query error under the box (None hides it). Nothing happens when it is
+        shown already: an update lays the screen out again (on every keystroke)."""
+        text = clean_line(message or "")
+        if text == self.error_text:
+            return
         self.set_class(bool(message), "-error")
-        self.error_text = clean_line(message or "")
-        self.query_one("#search-error", Static).update(Text(self.error_text))
+        self.error_text = text
+        self.query_one("#search-error", Static).update(Text(text))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
