@@ -23,8 +23,14 @@ def resolve_location(location: str | os.PathLike | None) -> str | os.PathLike | 
 
 
 def open_store(
-    location: str | os.PathLike | None = None, *, warn: Callable[[str], None] | None = None
+    location: str | os.PathLike | None = None,
+    *,
+    writable: bool = True,
+    warn: Callable[[str], None] | None = None,
+    repairing: bool = False,
 ) -> ReviewStore:
+    """``writable`` and ``repairing`` are the local store's (``Store.open``); a team store
+    writes nothing on open whatever they say, and its writes go through the server."""
     where = resolve_location(location)
     if is_database_url(where):
         from .pg import PostgresStore  # psycopg is imported only for a team store
@@ -32,4 +38,4 @@ def open_store(
         return PostgresStore.open(str(where), warn=warn)
     from .store import Store
 
-    return Store.open(where, warn=warn)
+    return Store.open(where, writable=writable, warn=warn, repairing=repairing)

@@ -3,7 +3,7 @@
 from .connection import ConnectionLost, NotSavedError
 from .schema import VERSION as SCHEMA_VERSION
 from .schema import SchemaError
-from .store import PostgresStore
+from .store import PostgresStore, init_database
 from .team import DEFAULT_LEASE_S, PgTeamDesk
 from .url import display_url, is_postgres_url, redact
 
@@ -16,6 +16,7 @@ __all__ = [
     "PostgresStore",
     "SchemaError",
     "display_url",
+    "init_database",
     "is_postgres_url",
     "redact",
 ]

@@ -62,7 +62,9 @@ class Link:
         except psycopg.Error as exc:
             raise StoreError(f"{self.location}: cannot connect ({self.error_text(exc)})") from None
         except ValueError as exc:  # a malformed URL
-            raise StoreError(f"{self.location}: bad database URL ({self.error_text(exc)})") from None
+            raise StoreError(
+                f"{self.location}: bad database URL ({self.error_text(exc)})"
+            ) from None
         conn.add_notify_handler(self._notified)
         conn.execute(f"LISTEN {CHANNEL}")
         self._conn = conn
@@ -89,8 +91,12 @@ class Link:
         """Read notifications waiting on the socket (no round trip); True when woken."""
         conn = self._conn
         if conn is not None and not conn.closed:
+            # libpq directly: read what the socket holds, pop the notifications (those
+            # that came during a query went to the handler already)
+            pgconn = conn.pgconn
             try:
-                for _ in conn.notifies(timeout=0):
+                pgconn.consume_input()
+                while pgconn.notifies() is not None:
                     self.woken = True
             except psycopg.Error:
                 self.woken = True  # a broken link: the next query reconnects

@@ -231,7 +231,9 @@ def check(conn: psycopg.Connection, where: str) -> None:
             f"knows ({VERSION}); upgrade copydesk"
         )
     what = "has no copydesk schema" if version == 0 else f"has schema version {version}"
-    raise SchemaError(f"{where}: {what}; run `copydesk db init --db URL` (this copydesk: {VERSION})")
+    raise SchemaError(
+        f"{where}: {what}; run `copydesk db init --db URL` (this copydesk: {VERSION})"
+    )
 
 
 def migrate(conn: psycopg.Connection, where: str) -> tuple[int, int]:

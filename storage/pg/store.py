@@ -15,12 +15,14 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import orjson
 import psycopg
 
 from .. import importer
+from ..catalog import Catalog, IndexEntry
 from ..errors import InvalidStatusError, StoreError, UnknownPostError
 from ..merge import Conflict, MergeReport, read_review_file, same_decision
 from ..models import STATUSES, ImportReport, PostSummary, Review, SimilarPost, Status, StoredPost
@@ -29,7 +31,6 @@ from ..protocol import DecisionRequest, QueueProgress
 from ..reviews import reviewer_name
 from ..views import View, all_views, clean_name, find, refuse_builtin
 from . import schema
-from .catalog import Catalog, IndexEntry
 from .connection import Link, NotSavedError
 from .decisions import DecisionBook, DecisionRow, counts
 from .team import PgTeamDesk
@@ -80,7 +81,7 @@ class PostgresStore:
         self.warnings: list[str] = []
         self._warn_cb = warn
         self.reviewer = reviewer or reviewer_name()
-        self._catalog: Catalog = Catalog.build([])
+        self._catalog: Catalog = Catalog.empty()
         self._generation = 0
         self._book = DecisionBook()
         self._snapshot: str | None = None
@@ -189,8 +190,14 @@ class PostgresStore:
                 generation = generation or 0
                 if full or generation != self._generation:
                     catalog_data = self._read_catalog(conn, generation)
-            return snap, generation, int(min_reviews or 1), decisions, resolutions, claims, (
-                catalog_data
+            return (
+                snap,
+                generation,
+                int(min_reviews or 1),
+                decisions,
+                resolutions,
+                claims,
+                (catalog_data),
             )
 
         snap, generation, min_reviews, decisions, resolutions, claims, catalog_data = self._run(
@@ -220,7 +227,7 @@ class PostgresStore:
 
     def _read_catalog(self, conn: psycopg.Connection, generation: int) -> Catalog:
         if generation == 0:
-            return Catalog.build([])
+            return Catalog.empty()
         row = conn.execute(
             "SELECT data FROM catalogs WHERE generation = %s", (generation,)
         ).fetchone()
@@ -236,7 +243,9 @@ class PostgresStore:
             cur.execute("SELECT id, index_entry FROM posts")
             for post_id, entry in cur:
                 data = orjson.loads(entry)
-                entries.append(IndexEntry(post_id, data["row"], data["fields"], data["features"]))
+                entries.append(
+                    IndexEntry(post_id, 0, data["row"], data["fields"], data["features"])
+                )
         return Catalog.build(entries)
 
     def _install_catalog(self, generation: int, catalog: Catalog) -> None:
@@ -257,14 +266,15 @@ class PostgresStore:
         collecting = gc.isenabled()
         gc.disable()  # nothing cyclic in the results (see Store.import_paths)
         try:
-            for result in importer.analyse_files(files, progress):
-                if isinstance(result, importer.AnalysedPost):
-                    analysed.append(result)
-                    report.warnings.extend(f"{result.path}: {w}" for w in result.warnings)
-                else:
-                    report.errors.append(result)
-            if analysed:
-                self.write_posts(analysed, report)
+            with importer.worker_pool(len(files)) as pool:
+                for result in importer.analyse_files(files, progress, pool=pool):
+                    if isinstance(result, importer.AnalysedPost):
+                        analysed.append(result)
+                        report.warnings.extend(f"{result.path}: {w}" for w in result.warnings)
+                    else:
+                        report.errors.append(result)
+                if analysed:
+                    self.write_posts(analysed, report, pool)
         finally:
             if collecting:
                 gc.enable()
@@ -273,7 +283,12 @@ class PostgresStore:
     def import_samples(self) -> ImportReport:
         return self.import_paths([str(samples_dir())])
 
-    def write_posts(self, analysed: list[importer.AnalysedPost], report: ImportReport) -> None:
+    def write_posts(
+        self,
+        analysed: list[importer.AnalysedPost],
+        report: ImportReport,
+        pool: Executor | None = None,
+    ) -> None:
         """Store analysed posts (new or changed; unchanged ones are skipped) and the next
         catalog generation, in one transaction under the import lock."""
         changes: dict[str, importer.AnalysedPost] = {}
@@ -313,12 +328,12 @@ class PostgresStore:
                 if base is None:
                     base = self._read_catalog(conn, latest)
                 generation = latest + 1
-                entries = [IndexEntry(p.id, p.row, p.fields, p.features) for p in todo.values()]
+                entries = [IndexEntry(p.id, 0, p.row, p.fields, p.features) for p in todo.values()]
                 # the catalog is built here while a thread sends the posts (the server
                 # does the COPY work on the other core; psycopg lets go of the GIL)
                 sender = _Background(lambda: self._send_posts(conn, todo, updated, generation))
                 try:
-                    catalog = base.updated(entries) if len(base) else Catalog.build(entries)
+                    catalog = base.updated(entries, pool=pool)
                     data = catalog.to_bytes()
                 finally:
                     sender.result()
@@ -343,7 +358,9 @@ class PostgresStore:
     ) -> None:
         if updated:
             conn.execute("DELETE FROM posts WHERE id = ANY(%s)", (updated,))
-        columns = "id, queue_key, needs_review, sha256, path, generation, record, body_text, index_entry"
+        columns = (
+            "id, queue_key, needs_review, sha256, path, generation, record, body_text, index_entry"
+        )
         with conn.cursor() as cur:
             with cur.copy(f"COPY posts ({columns}) FROM STDIN") as copy:
                 for post in todo.values():
@@ -559,9 +576,7 @@ class PostgresStore:
             DecisionRow(
                 pid,
                 who,
-                None
-                if status is None
-                else Review(status, note, _iso(at), who, sha),
+                None if status is None else Review(status, note, _iso(at), who, sha),
                 seq,
             )
             for pid, who, status, note, at, sha, seq in rows
@@ -598,7 +613,7 @@ class PostgresStore:
 
     def save_view(self, name: str, query: str) -> View:
         view = View(refuse_builtin(clean_name(name), "replaced"), query.strip(), False)
-        self._catalog.search_ids(view.query, 0, {}, None)  # QueryError when malformed
+        self._catalog.parse(view.query)  # QueryError when malformed
 
         def save(conn: psycopg.Connection) -> None:
             with conn.transaction():
@@ -655,7 +670,9 @@ class PostgresStore:
                 report.undecided.append(post_id)
                 continue
             who = review.reviewer or "unknown"
-            review = Review(review.status, review.note, review.decided_at, who, review.content_sha256)
+            review = Review(
+                review.status, review.note, review.decided_at, who, review.content_sha256
+            )
             if (post_id, who) in seen:
                 continue
             seen.add((post_id, who))
@@ -695,7 +712,15 @@ class PostgresStore:
                         " content_sha256 = excluded.content_sha256, source = excluded.source,"
                         " recorded_at = now()",
                         [
-                            (p, r.reviewer, r.status, r.note, r.decided_at, r.content_sha256, source)
+                            (
+                                p,
+                                r.reviewer,
+                                r.status,
+                                r.note,
+                                r.decided_at,
+                                r.content_sha256,
+                                source,
+                            )
                             for p, r in conflicts
                         ],
                     )
@@ -712,9 +737,7 @@ class PostgresStore:
             if post_id not in self._catalog:
                 continue
             summary = self.summary(post_id)
-            decisions = {
-                n: r for n, r in self._book.on(post_id).items() if counts(r)
-            }
+            decisions = {n: r for n, r in self._book.on(post_id).items() if counts(r)}
             ours = decisions.get(self.reviewer)
             for name, theirs in sorted(decisions.items()):
                 if name == self.reviewer or (ours is not None and same_decision(ours, theirs)):
@@ -737,7 +760,9 @@ class PostgresStore:
                 continue
             summary = self.summary(post_id)
             out.append(
-                Conflict(post_id, summary.reference, summary.title, ours, theirs, source, recorded_at)
+                Conflict(
+                    post_id, summary.reference, summary.title, ours, theirs, source, recorded_at
+                )
             )
         out.sort(key=lambda c: (c.reference or c.post_id, c.post_id, c.theirs.reviewer))
         return out
@@ -861,8 +886,7 @@ class PostgresStore:
 
         return {
             "reviewers": [
-                {"reviewer": r, "decisions": n, "median_seconds": seconds(m)}
-                for r, n, m in overall
+                {"reviewer": r, "decisions": n, "median_seconds": seconds(m)} for r, n, m in overall
             ],
             "days": [
                 {"reviewer": r, "day": d, "decisions": n, "median_seconds": seconds(m)}
@@ -890,3 +914,16 @@ class _Background(threading.Thread):
         self.join()
         if self._error is not None:
             raise self._error
+
+
+def init_database(url: str) -> tuple[int, int]:
+    """Create or migrate the schema of the database at ``url``: (version before, after)."""
+    link = Link(url)
+    try:
+        conn = link.connect()
+        try:
+            return schema.migrate(conn, link.location)
+        except psycopg.Error as exc:
+            raise StoreError(f"{link.location}: {link.error_text(exc)}") from None
+    finally:
+        link.close()

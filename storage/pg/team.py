@@ -192,7 +192,7 @@ class PgTeamDesk:
                 {"me": self.reviewer, "all": ids is None, "ids": ids or [], "channel": CHANNEL},
             ).fetchall()
         )
-        for (post_id, _) in rows:
+        for post_id, _ in rows:
             self._holds.pop(post_id, None)
         return len(rows)
 
