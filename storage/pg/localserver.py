@@ -117,7 +117,8 @@ class LocalServer:
             raise RuntimeError(f"pg_ctl {args[0]} failed: {exc.stderr}\n{log}") from exc
 
     def restart(self) -> None:
-        self._pg_ctl("restart", "-w", "-m", "fast", "-t", "60")
+        # -l again: without it the new server's output goes to our pipe, held open forever
+        self._pg_ctl("restart", "-w", "-m", "fast", "-t", "60", "-l", str(self.logfile))
 
     def stop(self) -> None:
         if self.root is None:

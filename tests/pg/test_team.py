@@ -181,12 +181,16 @@ def test_push_moves_posts_and_decisions_and_is_safe_to_repeat(tmp_path, pg_url):
     assert len(report["posts"]["imported"]) == 5
     assert sorted(report["decisions"]["added"]) == sorted(NEEDS_REVIEW[:2])
     assert report["views_added"] == ["php"]
-    again = orjson.loads(runner.invoke(main, ["push", str(local_db), "--db", pg_url, "--json"]).output)
+    again = orjson.loads(
+        runner.invoke(main, ["push", str(local_db), "--db", pg_url, "--json"]).output
+    )
     assert len(again["posts"]["unchanged"]) == 5 and again["decisions"]["added"] == []
     assert sorted(again["decisions"]["agreed"]) == sorted(NEEDS_REVIEW[:2])
     with Store.open(local_db) as local:  # dana changed her mind locally: a conflict
         local.set_review(NEEDS_REVIEW[1], "approved", reviewer="dana")
-    third = orjson.loads(runner.invoke(main, ["push", str(local_db), "--db", pg_url, "--json"]).output)
+    third = orjson.loads(
+        runner.invoke(main, ["push", str(local_db), "--db", pg_url, "--json"]).output
+    )
     assert third["decisions"]["conflicts"] == [NEEDS_REVIEW[1]]
     with PostgresStore.open(pg_url, reviewer="erin") as server:
         assert server.get(NEEDS_REVIEW[0]).review.note == "fine"
