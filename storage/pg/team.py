@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 DEFAULT_LEASE_S = 600.0  # 10 minutes, renewed while the post is open
 
 
+def _soft(conn: psycopg.Connection, query: str, params: object) -> list[tuple]:
+    """Claims, renewals and releases are leases (soft state): their commits need not wait
+    for the WAL flush (see copydesk_claim_next in schema.py). Decisions always do."""
+    with conn.transaction():
+        conn.execute("SET LOCAL synchronous_commit = off")
+        return conn.execute(query, params).fetchall()
+
+
 class PgTeamDesk:
     def __init__(self, store: PostgresStore, lease_s: float = DEFAULT_LEASE_S) -> None:
         self._store = store
@@ -137,7 +145,8 @@ class PgTeamDesk:
         that needs no review is never claimed)."""
         lease = self._lease(lease_s)
         row = self._store._run(
-            lambda conn: conn.execute(
+            lambda conn: _soft(
+                conn,
                 "WITH c AS (UPDATE queue SET holder = %(me)s, lease_until = now() +"
                 " make_interval(secs => %(lease)s),"
                 " claimed_at = CASE WHEN holder = %(me)s AND lease_until > now()"
@@ -153,8 +162,9 @@ class PgTeamDesk:
                     "steal": steal,
                     "channel": CHANNEL,
                 },
-            ).fetchone()
+            )
         )
+        row = row[0] if row else None
         if row is None:
             return None
         self._holds[post_id] = (self.reviewer, time.monotonic() + lease)
@@ -167,11 +177,12 @@ class PgTeamDesk:
             return
         lease = self._lease(lease_s)
         rows = self._store._run(
-            lambda conn: conn.execute(
+            lambda conn: _soft(
+                conn,
                 "UPDATE queue SET lease_until = now() + make_interval(secs => %s)"
                 " WHERE holder = %s AND post_id = ANY(%s) RETURNING post_id",
                 (lease, self.reviewer, ids),
-            ).fetchall()
+            )
         )
         deadline = time.monotonic() + lease
         for (post_id,) in rows:
@@ -184,13 +195,14 @@ class PgTeamDesk:
         if ids is not None and not ids:
             return 0
         rows = self._store._run(
-            lambda conn: conn.execute(
+            lambda conn: _soft(
+                conn,
                 "WITH r AS (UPDATE queue SET holder = NULL, lease_until = NULL, claimed_at = NULL"
                 " WHERE holder = %(me)s AND (%(all)s OR post_id = ANY(%(ids)s))"
                 " RETURNING post_id)"
                 " SELECT post_id, pg_notify(%(channel)s, 'claim') FROM r",
                 {"me": self.reviewer, "all": ids is None, "ids": ids or [], "channel": CHANNEL},
-            ).fetchall()
+            )
         )
         for post_id, _ in rows:
             self._holds.pop(post_id, None)
