@@ -8,18 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import orjson
-
-from ..importer import AnalysedPost
+from ..analysis import post_dict, post_row
+from ..hints import compute_hints_many
 from ..merge import MergeReport
 from ..models import ImportReport, StoredPost
 from ..query import index_fields
 from ..similarity import features
 from ..store import Store
+from .importing import PostToStore
 from .store import PostgresStore
-
-# near_duplicate hints are computed from the similarity index, never stored in a record
-_DERIVED_HINTS = {"near_duplicate"}
 
 
 @dataclass(slots=True)
@@ -45,9 +42,9 @@ class PushReport:
         }
 
 
-def analysed_from_local(post: StoredPost) -> AnalysedPost:
-    """A local post as the import's analysis would have made it from its file."""
-    hints = [h for h in post.hints if h.get("code") not in _DERIVED_HINTS]
+def post_from_local(post: StoredPost) -> PostToStore:
+    """A local post as an import's analysis of its file would have made it: the record,
+    then hints, query fields and features computed by the shared functions."""
     record = {
         "id": post.id,
         "reference": post.reference,
@@ -56,32 +53,19 @@ def analysed_from_local(post: StoredPost) -> AnalysedPost:
         "meta": post.meta,
         "listed_similar": post.listed_similar,
         "warnings": post.warnings,
-        "source": post.source,
-        "hints": hints,
+        "source": {"sha256": str(post.source.get("sha256", ""))},
     }
-    data = {k: record[k] for k in ("title", "body", "meta", "listed_similar", "warnings")}
-    flags = post.meta.get("flags") if isinstance(post.meta.get("flags"), dict) else {}
-    sha256 = str(post.source.get("sha256", ""))
-    path = str(post.source.get("path", ""))
-    row = {
-        "id": post.id,
-        "reference": post.reference or "",
-        "title": post.title,
-        "topic": str(post.meta.get("topic", "")),
-        "needs_human_review": flags.get("needs_human_review") == 1,
-        "hint_codes": [h["code"] for h in hints],
-        "sha256": sha256,
-        "path": path,
-    }
-    return AnalysedPost(
-        path=path,
+    data = post_dict(record)
+    (hints,) = compute_hints_many([data])
+    return PostToStore(
         id=post.id,
-        sha256=sha256,
-        record_json=orjson.dumps(record),
-        row=row,
+        path=str(post.source.get("path", "")),
+        file_sha256="",  # unknown here: a later import of the file compares its text
+        record=record,
+        hints=hints,
+        row=post_row(record, tuple(h["code"] for h in hints)),
         fields=index_fields(data),
         features=features(data),
-        warnings=[],
     )
 
 
@@ -89,14 +73,14 @@ def push(
     local: Store, server: PostgresStore, progress: Callable[[int, int], None] | None = None
 ) -> PushReport:
     ids = local.ids()
-    analysed = []
+    posts: dict[str, PostToStore] = {}
     for done, post_id in enumerate(ids, 1):
-        analysed.append(analysed_from_local(local.get(post_id)))
+        posts[post_id] = post_from_local(local.get(post_id))
         if progress and (done % 500 == 0 or done == len(ids)):
             progress(done, len(ids))
-    posts = ImportReport()
-    if analysed:
-        server.write_posts(analysed, posts)
+    report = ImportReport()
+    if posts:
+        server.write_posts(posts, report)
     decisions = [(post_id, review, 0) for post_id, review in local.reviews().items()]
     # their decisions merged locally but in conflict with ours are decisions too
     decisions += [(c.post_id, c.theirs, 0) for c in local.conflicts()]
@@ -107,4 +91,4 @@ def push(
         if not view.builtin and view.name.lower() not in known:
             server.save_view(view.name, view.query)
             added.append(view.name)
-    return PushReport(posts, merged, added)
+    return PushReport(report, merged, added)

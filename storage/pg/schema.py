@@ -2,8 +2,9 @@
 
 One table per fact:
 
-- ``posts``: the store of record, one row a post (the record as JSON, what the in-memory
-  catalog needs of it, the lower-cased body text for quoted-phrase search);
+- ``posts``: the store of record, one row a post (the record and its hints as JSON, what
+  the in-memory catalog needs of it, the lower-cased body text for quoted-phrase search,
+  the file it came from and the sha256 of its bytes);
 - ``catalogs``: the serialised catalog (``Catalog.to_bytes``) of each import generation,
   so a client opens by loading it instead of rebuilding it from every post;
 - ``queue``: the needs-review posts in queue order, each with who holds it and until when
@@ -48,11 +49,14 @@ CREATE TABLE posts (
     needs_review boolean NOT NULL,
     sha256 text NOT NULL,
     path text NOT NULL,
+    file_sha256 text NOT NULL,
     generation bigint NOT NULL,
     record text NOT NULL,
+    hints text NOT NULL,
     body_text text NOT NULL,
     index_entry text NOT NULL
 );
+CREATE INDEX posts_file ON posts (file_sha256);
 
 CREATE TABLE catalogs (
     generation bigint PRIMARY KEY,

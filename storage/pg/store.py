@@ -21,16 +21,18 @@ from typing import Any
 import orjson
 import psycopg
 
-from .. import importer
+from ..analysis import worker_pool
 from ..catalog import Catalog, IndexEntry
 from ..errors import InvalidStatusError, StoreError, UnknownPostError
+from ..importer import collect_names
 from ..merge import Conflict, MergeReport, read_review_file, same_decision
-from ..models import STATUSES, ImportReport, PostSummary, Review, SimilarPost, Status, StoredPost
+from ..models import STATUSES, ImportReport, Review, Status, StoredPost
 from ..paths import samples_dir
-from ..protocol import DecisionRequest, QueueProgress
+from ..protocol import DecisionRequest
+from ..queries import CatalogStore
 from ..reviews import reviewer_name
-from ..views import View, all_views, clean_name, find, refuse_builtin
-from . import schema
+from ..views import View, clean_name, find, refuse_builtin
+from . import importing, schema
 from .connection import Link, NotSavedError
 from .decisions import DecisionBook, DecisionRow, counts
 from .team import PgTeamDesk
@@ -61,6 +63,11 @@ def _decision_row(row: tuple) -> DecisionRow:
     return DecisionRow(post_id, reviewer, review, seq)
 
 
+def _json_text(value: Any) -> str:
+    # PostgreSQL text holds no NUL: JSON escapes it (a raw NUL in the bytes never occurs)
+    return orjson.dumps(value).decode("utf-8")
+
+
 def body_text(record: dict) -> str:
     """The lower-cased text a quoted phrase is looked for in (as the local store does:
     texts, list items, image captions), parts joined by a separator no phrase holds."""
@@ -73,7 +80,7 @@ def body_text(record: dict) -> str:
     return _BODY_SEPARATOR.join(parts).lower().replace("\x00", "")
 
 
-class PostgresStore:
+class PostgresStore(CatalogStore):
     """Open with ``PostgresStore.open(url)``; see ``storage.protocol.ReviewStore``."""
 
     def __init__(self, link: Link, *, warn: Warn | None = None, reviewer: str | None = None):
@@ -81,7 +88,7 @@ class PostgresStore:
         self.warnings: list[str] = []
         self._warn_cb = warn
         self.reviewer = reviewer or reviewer_name()
-        self._catalog: Catalog = Catalog.empty()
+        self._loaded: Catalog = Catalog.empty()
         self._generation = 0
         self._book = DecisionBook()
         self._snapshot: str | None = None
@@ -249,7 +256,7 @@ class PostgresStore:
         return Catalog.build(entries)
 
     def _install_catalog(self, generation: int, catalog: Catalog) -> None:
-        self._catalog = catalog
+        self._loaded = catalog
         self._generation = generation
         self._phrase_hits.clear()
 
@@ -258,23 +265,30 @@ class PostgresStore:
     def import_paths(
         self, paths: Iterable[str], progress: Callable[[int, int], None] | None = None
     ) -> ImportReport:
-        """Import seed files and directories: the local store's analysis (same errors,
-        hints, similarity), the posts sent with COPY in one transaction."""
-        files, errors = importer.collect_names(paths)
-        report = ImportReport(errors=list(errors))
-        analysed: list[importer.AnalysedPost] = []
+        """Import seed files and directories with the shared analysis (same errors, hints
+        and similarity as the local store; see importing.py), in one transaction."""
+        files, errors = collect_names(paths)
+        known_files = self._run(
+            lambda conn: {
+                sha: (post_id, path)
+                for post_id, path, sha in conn.execute(
+                    "SELECT id, path, file_sha256 FROM posts"
+                ).fetchall()
+            }
+        )
+        plan = importing.plan_import(files, known_files)
+        report = ImportReport(errors=list(errors) + plan.errors, warnings=list(plan.warnings))
+        report.unchanged.extend(plan.unchanged)
+        report.moved.extend(plan.moved)
         collecting = gc.isenabled()
-        gc.disable()  # nothing cyclic in the results (see Store.import_paths)
+        gc.disable()  # nothing cyclic in the results (see storage/local/importing.py)
         try:
-            with importer.worker_pool(len(files)) as pool:
-                for result in importer.analyse_files(files, progress, pool=pool):
-                    if isinstance(result, importer.AnalysedPost):
-                        analysed.append(result)
-                        report.warnings.extend(f"{result.path}: {w}" for w in result.warnings)
-                    else:
-                        report.errors.append(result)
-                if analysed:
-                    self.write_posts(analysed, report, pool)
+            with worker_pool(len(plan.to_parse)) as pool:
+                analysed = importing.analyse(plan.to_parse, pool, progress)
+                report.errors.extend(analysed.errors)
+                report.warnings.extend(analysed.warnings)
+                if analysed.posts or plan.moved:
+                    self.write_posts(analysed.posts, report, pool, moved=plan.moved)
         finally:
             if collecting:
                 gc.enable()
@@ -285,46 +299,46 @@ class PostgresStore:
 
     def write_posts(
         self,
-        analysed: list[importer.AnalysedPost],
+        posts: Mapping[str, importing.PostToStore],
         report: ImportReport,
         pool: Executor | None = None,
+        *,
+        moved: Mapping[str, str] | None = None,
     ) -> None:
-        """Store analysed posts (new or changed; unchanged ones are skipped) and the next
-        catalog generation, in one transaction under the import lock."""
-        changes: dict[str, importer.AnalysedPost] = {}
-        for post in analysed:
-            if post.id in changes:
-                report.warnings.append(
-                    f"{post.path}: same id {post.id} as {changes[post.id].path}; this one kept"
-                )
-            changes[post.id] = post
+        """Store analysed posts (new, or with other text; the same text again is
+        unchanged) and the next catalog generation, in one transaction under the import
+        lock; ``moved``: post id -> its new path (nothing else changes)."""
+        moved = dict(moved or {})
 
         def write(conn: psycopg.Connection) -> tuple[int, Catalog] | None:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (schema.IMPORT_LOCK,))
-                known = dict(
-                    (pid, (sha, path))
-                    for pid, sha, path in conn.execute("SELECT id, sha256, path FROM posts")
-                )
-                todo = dict(changes)
-                imported, updated, unchanged = [], [], []
-                for post_id, post in changes.items():
-                    held = known.get(post_id)
-                    if held is None:
-                        imported.append(post_id)
-                    elif held == (post.sha256, post.path):
-                        unchanged.append(post_id)
-                        del todo[post_id]
+                held = dict(conn.execute("SELECT id, sha256 FROM posts").fetchall())
+                todo: dict[str, importing.PostToStore] = {}
+                updated: list[str] = []
+                for post_id, post in posts.items():
+                    old_sha = held.get(post_id)
+                    if old_sha is None:
+                        report.imported.append(post_id)
+                    elif old_sha == post.row["sha256"]:
+                        report.unchanged.append(post_id)  # other bytes, same text
+                        moved[post_id] = post.path
+                        continue
                     else:
+                        report.updated.append(post_id)
                         updated.append(post_id)
-                report.imported.extend(imported)
-                report.updated.extend(updated)
-                report.unchanged.extend(unchanged)
+                    todo[post_id] = post
+                if moved:
+                    conn.execute(
+                        "UPDATE posts SET path = m.path FROM unnest(%s::text[], %s::text[])"
+                        " AS m(id, path) WHERE posts.id = m.id",
+                        (list(moved), list(moved.values())),
+                    )
                 if not todo:
                     return None
                 row = conn.execute("SELECT coalesce(max(generation), 0) FROM catalogs").fetchone()
-                latest = int(row[0])
-                base = self._catalog if latest == self._generation else None
+                latest = int(row[0]) if row else 0
+                base = self._loaded if latest == self._generation else None
                 if base is None:
                     base = self._read_catalog(conn, latest)
                 generation = latest + 1
@@ -352,34 +366,34 @@ class PostgresStore:
     def _send_posts(
         self,
         conn: psycopg.Connection,
-        todo: Mapping[str, importer.AnalysedPost],
+        todo: Mapping[str, importing.PostToStore],
         updated: list[str],
         generation: int,
     ) -> None:
         if updated:
             conn.execute("DELETE FROM posts WHERE id = ANY(%s)", (updated,))
         columns = (
-            "id, queue_key, needs_review, sha256, path, generation, record, body_text, index_entry"
+            "id, queue_key, needs_review, sha256, path, file_sha256, generation, record, hints,"
+            " body_text, index_entry"
         )
         with conn.cursor() as cur:
             with cur.copy(f"COPY posts ({columns}) FROM STDIN") as copy:
                 for post in todo.values():
-                    record = orjson.loads(post.record_json)
                     row = post.row
-                    entry = orjson.dumps(
-                        {"row": row, "fields": post.fields, "features": post.features}
-                    )
+                    entry = {"row": row, "fields": post.fields, "features": post.features}
                     copy.write_row(
                         (
                             post.id,
                             row["reference"] or post.id,
                             bool(row["needs_human_review"]),
-                            post.sha256,
+                            row["sha256"],
                             post.path,
+                            post.file_sha256,
                             generation,
-                            post.record_json.decode("utf-8").replace("\x00", "\\u0000"),
-                            body_text(record),
-                            entry.decode("utf-8"),
+                            _json_text(post.record),
+                            _json_text(post.hints),
+                            body_text(post.record),
+                            _json_text(entry),
                         )
                     )
         ids = list(todo)
@@ -407,32 +421,28 @@ class PostgresStore:
         )
 
     # ------------------------------------------------------------------ reading
+    # (lists, search, counts, similarity, views: storage.queries.CatalogStore)
 
-    def __len__(self) -> int:
-        return len(self._catalog)
+    def _catalog(self) -> Catalog:
+        return self._loaded
 
-    def __contains__(self, post_id: object) -> bool:
-        return post_id in self._catalog
+    def _decisions(self) -> Mapping[str, Review]:
+        return self._book.effective
 
-    def ids(self) -> list[str]:
-        return self._catalog.ids()
-
-    def _known(self, post_id: str) -> None:
-        if post_id not in self._catalog:
-            raise UnknownPostError(post_id)
+    def _body_contains(self) -> Callable[[str, str], bool]:
+        return self._phrase_in_body
 
     def get(self, post_id: str) -> StoredPost:
         self._known(post_id)
         row = self._run(
             lambda conn: conn.execute(
-                "SELECT record FROM posts WHERE id = %s", (post_id,)
+                "SELECT record, hints, path FROM posts WHERE id = %s", (post_id,)
             ).fetchone()
         )
         if row is None:  # imported away by another client since our last refresh
             raise UnknownPostError(post_id)
         doc = orjson.loads(row[0])
-        hints = list(doc.get("hints", []))
-        hints.extend(self._catalog.near_duplicate_hints(post_id))
+        hints = orjson.loads(row[1]) + self._loaded.near_duplicate_hints(post_id)
         return StoredPost(
             id=post_id,
             reference=doc.get("reference", ""),
@@ -441,29 +451,14 @@ class PostgresStore:
             meta=doc.get("meta", {}),
             listed_similar=doc.get("listed_similar", []),
             warnings=doc.get("warnings", []),
-            source=doc.get("source", {}),
+            source={"path": row[2], "sha256": (doc.get("source") or {}).get("sha256", "")},
             review=self.review(post_id),
             hints=hints,
         )
 
-    def summary(self, post_id: str) -> PostSummary:
-        return self._catalog.summary(post_id, self._book.effective)
-
-    def search(self, query: str = "", limit: int | None = 50) -> list[PostSummary]:
-        return self._catalog.search(query, limit, self._book.effective, self._phrase_in_body)
-
-    def search_ids(self, query: str = "", limit: int | None = 50) -> list[str]:
-        return self._catalog.search_ids(query, limit, self._book.effective, self._phrase_in_body)
-
-    def count(self, query: str = "") -> int:
-        return self._catalog.count(query, self._book.effective, self._phrase_in_body)
-
-    def progress(self) -> QueueProgress:
-        return self._catalog.progress(self._book.effective)
-
     def _phrase_in_body(self, post_id: str, phrase: str) -> bool:
         """Quoted phrases: the server finds the posts whose body holds one, once per
-        phrase and import generation (one scan, like the local store's shard scans)."""
+        phrase and import generation (one scan, like the local store's segment scans)."""
         key = (self._generation, phrase)
         hits = self._phrase_hits.get(key)
         if hits is None:
@@ -479,27 +474,12 @@ class PostgresStore:
             self._phrase_hits.move_to_end(key)
         return post_id in hits
 
-    # ------------------------------------------------------------------ similarity
-
-    def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]:
-        return self._catalog.similar(post_id, limit)
-
-    def clusters(self) -> list[list[str]]:
-        return self._catalog.clusters()
-
     # ------------------------------------------------------------------ decisions
 
     def review(self, post_id: str) -> Review | None:
         """This reviewer's decision on the post, else the post's effective one (what the
         flags pane shows; what an undo puts back)."""
         return self._book.of(post_id, self.reviewer) or self._book.effective.get(post_id)
-
-    def reviews(self) -> dict[str, Review]:
-        return dict(self._book.effective)
-
-    def status_of(self, post_id: str) -> Status:
-        review = self._book.effective.get(post_id)
-        return Status(review.status) if review else Status.PENDING
 
     @property
     def book(self) -> DecisionBook:
@@ -605,15 +585,9 @@ class PostgresStore:
         rows = self._run(lambda conn: conn.execute("SELECT name, query FROM views").fetchall())
         return [{"name": name, "query": query} for name, query in rows]
 
-    def views(self) -> list[View]:
-        return all_views(self._view_records())
-
-    def view(self, name: str) -> View:
-        return find(self.views(), name)
-
     def save_view(self, name: str, query: str) -> View:
         view = View(refuse_builtin(clean_name(name), "replaced"), query.strip(), False)
-        self._catalog.parse(view.query)  # QueryError when malformed
+        self._loaded.parse(view.query)  # QueryError when malformed
 
         def save(conn: psycopg.Connection) -> None:
             with conn.transaction():
@@ -663,7 +637,7 @@ class PostgresStore:
         conflicts: list[tuple[str, Review]] = []
         seen: set[tuple[str, str]] = set()
         for post_id, review, line in decisions:
-            if post_id not in self._catalog:
+            if post_id not in self._loaded:
                 report.unknown.append(UnknownId(source, line, post_id))
                 continue
             if review.status == Status.PENDING:
@@ -734,7 +708,7 @@ class PostgresStore:
         against ours) and merged decisions that differ from the same reviewer's here."""
         out: list[Conflict] = []
         for post_id in self._book.disputed():
-            if post_id not in self._catalog:
+            if post_id not in self._loaded:
                 continue
             summary = self.summary(post_id)
             decisions = {n: r for n, r in self._book.on(post_id).items() if counts(r)}
@@ -752,7 +726,7 @@ class PostgresStore:
             ).fetchall()
         )
         for post_id, who, status, note, decided_at, sha, source, recorded_at in rows:
-            if post_id not in self._catalog:
+            if post_id not in self._loaded:
                 continue
             ours = self._book.of(post_id, who)
             theirs = Review(status, note, decided_at, who, sha)

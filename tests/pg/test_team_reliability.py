@@ -13,8 +13,9 @@ import psycopg
 import pytest
 
 from seeds.synth import synthesize
-from storage import ImportReport, importer
-from storage.pg import PostgresStore, init_database
+from storage import ImportReport
+from storage.analysis import worker_pool
+from storage.pg import PostgresStore, importing, init_database
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("team_child.py")
@@ -36,11 +37,12 @@ def fill_queue(url: str, corpus_dir: Path, count: int) -> list[str]:
     """``count`` synthetic posts, every one marked as needing review (the test needs a
     queue of that size, and only ~30% of synthetic posts need review)."""
     files = synthesize(count, corpus_dir, seed=5)
-    analysed = [a for a in importer.analyse_files(files) if isinstance(a, importer.AnalysedPost)]
-    for post in analysed:
+    with worker_pool(len(files)) as pool:
+        analysed = importing.analyse([str(f) for f in files], pool, None)
+    for post in analysed.posts.values():
         post.row["needs_human_review"] = True
     with PostgresStore.open(url, reviewer="setup") as store:
-        store.write_posts(analysed, ImportReport())
+        store.write_posts(analysed.posts, ImportReport())
         assert len(store) == count
         return store.ids()
 
