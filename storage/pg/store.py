@@ -456,6 +456,12 @@ class PostgresStore(CatalogStore):
             hints=hints,
         )
 
+    def reviewed_version(self, post_id: str) -> StoredPost | None:
+        """None: the team store keeps only the current text of a post (no earlier
+        versions), so "what changed since review" has nothing to compare with here."""
+        self._known(post_id)
+        return None
+
     def _phrase_in_body(self, post_id: str, phrase: str) -> bool:
         """Quoted phrases: the server finds the posts whose body holds one, once per
         phrase and import generation (one scan, like the local store's segment scans)."""

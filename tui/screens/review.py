@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import get_current_worker
 
+from tui import team
 from tui.keymap import REVIEW_BINDINGS, keys_for
 from tui.messages import (
     MoreRowsWanted,
@@ -118,7 +119,8 @@ class ReviewScreen(Screen[None]):
         self._show_keys_hint()
         self._update_layout_class(self.size.width)
         self.load_rows("", first_pending=True)
-        self.set_interval(POLL_SECONDS, self._poll_store)
+        self.post_list.row_note = team.row_note(self.store)
+        self.set_interval(team.poll_seconds(self.store, POLL_SECONDS), self._poll_store)
 
     def on_resize(self, event) -> None:
         self._update_layout_class(event.size.width)
@@ -208,7 +210,7 @@ class ReviewScreen(Screen[None]):
         if then_last:
             post_list.set_rows(rows, total, select_index=len(rows) - 1)
         elif first_pending:
-            pending = next((i for i, row in enumerate(rows) if row.status == "pending"), 0)
+            pending = team.first_free_pending(rows, self.store)
             post_list.set_rows(rows, total, select_index=pending)
         else:
             keep = select_id if select_id is not None else post_list.highlighted_id
@@ -274,12 +276,25 @@ class ReviewScreen(Screen[None]):
             with self.app.store_lock:
                 post = self.store.get(post_id)
                 review = self.store.review(post_id)
+                held = team.hold(self.store, post_id)  # a team store: claim it, or who has it
         except Exception as error:  # noqa: BLE001 - shown to the reviewer, not raised
             if not worker.is_cancelled:
                 self.app.call_from_thread(self.body.show_message, f"cannot load post: {error}")
             return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_post, post, review)
+            if held is not None:
+                self.app.call_from_thread(self._ask_steal, post_id, held)
+
+    def _ask_steal(self, post_id: str, claim: Any) -> None:
+        def answered(take: bool | None) -> None:
+            if take:
+                with self.app.store_lock:
+                    team.steal(self.store, post_id)
+                self.post_list.refresh()
+
+        self.post_list.refresh()
+        self.app.push_screen(ConfirmScreen(team.steal_question(claim)), answered)
 
     def _show_post(self, post: Any, review: Any) -> None:
         if post.id != self.post_list.highlighted_id:
@@ -643,7 +658,7 @@ class ReviewScreen(Screen[None]):
             and (post_list.status_of(post_list.highlighted) == "pending")
         ):
             return  # a bulk decision left the post under the cursor pending: stay on it
-        next_index = post_list.next_pending_index(post_list.cursor)
+        next_index = team.next_free_pending(post_list, self.store, post_list.cursor)
         if next_index is None:
             self.notify("No pending posts left in this list", markup=False, timeout=3)
         elif next_index != post_list.cursor:
@@ -712,6 +727,7 @@ class ReviewScreen(Screen[None]):
         try:
             with self.app.store_lock:
                 changed = self.store.refresh()
+                team.renew(self.store, self.post_list.highlighted_id)
         except Exception as error:  # noqa: BLE001 - e.g. a file mid-write elsewhere; retried
             self.app.call_from_thread(
                 self.notify,

@@ -11,7 +11,7 @@ end (``MoreRowsWanted``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -87,6 +87,8 @@ class PostList(ScrollView, can_focus=True):
         self.cursor = 0
         self._last_highlighted: str | None = None
         self._more_requested_at = -1
+        # post id -> a note for the row's second line (a team store: who holds it), or None
+        self.row_note: Callable[[str], str | None] | None = None
 
     # -- data ---------------------------------------------------------------------------
 
@@ -272,6 +274,9 @@ class PostList(ScrollView, can_focus=True):
         tail = clean_line(topic_tail(getattr(row, "topic", "") or ""), max_chars=80)
         reference = clean_line(getattr(row, "reference", "") or row.id, max_chars=80)
         text.append("   ")
+        note = self.row_note(row.id) if self.row_note is not None else None
+        if note:  # first: a truncated line still says who holds the post
+            text.append(f"{note} · ", Style() if plain else self._style("post-list--marker"))
         text.append(" · ".join(part for part in (tail, reference) if part), style)
         text.truncate(max(1, width), overflow="ellipsis")
         return text
