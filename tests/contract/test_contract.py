@@ -248,3 +248,21 @@ def test_hostile_reviewer_name_is_stored_as_given(backend, filled, monkeypatch):
     again = backend.open(reviewer=name)
     assert again.review(SEED_IDS["003"]).reviewer == name
     assert again.count("status:approved") == 1
+
+
+def test_hostile_titles_and_ids_are_data(store, tmp_path):
+    text = (DATA / "hostile_markup.txt").read_text(encoding="utf-8")
+    hostile_id = "anp-ref-x'); DROP TABLE posts; --\"\\%s"
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(
+        text.replace("anp-ref-000005-0005", hostile_id).replace(" title\n", " blue title\n", 1),
+        encoding="utf-8",
+    )
+    report = store.import_paths([str(tmp_path / "a.txt"), str(tmp_path / "b.txt")])
+    assert not report.errors and hostile_id in report.imported
+    post = store.get(hostile_id)
+    assert post.title == "[bold red]not markup[/bold red] \x1b[31mred\x1b[0m blue title"
+    assert store.summary(hostile_id).title == post.title
+    store.set_review(hostile_id, "rejected", note=HOSTILE_NOTE)
+    assert store.search_ids("status:rejected", None) == [hostile_id]
+    assert len(store) == 2
