@@ -263,10 +263,16 @@ class PostgresStore(CatalogStore):
     # ------------------------------------------------------------------ import
 
     def import_paths(
-        self, paths: Iterable[str], progress: Callable[[int, int], None] | None = None
+        self,
+        paths: Iterable[str],
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        derive: bool = True,
     ) -> ImportReport:
         """Import seed files and directories with the shared analysis (same errors, hints
-        and similarity as the local store; see importing.py), in one transaction."""
+        and similarity as the local store; see importing.py), in one transaction.
+        ``derive`` is the local store's two-phase switch: here both phases always run
+        before the commit (a client must never load a catalog without similarity)."""
         files, errors = collect_names(paths)
         known_files = self._run(
             lambda conn: {
@@ -296,6 +302,14 @@ class PostgresStore(CatalogStore):
 
     def import_samples(self) -> ImportReport:
         return self.import_paths([str(samples_dir())])
+
+    @property
+    def derived_pending(self) -> int:
+        """Posts still waiting for hints and similarity: none here (see import_paths)."""
+        return 0
+
+    def finish_derived(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Nothing to finish: an import commits its hints and similarity with the posts."""
 
     def write_posts(
         self,

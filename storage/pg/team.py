@@ -141,8 +141,8 @@ class PgTeamDesk:
 
     def claim(self, post_id: str, *, steal: bool = False, lease_s: float | None = None):
         """Claim one post (the one a reviewer opened). None when another reviewer holds it
-        under a live lease (``steal`` takes it anyway) or it is not in the queue (a post
-        that needs no review is never claimed)."""
+        under a live lease (``steal`` takes it anyway), or it is not in the open queue (a
+        post that needs no review, or has its decisions already, is never claimed)."""
         lease = self._lease(lease_s)
         row = self._store._run(
             lambda conn: _soft(
@@ -151,8 +151,8 @@ class PgTeamDesk:
                 " make_interval(secs => %(lease)s),"
                 " claimed_at = CASE WHEN holder = %(me)s AND lease_until > now()"
                 "                   THEN claimed_at ELSE now() END"
-                " WHERE post_id = %(id)s AND (%(steal)s OR holder IS NULL OR holder = %(me)s"
-                "       OR lease_until <= now())"
+                " WHERE post_id = %(id)s AND NOT done"
+                " AND (%(steal)s OR holder IS NULL OR holder = %(me)s OR lease_until <= now())"
                 " RETURNING post_id)"
                 " SELECT post_id, pg_notify(%(channel)s, 'claim') FROM c",
                 {

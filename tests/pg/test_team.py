@@ -241,3 +241,11 @@ def test_cli_team_commands(team_url, monkeypatch):
 def test_team_commands_on_a_local_store_say_what_they_need(tmp_path):
     result = CliRunner().invoke(main, ["claims", "--db", str(tmp_path / "x.json")])
     assert result.exit_code == 2 and "postgresql://" in result.output
+
+
+def test_a_decided_post_is_not_claimed_again(opened):
+    alice, bob = opened("alice"), opened("bob")
+    alice.team.claim(NEEDS_REVIEW[0])
+    alice.set_review(NEEDS_REVIEW[0], "approved")
+    assert bob.team.claim(NEEDS_REVIEW[0]) is None  # done: min_reviews 1
+    assert bob.team.claims() == []

@@ -283,6 +283,7 @@ class ReviewScreen(Screen[None]):
             return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_post, post, review)
+            self.app.call_from_thread(self.post_list.refresh)  # a new claim shows in its row
             if held is not None:
                 self.app.call_from_thread(self._ask_steal, post_id, held)
 
