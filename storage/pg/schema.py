@@ -177,7 +177,9 @@ BEGIN
                        AND d2.status IS NOT NULL AND d2.status <> 'pending') AS n
               FROM queue q2 WHERE q2.post_id = ANY(p_posts)) c
      WHERE q.post_id = c.post_id;
-    PERFORM pg_notify('copydesk', 'decision');
+    -- no NOTIFY here: a notifying transaction holds the database's notify lock through
+    -- its commit, fsync included, and every other notifier (claims) queues behind it. The
+    -- client notifies after the commit, in a transaction that does not wait for the disk.
 END $$;
 
 -- The next needs-review posts for a reviewer, in queue order: open (not decided by enough

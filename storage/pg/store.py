@@ -35,7 +35,7 @@ from ..views import View, clean_name, find, refuse_builtin
 from . import importing, schema
 from .connection import Link, NotSavedError
 from .decisions import DecisionBook, DecisionRow, counts
-from .team import PgTeamDesk
+from .team import ASYNC_COMMIT, PgTeamDesk
 
 Warn = Callable[[str], None]
 
@@ -583,7 +583,20 @@ class PostgresStore(CatalogStore):
         ]
         self._book.apply(decided)
         self._team.forget_mine(posts)
+        self._notify("decision")
         return {row.post_id: row.review for row in decided}  # type: ignore[misc]
+
+    def _notify(self, what: str) -> None:
+        """Wake the other clients, after the commit and without waiting for the disk (see
+        copydesk_decide). A lost notification costs a wake-up, never data: clients poll."""
+        try:
+            self._link.run(
+                lambda conn: conn.execute(
+                    f"SELECT pg_notify(%s, %s), {ASYNC_COMMIT}", (schema.CHANNEL, what)
+                )
+            )
+        except (psycopg.Error, StoreError):
+            pass
 
     def _landed(self, request: uuid.UUID, reviewer: str, posts: list[str]) -> list | None:
         """After a lost connection: the rows of ``request`` if it was committed after all."""

@@ -25,12 +25,13 @@ if TYPE_CHECKING:
 DEFAULT_LEASE_S = 600.0  # 10 minutes, renewed while the post is open
 
 
-def _soft(conn: psycopg.Connection, query: str, params: object) -> list[tuple]:
-    """Claims, renewals and releases are leases (soft state): their commits need not wait
-    for the WAL flush (see copydesk_claim_next in schema.py). Decisions always do."""
-    with conn.transaction():
-        conn.execute("SET LOCAL synchronous_commit = off")
-        return conn.execute(query, params).fetchall()
+# In a statement's own (implicit) transaction: its commit does not wait for the WAL flush.
+# Claims, renewals and releases are leases (soft state; see copydesk_claim_next).
+ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)"
+
+
+def _rows(conn: psycopg.Connection, query: str, params: object) -> list[tuple]:
+    return conn.execute(query, params).fetchall()
 
 
 class PgTeamDesk:
@@ -145,7 +146,7 @@ class PgTeamDesk:
         post that needs no review, or has its decisions already, is never claimed)."""
         lease = self._lease(lease_s)
         row = self._store._run(
-            lambda conn: _soft(
+            lambda conn: _rows(
                 conn,
                 "WITH c AS (UPDATE queue SET holder = %(me)s, lease_until = now() +"
                 " make_interval(secs => %(lease)s),"
@@ -154,7 +155,7 @@ class PgTeamDesk:
                 " WHERE post_id = %(id)s AND NOT done"
                 " AND (%(steal)s OR holder IS NULL OR holder = %(me)s OR lease_until <= now())"
                 " RETURNING post_id)"
-                " SELECT post_id, pg_notify(%(channel)s, 'claim') FROM c",
+                f" SELECT post_id, pg_notify(%(channel)s, 'claim'), {ASYNC_COMMIT} FROM c",
                 {
                     "me": self.reviewer,
                     "lease": lease,
@@ -177,15 +178,16 @@ class PgTeamDesk:
             return
         lease = self._lease(lease_s)
         rows = self._store._run(
-            lambda conn: _soft(
+            lambda conn: _rows(
                 conn,
-                "UPDATE queue SET lease_until = now() + make_interval(secs => %s)"
-                " WHERE holder = %s AND post_id = ANY(%s) RETURNING post_id",
+                "WITH r AS (UPDATE queue SET lease_until = now() + make_interval(secs => %s)"
+                " WHERE holder = %s AND post_id = ANY(%s) RETURNING post_id)"
+                f" SELECT post_id, {ASYNC_COMMIT} FROM r",
                 (lease, self.reviewer, ids),
             )
         )
         deadline = time.monotonic() + lease
-        for (post_id,) in rows:
+        for post_id, *_ in rows:
             self._holds[post_id] = (self.reviewer, deadline)
 
     def release(self, post_ids: Iterable[str] | None = None) -> int:
@@ -195,16 +197,16 @@ class PgTeamDesk:
         if ids is not None and not ids:
             return 0
         rows = self._store._run(
-            lambda conn: _soft(
+            lambda conn: _rows(
                 conn,
                 "WITH r AS (UPDATE queue SET holder = NULL, lease_until = NULL, claimed_at = NULL"
                 " WHERE holder = %(me)s AND (%(all)s OR post_id = ANY(%(ids)s))"
                 " RETURNING post_id)"
-                " SELECT post_id, pg_notify(%(channel)s, 'claim') FROM r",
+                f" SELECT post_id, pg_notify(%(channel)s, 'claim'), {ASYNC_COMMIT} FROM r",
                 {"me": self.reviewer, "all": ids is None, "ids": ids or [], "channel": CHANNEL},
             )
         )
-        for post_id, _ in rows:
+        for post_id, *_ in rows:
             self._holds.pop(post_id, None)
         return len(rows)
 

@@ -79,14 +79,12 @@ def test_decision_releases_and_quitting_releases_all(opened):
 
 def test_lease_ends_and_renewal_keeps_it(opened):
     alice, bob = opened("alice"), opened("bob")
-    first, second = alice.team.claim_next(2, lease_s=0.6)
-    time.sleep(0.3)
-    alice.team.renew([first], lease_s=0.6)
-    time.sleep(0.45)  # second's lease is over, first's renewed one is not
-    assert bob.team.claim_next(1) == [second]
-    assert bob.team.claim(first) is None
-    time.sleep(0.4)
-    assert bob.team.claim(first) is not None
+    first, second = alice.team.claim_next(2, lease_s=1.0)
+    alice.team.renew([first], lease_s=60)
+    assert bob.team.claim(second) is None  # alice's lease on it still runs
+    wait_for(lambda: bob.team.claim(second) is not None, 10)  # it ended: free again
+    assert bob.team.claim(first) is None  # the renewed one did not end
+    assert {c.post_id: c.reviewer for c in bob.team.claims()} == {first: "alice", second: "bob"}
 
 
 def test_others_decisions_and_claims_arrive_within_a_second(opened):
