@@ -442,6 +442,10 @@ class PostgresStore(CatalogStore):
     def _catalog(self) -> Catalog:
         return self._loaded
 
+    def catalog_slot(self, post_id: str) -> int | None:
+        """The post's place in the static queue order (None: not in the catalog)."""
+        return self._loaded.rows.slot(post_id)
+
     def _decisions(self) -> Mapping[str, Review]:
         return self._book.effective
 

@@ -136,9 +136,13 @@ class PgTeamDesk:
         deadline = time.monotonic() + lease
         for post_id in got:
             self._holds[post_id] = (self.reviewer, deadline)
-        order = {post_id: i for i, post_id in enumerate(self._store.ids())}
-        got.sort(key=lambda p: order.get(p, len(order)))
+        if len(got) > 1:  # by catalog slot: a dict of every id cost ~40 ms a claim at 100k
+            got.sort(key=self._queue_slot)
         return got
+
+    def _queue_slot(self, post_id: str) -> int:
+        slot = self._store.catalog_slot(post_id)
+        return slot if slot is not None else 1 << 62
 
     def claim(self, post_id: str, *, steal: bool = False, lease_s: float | None = None):
         """Claim one post (the one a reviewer opened). None when another reviewer holds it
@@ -214,7 +218,6 @@ class PgTeamDesk:
         """Every live claim, from the server now, in queue order."""
         rows = self._store._run(self.read_claims)
         self.take_claims(rows)
-        order = {post_id: i for i, post_id in enumerate(self._store.ids())}
         out = [Claim(p, h, float(left)) for p, h, left in rows]
-        out.sort(key=lambda c: (order.get(c.post_id, len(order)), c.post_id))
+        out.sort(key=lambda c: (self._queue_slot(c.post_id), c.post_id))
         return out
