@@ -10,7 +10,8 @@ Terms are separated by spaces and ANDed; everything is case-insensitive:
     topic:"a / b"            quoted value
     flag:needs_human_review  that flag is 1
     quality<70               <, <=, >, >=, = on integer fields (nested ones by their own name)
-    status:approved          review status: pending, approved, rejected, changes_requested
+    status:approved          review status: pending, approved, rejected, changes_requested,
+                             disputed (a team store's reviewers disagree)
     hint:CODE                the post has that review hint
     changed:yes              content changed since the decision (yes/no)
     -stack:php               `-` negates any term
@@ -82,7 +83,8 @@ NESTED: dict[str, dict[str, str]] = {
 # Names the grammar uses for things that are not meta fields.
 STATUS, FLAG, HINT, CHANGED = "status", "flag", "hint", "changed"
 RESERVED = frozenset({STATUS, FLAG, HINT, CHANGED})
-REVIEW_STATUSES = ("pending", "approved", "rejected", "changes_requested")
+# "disputed" is derived (a team store's reviewers disagree): found by queries, never set
+REVIEW_STATUSES = ("pending", "approved", "rejected", "changes_requested", "disputed")
 FLAG_PARENT = "flags"
 
 # Free words, phrases and fuzzy matching look at these fields.

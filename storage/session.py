@@ -85,20 +85,29 @@ def plural(count: int, noun: str) -> str:
 
 
 def next_pending(
-    order: Sequence[str], after: int, status_of: Callable[[str], Status]
+    order: Sequence[str],
+    after: int,
+    status_of: Callable[[str], Status],
+    skip: Callable[[str], bool] | None = None,
 ) -> int | None:
     """The index of the first pending post after ``after`` in ``order``, wrapping around
-    (``after`` itself last); None when none is pending."""
+    (``after`` itself last); None when none is pending. ``skip`` passes over posts (on a
+    team store: held by another reviewer, or decided by this one already)."""
     count = len(order)
     for step in range(1, count + 1):
         index = (after + step) % count
-        if status_of(order[index]) is Status.PENDING:
+        post_id = order[index]
+        if status_of(post_id) is Status.PENDING and not (skip is not None and skip(post_id)):
             return index
     return None
 
 
 def advance_after(
-    order: Sequence[str], cursor: int, decided: Sequence[str], status_of: Callable[[str], Status]
+    order: Sequence[str],
+    cursor: int,
+    decided: Sequence[str],
+    status_of: Callable[[str], Status],
+    skip: Callable[[str], bool] | None = None,
 ) -> int | None:
     """Where the cursor goes after a decision on ``decided``: it stays on a post the
     decision left pending (a bulk decision on tagged posts), else moves to the next
@@ -107,7 +116,7 @@ def advance_after(
         current = order[cursor]
         if current not in decided and status_of(current) is Status.PENDING:
             return cursor
-    return next_pending(order, cursor, status_of) if order else None
+    return next_pending(order, cursor, status_of, skip) if order else None
 
 
 class ReviewSession:

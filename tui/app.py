@@ -77,5 +77,11 @@ def create_app(store: ReviewStore, *, config_dir: Path | None = None) -> Copydes
 
 
 def run_app(store: ReviewStore, *, config_dir: Path | None = None) -> None:
-    """Run the review TUI until the reviewer quits (decisions are saved as they are made)."""
-    create_app(store, config_dir=config_dir).run()
+    """Run the review TUI until the reviewer quits (decisions are saved as they are made;
+    on a team store, quitting gives back the reviewer's claims)."""
+    from tui.team import release_all
+
+    try:
+        create_app(store, config_dir=config_dir).run()
+    finally:
+        release_all(store)

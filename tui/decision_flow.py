@@ -88,7 +88,7 @@ class DecisionFlow:
         def status_after(post_id: str) -> Status:
             return status if post_id in decided else post_list.status_of_id(post_id)
 
-        target = advance_after(order, cursor, post_ids, status_after)
+        target = advance_after(order, cursor, post_ids, status_after, screen.team.skip())
         target_id = order[target] if target is not None else None
         if target is not None and target != cursor:
             post_list.move_to(target)

@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from storage import Review, ReviewStore, SimilarPost, Status, StoredPost
+from storage import Review, ReviewStore, SimilarPost, Status, StoredPost, TeamDesk
 from storage.session import DecisionOutcome, ReviewSession, UndoOutcome
 
 __all__ = ["PostView", "StoreGateway"]
@@ -77,6 +77,13 @@ class StoreGateway:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="copydesk-store", daemon=True)
         self._thread.start()
+
+    @property
+    def team(self) -> TeamDesk | None:
+        """The store's team desk (None: one reviewer). Its ``holder``/``skips`` read its
+        last refresh without a query, so the UI thread may ask them; anything that talks
+        to the server goes through ``call``."""
+        return self._store.team
 
     # -- the store thread -------------------------------------------------------------
 

@@ -6,7 +6,7 @@ store), 2 usage errors (unknown option, status or query field).
 
 from __future__ import annotations
 
-from . import common, export, maintenance, posts, similar, synth, views
+from . import common, export, maintenance, posts, similar, synth, team, views
 from .common import main
 
 posts.register(main)
@@ -15,5 +15,6 @@ synth.register(main)
 export.register(main)
 views.register(main)
 maintenance.register(main)
+team.register(main)
 
 __all__ = ["common", "main"]

@@ -5,18 +5,18 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
 from storage import QueryError, Store, StoreError
+from storage.open import open_store as open_location
 from tui.text import clean_name
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _remember_db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+def _remember_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     # ``--db`` works before and after the command name; the later one wins.
     if value is not None:
         ctx.ensure_object(dict)["db"] = value
@@ -27,11 +27,12 @@ def _remember_db(ctx: click.Context, _param: click.Parameter, value: Path | None
 def db_option(func: Callable) -> Callable:
     return click.option(
         "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
+        # a plain string: a postgresql:// URL must not be normalised like a path
+        type=click.Path(dir_okay=False),
         callback=_remember_db,
         expose_value=False,
         is_eager=True,
-        help="Store file (default: $COPYDESK_DB, else the user data dir).",
+        help="Store file or postgresql:// URL (default: $COPYDESK_DB, else the user data dir).",
     )(func)
 
 
@@ -45,7 +46,8 @@ def open_store(ctx: click.Context, *, writable: bool = False, repairing: bool = 
     command writes: a read-only command writes nothing, anywhere, and a missing store is
     an error for it rather than a new empty store."""
     db = ctx.find_root().ensure_object(dict).get("db")
-    store = Store.open(db, writable=writable, warn=warn, repairing=repairing)
+    # a postgresql:// URL opens the team store (storage/open.py)
+    store = open_location(db, writable=writable, warn=warn, repairing=repairing)
     ctx.call_on_close(store.close)
     return store
 

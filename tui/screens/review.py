@@ -43,6 +43,7 @@ from tui.screens.conflicts import ConflictsScreen
 from tui.screens.export import ExportScreen
 from tui.screens.name_prompt import NamePromptScreen
 from tui.screens.views import CONFLICTS, NEAR_DUPLICATES, ViewChoice, ViewsScreen
+from tui.team import TeamFlow
 from tui.text import clean_line
 from tui.trail import Place, Trail
 from tui.widgets.post_list import PostList
@@ -109,6 +110,7 @@ class ReviewScreen(Screen[None]):
         self._search_keys: tuple[str, ...] = ("slash",)
         self._more_key = "L"
         self.decisions = DecisionFlow(self)
+        self.team = TeamFlow(self)
         self.post_list: PostList
         self.panes: PostPanes
         self.search_box: SearchBox
@@ -150,7 +152,8 @@ class ReviewScreen(Screen[None]):
         self.panes.more_key = self._more_key
         self.post_list.focus()
         self.load_rows("", first_pending=True)
-        self.set_interval(POLL_SECONDS, self._poll)
+        self.post_list.row_note = self.team.row_note()
+        self.set_interval(self.team.poll_seconds(POLL_SECONDS), self._poll)
 
     def on_unmount(self) -> None:
         self.preparer.close()
@@ -182,7 +185,8 @@ class ReviewScreen(Screen[None]):
         elif first_pending:
             ids = [row.id for row in rows.rows]
             statuses = {row.id: Status(row.status) for row in rows.rows}
-            first = next_pending(ids, len(ids) - 1, statuses.__getitem__) if ids else None
+            skip = self.team.skip()
+            first = next_pending(ids, len(ids) - 1, statuses.__getitem__, skip) if ids else None
             self.apply_rows(query, rows, select_index=first or 0)
         else:
             self.apply_rows(query, rows, select_id=select_id)
@@ -242,7 +246,7 @@ class ReviewScreen(Screen[None]):
             return
         ids = post_list.ids
         statuses = post_list.status_of_id
-        pending = next_pending(ids, post_list.cursor, statuses)
+        pending = next_pending(ids, post_list.cursor, statuses, self.team.skip())
         self.preparer.configure(*panes.widths, self._more_key)
         self.preparer.want(prefetch_window(ids, post_list.cursor, pending))
         if panes.shown_id == post_id and panes.loaded:
@@ -250,6 +254,7 @@ class ReviewScreen(Screen[None]):
         view, prepared = self.gateway.cached(post_id), self.preparer.prepared(post_id)
         if view is not None and prepared is not None:
             panes.show_view(view, prepared)
+            self.team.opened(post_id)
         elif panes.shown_id != post_id:
             row = post_list.highlighted
             panes.show_loading(post_id, row.title if row is not None else post_id)
@@ -266,6 +271,7 @@ class ReviewScreen(Screen[None]):
         prepared = self.preparer.prepared(message.post_id)
         if view is not None and prepared is not None:
             self.panes.show_view(view, prepared)
+            self.team.opened(message.post_id)
         else:  # dropped meanwhile (another process wrote): once more
             self.preparer.want([message.post_id])
 
@@ -454,6 +460,7 @@ class ReviewScreen(Screen[None]):
     @work(exclusive=True, group="poll")
     async def _poll(self) -> None:
         try:
+            await self.team.renew()
             changed = await self.gateway.call(self.gateway.refresh, background=True)
         except (StoreError, OSError) as error:  # e.g. a file mid-write elsewhere; retried
             self.notify(

@@ -104,6 +104,8 @@ class PostList(ScrollView, can_focus=True):
         self.more_hint = "G loads all"  # the screen sets it from the keymap
         self._lines: dict[tuple[object, ...], Strip] = {}
         self._base_style = Style()
+        # post id -> a note for the row's second line (a team store: who holds it), or None
+        self.row_note: Callable[[str], str | None] | None = None
 
     # -- data ---------------------------------------------------------------------------
 
@@ -328,14 +330,15 @@ class PostList(ScrollView, can_focus=True):
         # Keyed by what the line shows (rows of a new search are new objects, same looks).
         looks = (row.id, row.title, row.topic, row.reference, row.needs_human_review)
         key = (looks, row.hint_codes, row.changed, part, width, on_cursor, status, tagged)
-        key += (noted, self.has_focus, base)
+        note = self.row_note(row.id) if self.row_note is not None and part else None
+        key += (noted, self.has_focus, base, note)
         strip = self._lines.get(key)
         if strip is not None:
             return strip
         # On the cursor bar the marks lose their colours (they would vanish in it).
         style = _no_style if on_cursor else component_style
         if part:
-            text = detail_text(row, width, style)
+            text = detail_text(row, width, style, note)
         else:
             text = row_text(row, status, tagged, row_markers(row, noted), width, style)
         row_style = component_style("post-list--cursor") if on_cursor else Style()
@@ -387,12 +390,17 @@ def row_text(
     return text
 
 
-def detail_text(row: PostSummary, width: int, style: Callable[[str], Style]) -> Text:
-    """The second line of a row: the stack part of the topic, then the reference."""
+def detail_text(
+    row: PostSummary, width: int, style: Callable[[str], Style], note: str | None = None
+) -> Text:
+    """The second line of a row: the stack part of the topic, then the reference; on a
+    team store first who holds the post (``note``), so that a cut line still says it."""
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     tail = clean_line(topic_tail(row.topic or ""), max_chars=80)
     reference = clean_line(row.reference or row.id, max_chars=80)
     text.append("   ")
+    if note:
+        text.append(f"{clean_line(note)} · ", style("post-list--marker"))
     text.append(" · ".join(part for part in (tail, reference) if part), style("post-list--detail"))
     text.truncate(max(1, width), overflow="ellipsis")
     return text

@@ -1,0 +1,262 @@
+"""The PostgreSQL schema, as numbered migrations (``copydesk db init`` applies them).
+
+One table per fact:
+
+- ``posts``: the store of record, one row a post (the record and its hints as JSON, what
+  the in-memory catalog needs of it, the lower-cased body text for quoted-phrase search,
+  the file it came from and the sha256 of its bytes);
+- ``catalogs``: the serialised catalog (``Catalog.to_bytes``) of each import generation,
+  so a client opens by loading it instead of rebuilding it from every post;
+- ``queue``: the needs-review posts in queue order, each with who holds it and until when
+  (a claim is a lease on a queue row; ``SELECT ... FOR UPDATE SKIP LOCKED`` picks them) and
+  how many reviewers decided it;
+- ``decisions``: one row per post and reviewer (``status`` NULL: withdrawn by an undo);
+- ``resolutions``: a settled dispute (wins over the decisions made before it);
+- ``merge_conflicts``: a pushed or merged decision that differs from the same reviewer's
+  decision on the server, kept until settled;
+- ``views``, ``settings`` (``min_reviews``).
+
+Every changed decision row carries the id of the transaction that wrote it (``txid``), so
+a client asks only for the rows committed since the snapshot it last read; a notification
+on channel ``copydesk`` wakes clients, and polling catches what a missed one would not.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from ..errors import StoreError
+
+CHANNEL = "copydesk"
+# pg_advisory_xact_lock key of imports and migrations: one at a time
+IMPORT_LOCK = 0x636F7079  # "copy"
+MIGRATION_LOCK = 0x636F7078
+
+_V1 = r"""
+CREATE TABLE copydesk_schema (
+    version integer PRIMARY KEY,
+    migrated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE settings (
+    key text PRIMARY KEY,
+    value text NOT NULL
+);
+INSERT INTO settings (key, value) VALUES ('min_reviews', '1');
+
+CREATE TABLE posts (
+    id text COLLATE "C" PRIMARY KEY,
+    queue_key text COLLATE "C" NOT NULL,
+    needs_review boolean NOT NULL,
+    sha256 text NOT NULL,
+    path text NOT NULL,
+    file_sha256 text NOT NULL,
+    generation bigint NOT NULL,
+    record text NOT NULL,
+    hints text NOT NULL,
+    body_text text NOT NULL,
+    index_entry text NOT NULL
+);
+CREATE INDEX posts_file ON posts (file_sha256);
+
+CREATE TABLE catalogs (
+    generation bigint PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    posts integer NOT NULL,
+    data bytea NOT NULL
+);
+ALTER TABLE catalogs ALTER COLUMN data SET STORAGE EXTERNAL;
+
+CREATE TABLE queue (
+    post_id text COLLATE "C" PRIMARY KEY,
+    queue_key text COLLATE "C" NOT NULL,
+    reviews integer NOT NULL DEFAULT 0,
+    done boolean NOT NULL DEFAULT false,
+    holder text,
+    claimed_at timestamptz,
+    lease_until timestamptz
+);
+CREATE INDEX queue_open ON queue (queue_key, post_id) WHERE NOT done;
+CREATE INDEX queue_held ON queue (holder) WHERE holder IS NOT NULL;
+
+CREATE SEQUENCE change_seq;
+
+CREATE TABLE decisions (
+    post_id text COLLATE "C" NOT NULL,
+    reviewer text NOT NULL,
+    status text CHECK (status IN ('pending', 'approved', 'rejected', 'changes_requested')),
+    note text NOT NULL DEFAULT '',
+    decided_at timestamptz NOT NULL,
+    content_sha256 text NOT NULL DEFAULT '',
+    spent_s double precision,
+    request uuid,
+    seq bigint NOT NULL DEFAULT nextval('change_seq'),
+    txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    PRIMARY KEY (post_id, reviewer)
+);
+CREATE INDEX decisions_txid ON decisions (txid);
+CREATE INDEX decisions_reviewer ON decisions (reviewer, decided_at);
+
+CREATE TABLE resolutions (
+    post_id text COLLATE "C" PRIMARY KEY,
+    status text NOT NULL,
+    note text NOT NULL DEFAULT '',
+    reviewer text NOT NULL,
+    decided_at timestamptz NOT NULL,
+    content_sha256 text NOT NULL DEFAULT '',
+    seq bigint NOT NULL DEFAULT nextval('change_seq'),
+    txid xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX resolutions_txid ON resolutions (txid);
+
+CREATE TABLE merge_conflicts (
+    post_id text COLLATE "C" NOT NULL,
+    reviewer text NOT NULL,
+    status text NOT NULL,
+    note text NOT NULL DEFAULT '',
+    decided_at text NOT NULL DEFAULT '',
+    content_sha256 text NOT NULL DEFAULT '',
+    source text NOT NULL DEFAULT '',
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (post_id, reviewer)
+);
+
+CREATE TABLE views (
+    name text PRIMARY KEY,
+    query text NOT NULL,
+    saved_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Decisions of one reviewer on many posts, each as its queue row allows: the queue rows are
+-- locked first (in id order: no deadlock between two bulk decisions), then counted again
+-- in a fresh snapshot, so two reviewers deciding one post at once both count.
+-- A status NULL withdraws the decision; a note NULL keeps the current note.
+CREATE FUNCTION copydesk_decide(
+    p_reviewer text, p_posts text[], p_statuses text[], p_notes text[], p_shas text[],
+    p_request uuid, p_times timestamptz[] DEFAULT NULL
+) RETURNS TABLE (post_id text, reviewer text, status text, note text, decided_at timestamptz,
+               content_sha256 text, seq bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_min integer := (SELECT s.value::integer FROM settings s WHERE s.key = 'min_reviews');
+BEGIN
+    PERFORM 1 FROM queue q WHERE q.post_id = ANY(p_posts) ORDER BY q.post_id FOR UPDATE;
+    RETURN QUERY
+    INSERT INTO decisions AS d
+        (post_id, reviewer, status, note, decided_at, content_sha256, spent_s, request)
+    SELECT i.post_id, p_reviewer, i.status,
+           coalesce(i.note, (SELECT d0.note FROM decisions d0
+                              WHERE d0.post_id = i.post_id AND d0.reviewer = p_reviewer), ''),
+           coalesce(i.at, clock_timestamp()),
+           coalesce(i.sha, (SELECT p.sha256 FROM posts p WHERE p.id = i.post_id), ''),
+           (SELECT extract(epoch FROM clock_timestamp() - q.claimed_at)
+              FROM queue q WHERE q.post_id = i.post_id AND q.holder = p_reviewer),
+           p_request
+      FROM unnest(p_posts, p_statuses, p_notes, p_shas,
+                  coalesce(p_times, array_fill(NULL::timestamptz, ARRAY[cardinality(p_posts)])))
+           AS i(post_id, status, note, sha, at)
+    ON CONFLICT ON CONSTRAINT decisions_pkey DO UPDATE
+       SET status = excluded.status,
+           note = excluded.note,
+           decided_at = excluded.decided_at,
+           content_sha256 = excluded.content_sha256,
+           spent_s = excluded.spent_s,
+           request = excluded.request,
+           seq = nextval('change_seq'),
+           txid = pg_current_xact_id()
+    RETURNING d.post_id, d.reviewer, d.status, d.note, d.decided_at, d.content_sha256, d.seq;
+    UPDATE queue q
+       SET reviews = c.n,
+           done = c.n >= v_min OR EXISTS (SELECT 1 FROM resolutions r WHERE r.post_id = q.post_id),
+           holder = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.holder END,
+           claimed_at = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.claimed_at END,
+           lease_until = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.lease_until END
+      FROM (SELECT q2.post_id,
+                   (SELECT count(*) FROM decisions d2
+                     WHERE d2.post_id = q2.post_id
+                       AND d2.status IS NOT NULL AND d2.status <> 'pending') AS n
+              FROM queue q2 WHERE q2.post_id = ANY(p_posts)) c
+     WHERE q.post_id = c.post_id;
+    -- no NOTIFY here: a notifying transaction holds the database's notify lock through
+    -- its commit, fsync included, and every other notifier (claims) queues behind it. The
+    -- client notifies after the commit, in a transaction that does not wait for the disk.
+END $$;
+
+-- The next needs-review posts for a reviewer, in queue order: open (not decided by enough
+-- reviewers), not decided by them, not held by anyone else under a live lease.
+-- A claim is a lease, soft state: its commit does not wait for the WAL flush (a server
+-- crash can forget the last claims, which only makes those posts free again). Measured
+-- with 8 claimers: median 14 ms waiting for fsync, see benchmarks/pg.py and the README.
+CREATE FUNCTION copydesk_claim_next(p_reviewer text, p_count integer, p_lease_s double precision)
+RETURNS SETOF text LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    RETURN QUERY
+    UPDATE queue q
+       SET holder = p_reviewer, claimed_at = now(),
+           lease_until = now() + make_interval(secs => p_lease_s)
+     WHERE q.post_id IN (
+        SELECT c.post_id FROM queue c
+         WHERE NOT c.done
+           AND (c.holder IS NULL OR c.lease_until <= now())
+           AND NOT EXISTS (SELECT 1 FROM decisions d
+                            WHERE d.post_id = c.post_id AND d.reviewer = p_reviewer
+                              AND d.status IS NOT NULL AND d.status <> 'pending')
+         ORDER BY c.queue_key, c.post_id
+         LIMIT p_count
+         FOR UPDATE SKIP LOCKED)
+    RETURNING q.post_id;
+    IF FOUND THEN
+        PERFORM pg_notify('copydesk', 'claim');
+    END IF;
+END $$;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+VERSION = len(MIGRATIONS)
+
+
+class SchemaError(StoreError):
+    """The database's schema is missing, older, or newer than this copydesk knows."""
+
+
+def current_version(conn: psycopg.Connection) -> int:
+    """The schema version of the database (0: no copydesk schema)."""
+    row = conn.execute("SELECT to_regclass('copydesk_schema') IS NOT NULL").fetchone()
+    if not row or not row[0]:
+        return 0
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM copydesk_schema").fetchone()
+    return int(row[0]) if row else 0
+
+
+def check(conn: psycopg.Connection, where: str) -> None:
+    """Refuse a database whose schema this copydesk cannot use, with what to do."""
+    version = current_version(conn)
+    if version == VERSION:
+        return
+    if version > VERSION:
+        raise SchemaError(
+            f"{where}: the database schema is version {version}, newer than this copydesk "
+            f"knows ({VERSION}); upgrade copydesk"
+        )
+    what = "has no copydesk schema" if version == 0 else f"has schema version {version}"
+    raise SchemaError(
+        f"{where}: {what}; run `copydesk db init --db URL` (this copydesk: {VERSION})"
+    )
+
+
+def migrate(conn: psycopg.Connection, where: str) -> tuple[int, int]:
+    """Apply the missing migrations in one transaction. Returns (from, to) versions."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        before = current_version(conn)
+        if before > VERSION:
+            raise SchemaError(
+                f"{where}: the database schema is version {before}, newer than this copydesk "
+                f"knows ({VERSION}); upgrade copydesk"
+            )
+        for number in range(before + 1, VERSION + 1):
+            conn.execute(MIGRATIONS[number - 1])
+            conn.execute("INSERT INTO copydesk_schema (version) VALUES (%s)", (number,))
+    return before, VERSION

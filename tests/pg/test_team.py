@@ -1,0 +1,249 @@
+"""The team desk on a real server: claims with leases, min_reviews, disputes, live
+refresh, schema versions, push, and the CLI commands."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from storage import Status, Store, StoreError, samples_dir
+from storage.pg import PostgresStore, SchemaError, init_database
+from storage.pg.schema import VERSION
+from tui.cli import main
+
+NEEDS_REVIEW = ["anp-ref-003275-2123", "anp-ref-012395-2485", "anp-ref-013900-8738"]
+OTHER = ["anp-ref-000357-8833", "anp-ref-019995-4029"]
+
+
+@pytest.fixture
+def team_url(pg_url):
+    with PostgresStore.open(pg_url, reviewer="importer") as store:
+        assert len(store.import_samples().imported) == 5
+    return pg_url
+
+
+@pytest.fixture
+def opened(team_url):
+    stores: list[PostgresStore] = []
+
+    def open_as(reviewer: str) -> PostgresStore:
+        store = PostgresStore.open(team_url, reviewer=reviewer)
+        stores.append(store)
+        return store
+
+    yield open_as
+    for store in stores:
+        store.close()
+
+
+def wait_for(check, seconds: float = 3.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not seen in time"
+        time.sleep(0.02)
+
+
+def test_claims_go_in_queue_order_and_never_to_two_reviewers(opened):
+    alice, bob = opened("alice"), opened("bob")
+    assert alice.team.claim_next(2) == NEEDS_REVIEW[:2]
+    assert bob.team.claim_next(5) == NEEDS_REVIEW[2:]
+    assert bob.team.claim_next(1) == []
+    holders = {c.post_id: c.reviewer for c in bob.team.claims()}
+    assert holders == {
+        NEEDS_REVIEW[0]: "alice",
+        NEEDS_REVIEW[1]: "alice",
+        NEEDS_REVIEW[2]: "bob",
+    }
+    assert all(550 < c.expires_in_s <= 600 for c in bob.team.claims())  # default 10 minutes
+    assert bob.team.claim(NEEDS_REVIEW[0]) is None  # held by alice
+    assert bob.team.held_by_other(NEEDS_REVIEW[0]).reviewer == "alice"
+    assert bob.team.skips(NEEDS_REVIEW[0]) and not bob.team.skips(NEEDS_REVIEW[2])
+    stolen = bob.team.claim(NEEDS_REVIEW[0], steal=True)
+    assert stolen is not None and stolen.reviewer == "bob"
+    assert alice.team.claim(OTHER[0]) is None  # needs no review: never claimed
+
+
+def test_decision_releases_and_quitting_releases_all(opened):
+    alice, bob = opened("alice"), opened("bob")
+    first, second = alice.team.claim_next(2)
+    alice.set_review(first, "approved")
+    assert {c.post_id for c in bob.team.claims()} == {second}
+    assert bob.team.claim_next(1) == [NEEDS_REVIEW[2]]  # first is decided, second held
+    assert alice.team.release() == 1
+    assert bob.team.claim_next(1) == [second]
+
+
+def test_lease_ends_and_renewal_keeps_it(opened):
+    alice, bob = opened("alice"), opened("bob")
+    first, second = alice.team.claim_next(2, lease_s=1.0)
+    alice.team.renew([first], lease_s=60)
+    assert bob.team.claim(second) is None  # alice's lease on it still runs
+    wait_for(lambda: bob.team.claim(second) is not None, 10)  # it ended: free again
+    assert bob.team.claim(first) is None  # the renewed one did not end
+    assert {c.post_id: c.reviewer for c in bob.team.claims()} == {first: "alice", second: "bob"}
+
+
+def test_others_decisions_and_claims_arrive_within_a_second(opened):
+    alice, bob = opened("alice"), opened("bob")
+    bob.refresh()
+    start = time.monotonic()
+    alice.set_review(NEEDS_REVIEW[0], "rejected", note="no")
+    alice.team.claim_next(1)
+
+    def seen() -> bool:
+        bob.refresh()
+        return (
+            bob.status_of(NEEDS_REVIEW[0]) == Status.REJECTED
+            and bob.team.holder(NEEDS_REVIEW[1]) is not None
+        )
+
+    wait_for(seen, 1.0)
+    assert time.monotonic() - start < 1.0
+    assert bob.review(NEEDS_REVIEW[0]).reviewer == "alice"
+
+
+def test_min_reviews_two_keeps_posts_queued_and_disputes_show(opened):
+    alice, bob, carol = opened("alice"), opened("bob"), opened("carol")
+    alice.set_min_reviews(2)
+    post = NEEDS_REVIEW[0]
+    alice.set_review(post, "approved")
+    assert alice.status_of(post) == Status.PENDING  # one of two reviewers
+    assert alice.review(post).status == "approved"  # alice's own decision
+    assert alice.team.skips(post) and alice.team.claim_next(1) == [NEEDS_REVIEW[1]]
+    bob.refresh()
+    assert bob.team.claim_next(1) == [post]  # still in bob's queue
+    bob.set_review(post, "rejected")
+    carol.refresh()
+    assert carol.status_of(post) == Status.DISPUTED
+    assert carol.search_ids("status:disputed", limit=None) == [post]
+    assert post not in carol.team.claim_next(3)  # two reviewers decided: out of the queue
+    conflicts = carol.conflicts()
+    assert {(c.post_id, c.theirs.reviewer) for c in conflicts} == {(post, "alice"), (post, "bob")}
+    carol.resolve_conflict(post, "theirs", reviewer="bob")
+    assert carol.status_of(post) == Status.REJECTED
+    assert carol.conflicts() == []
+    # the reviewers' own decisions are untouched: agreement still sees the disagreement
+    assert carol.team.ratings()[post] == {"alice": "approved", "bob": "rejected"}
+
+
+def test_undo_withdraws_only_this_reviewers_decision(opened):
+    alice, bob = opened("alice"), opened("bob")
+    post = NEEDS_REVIEW[0]
+    alice.set_review(post, "approved")
+    bob.refresh()
+    before = bob.review(post)  # alice's, seen by bob
+    bob.set_review(post, "rejected")
+    bob.restore_reviews({post: before})
+    assert bob.book.of(post, "bob") is None
+    assert bob.status_of(post) == Status.APPROVED
+
+
+def test_schema_missing_and_newer_are_refused(pg_server):
+    _, bare = pg_server.fresh(migrated=False)
+    with pytest.raises(SchemaError, match="copydesk db init"):
+        PostgresStore.open(bare)
+    assert init_database(bare) == (0, VERSION)
+    assert init_database(bare) == (VERSION, VERSION)
+    with psycopg.connect(bare, autocommit=True) as conn:
+        conn.execute("INSERT INTO copydesk_schema (version) VALUES (%s)", (VERSION + 1,))
+    with pytest.raises(SchemaError, match="newer than this copydesk"):
+        PostgresStore.open(bare)
+    with pytest.raises(SchemaError, match="newer"):
+        init_database(bare)
+
+
+def test_a_password_never_shows_in_errors(pg_server):
+    url = pg_server.url_of("no_such_database").replace("://postgres@", "://postgres:Hunt3r2@")
+    with pytest.raises(StoreError) as caught:
+        PostgresStore.open(url)
+    assert "Hunt3r2" not in str(caught.value) and "no_such_database" in str(caught.value)
+    result = CliRunner().invoke(main, ["list", "--db", url])
+    assert result.exit_code == 1 and "Hunt3r2" not in result.output
+
+
+def test_push_moves_posts_and_decisions_and_is_safe_to_repeat(tmp_path, pg_url):
+    local_db = tmp_path / "local.json"
+    with Store.open(local_db) as local:
+        local.import_paths([samples_dir()])
+        local.set_review(NEEDS_REVIEW[0], "approved", note="fine", reviewer="dana")
+        local.set_review(NEEDS_REVIEW[1], "rejected", reviewer="dana")
+        local.save_view("php", "stack:php")
+    runner = CliRunner()
+    first = runner.invoke(main, ["push", str(local_db), "--db", pg_url, "--json"])
+    assert first.exit_code == 0, first.output
+    report = orjson.loads(first.output)
+    assert len(report["posts"]["imported"]) == 5
+    assert sorted(report["decisions"]["added"]) == sorted(NEEDS_REVIEW[:2])
+    assert report["views_added"] == ["php"]
+    again = orjson.loads(
+        runner.invoke(main, ["push", str(local_db), "--db", pg_url, "--json"]).output
+    )
+    assert len(again["posts"]["unchanged"]) == 5 and again["decisions"]["added"] == []
+    assert sorted(again["decisions"]["agreed"]) == sorted(NEEDS_REVIEW[:2])
+    with Store.open(local_db) as local:  # dana changed her mind locally: a conflict
+        local.set_review(NEEDS_REVIEW[1], "approved", reviewer="dana")
+    third = orjson.loads(
+        runner.invoke(main, ["push", str(local_db), "--db", pg_url, "--json"]).output
+    )
+    assert third["decisions"]["conflicts"] == [NEEDS_REVIEW[1]]
+    with PostgresStore.open(pg_url, reviewer="erin") as server:
+        assert server.get(NEEDS_REVIEW[0]).review.note == "fine"
+        assert server.status_of(NEEDS_REVIEW[1]) == Status.REJECTED  # the server's stays
+        (conflict,) = server.conflicts()
+        assert conflict.theirs.status == "approved" and conflict.ours.status == "rejected"
+        server.resolve_conflict(NEEDS_REVIEW[1], "theirs")
+        assert server.status_of(NEEDS_REVIEW[1]) == Status.APPROVED
+        assert server.conflicts() == []
+
+
+def test_cli_team_commands(team_url, monkeypatch):
+    runner = CliRunner()
+    monkeypatch.setenv("COPYDESK_REVIEWER", "alice")
+    monkeypatch.setenv("COPYDESK_DB", team_url)
+    claimed = runner.invoke(main, ["claim", "--count", "2", "--lease", "30", "--json"])
+    assert claimed.exit_code == 0, claimed.output
+    rows = orjson.loads(claimed.output)
+    assert [r["id"] for r in rows] == NEEDS_REVIEW[:2]
+    assert rows[0]["reviewer"] == "alice" and rows[0]["lease_seconds"] == 30
+    listing = runner.invoke(main, ["claims", "--json"])
+    assert {c["id"] for c in orjson.loads(listing.output)} == set(NEEDS_REVIEW[:2])
+    assert "released 1 claim" in runner.invoke(main, ["release", NEEDS_REVIEW[1]]).output
+    reviewed = runner.invoke(main, ["review", NEEDS_REVIEW[0], "--status", "approved"])
+    assert reviewed.exit_code == 0 and "by alice" in reviewed.output
+    assert orjson.loads(runner.invoke(main, ["claims", "--json"]).output) == []
+    monkeypatch.setenv("COPYDESK_REVIEWER", "bob")
+    runner.invoke(main, ["review", NEEDS_REVIEW[0], "--status", "approved"])
+    runner.invoke(main, ["review", NEEDS_REVIEW[1], "--status", "rejected"])
+    monkeypatch.setenv("COPYDESK_REVIEWER", "alice")
+    runner.invoke(main, ["review", NEEDS_REVIEW[1], "--status", "approved"])
+    agreement = orjson.loads(runner.invoke(main, ["agreement", "--json"]).output)
+    (pair,) = agreement["pairs"]
+    assert pair["reviewers"] == ["alice", "bob"] and pair["posts"] == 2
+    assert pair["percent_agreement"] == 0.5
+    stats = orjson.loads(runner.invoke(main, ["stats", "--json"]).output)
+    assert {r["reviewer"]: r["decisions"] for r in stats["reviewers"]} == {"alice": 2, "bob": 2}
+    assert stats["reviewers"][0]["median_seconds"] is not None  # alice claimed first
+    listed = orjson.loads(runner.invoke(main, ["list", "--json", "-q", "status:disputed"]).output)
+    assert [r["id"] for r in listed] == [NEEDS_REVIEW[1]]
+    config = runner.invoke(main, ["db", "config", "min_reviews", "2"])
+    assert config.exit_code == 0 and "min_reviews = 2" in config.output
+    assert "min_reviews = 2" in runner.invoke(main, ["db", "config"]).output
+    assert runner.invoke(main, ["db", "config", "min_reviews", "0"]).exit_code == 2
+    assert runner.invoke(main, ["db", "init"]).output.endswith("up to date\n")
+
+
+def test_team_commands_on_a_local_store_say_what_they_need(tmp_path):
+    result = CliRunner().invoke(main, ["claims", "--db", str(tmp_path / "x.json")])
+    assert result.exit_code == 2 and "postgresql://" in result.output
+
+
+def test_a_decided_post_is_not_claimed_again(opened):
+    alice, bob = opened("alice"), opened("bob")
+    alice.team.claim(NEEDS_REVIEW[0])
+    alice.set_review(NEEDS_REVIEW[0], "approved")
+    assert bob.team.claim(NEEDS_REVIEW[0]) is None  # done: min_reviews 1
+    assert bob.team.claims() == []

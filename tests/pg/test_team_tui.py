@@ -1,0 +1,92 @@
+"""The review screen on a team store: the open post is claimed, rows others hold say who
+and for how long, next-pending passes over them, a steal is asked first, quitting gives
+the claims back, another reviewer's decision shows within a second."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from rich.style import Style
+
+from seeds.synth import synthesize
+from storage import ImportReport
+from storage.analysis import worker_pool
+from storage.pg import PostgresStore, importing
+from tui.app import create_app
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.post_list import PostList, detail_text
+
+POSTS = 40  # more rows than the 100x30 screen shows (two lines a row)
+
+
+@pytest.fixture
+def queue_url(pg_url, tmp_path):
+    files = synthesize(POSTS, tmp_path / "corpus", seed=9)
+    with worker_pool(len(files)) as pool:
+        analysed = importing.analyse([str(f) for f in files], pool, None)
+    for post in analysed.posts.values():
+        post.row["needs_human_review"] = True
+    with PostgresStore.open(pg_url, reviewer="setup") as store:
+        store.write_posts(analysed.posts, ImportReport())
+    return pg_url
+
+
+def row_line(post_list: PostList, index: int) -> str:
+    """The second line of a row as the list draws it (with the team note)."""
+    row = post_list.rows[index]
+    note = post_list.row_note(row.id) if post_list.row_note is not None else None
+    return detail_text(row, 200, lambda component: Style(), note).plain
+
+
+async def wait_until(pilot, check, seconds: float = 3.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not shown in time"
+        await pilot.pause(0.05)
+
+
+async def test_team_screen_claims_marks_skips_and_asks_before_a_steal(queue_url, tmp_path):
+    alice = PostgresStore.open(queue_url, reviewer="alice")
+    bob = PostgresStore.open(queue_url, reviewer="bob")
+    try:
+        ids = alice.search_ids("", None)
+        assert bob.team.claim(ids[1]) is not None  # bob holds the second post
+        app = create_app(alice, config_dir=tmp_path / "config")
+        async with app.run_test(size=(100, 30)) as pilot:
+            post_list = app.screen.query_one(PostList)
+            await wait_until(pilot, lambda: post_list.row_count > 0)
+            assert post_list.row_count > 14  # more rows than the screen holds
+            # alice opened the first post: she holds it
+            await wait_until(pilot, lambda: alice.team.holder(ids[0]) is not None)
+            assert bob.team.claims()[0].post_id in (ids[0], ids[1])
+            await wait_until(pilot, lambda: "held by bob" in row_line(post_list, 1))
+            assert "m left" in row_line(post_list, 1)
+            # a decision moves on to the next pending post bob does not hold
+            await pilot.press("a")
+            await wait_until(pilot, lambda: post_list.highlighted_id == ids[2])
+            assert alice.status_of(ids[0]) == "approved"
+            assert alice.team.holder(ids[0]) is None  # the decision released it
+            # opening bob's post asks first; "no" leaves it with bob
+            post_list.move_to(1)
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+            assert bob.team.claims()[0].reviewer == "bob"
+            # bob decides a post: alice's list shows it within a second
+            bob.set_review(ids[5], "rejected")
+            start = time.monotonic()
+
+            def shown() -> bool:
+                index = post_list.index_of(ids[5])
+                return (
+                    index is not None and post_list.status_of(post_list.rows[index]) == "rejected"
+                )
+
+            await wait_until(pilot, shown, 1.5)
+            assert time.monotonic() - start < 1.2
+    finally:
+        alice.team.release()  # what run_app does on quit
+        assert {c.reviewer for c in bob.team.claims()} == {"bob"}
+        alice.close()
+        bob.close()
