@@ -164,8 +164,9 @@ class _Column:
             if set(map(type, chain.from_iterable(keys))) <= {str}:
                 return _Packed.build(keys, True)
             return _Plain([None if v is None else _norm(v) for v in raw], True)
-        if _repetitive(raw):
-            return _Coded.build(raw, False)
+        keys = list(map(_key, raw))  # mixed kinds, lists among them (as tuples: hashable)
+        if _repetitive(keys):
+            return _Coded.build(keys, False)
         return _Plain([None if v is None else _norm(v) for v in raw], False)
 
     def value(self, slot: int) -> Any:  # pragma: no cover - abstract
@@ -198,9 +199,13 @@ class _Column:
         """Slots whose value (a list: one of its items) is the str `text` or the number
         `number`."""
         targets = _targets(text, number)
-        if self.is_list:
-            return self.where(lambda v: not targets.isdisjoint(v))
-        return self.where(lambda v: v in targets)
+
+        def test(value: Any) -> bool:
+            if value.__class__ is tuple:  # a list (any column may be given one)
+                return not targets.isdisjoint(value)
+            return value in targets
+
+        return self.where(test)
 
     def compare(self, op: str, number: int) -> set[int]:
         """Slots whose integer value compares true with `number`."""
@@ -573,16 +578,6 @@ class _Plain(_Column):
 
     def where(self, test: Callable[[Any], bool]) -> set[int]:
         return {s for s, v in enumerate(self.values) if v is not None and v != () and test(v)}
-
-    def equal(self, text: str, number: int | None) -> set[int]:
-        targets = _targets(text, number)
-
-        def test(v: Any) -> bool:
-            if isinstance(v, tuple):
-                return not targets.isdisjoint(v)
-            return v in targets
-
-        return self.where(test)
 
 
 def _raw_columns(fields: list[Mapping[str, Any]]) -> dict[str, list]:
