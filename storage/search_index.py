@@ -84,6 +84,7 @@ _MAX_PATCHES = 64  # changed values of a packed column kept aside before packing
 _MISSING = object()
 _IDENTITY: dict[int, int] = {}  # marks a queue rank equal to the slot
 _NONE = type(None)
+_NUMBERS = (int, float)  # index_fields makes bools ints
 
 
 def _norm(value: Any) -> Any:
@@ -208,9 +209,9 @@ class _Column:
         return self.where(test)
 
     def compare(self, op: str, number: int) -> set[int]:
-        """Slots whose integer value compares true with `number`."""
+        """Slots whose number value (int or float) compares true with `number`."""
         compare = COMPARISONS[op]
-        return self.where(lambda v: v.__class__ is int and compare(v, number))
+        return self.where(lambda v: v.__class__ in _NUMBERS and compare(v, number))
 
     def contains(self, phrase: str) -> set[int]:
         """Slots whose text holds `phrase`."""
@@ -523,8 +524,8 @@ class _Packed(_Column):
         return found
 
     def contains(self, phrase: str) -> set[int]:
-        if not phrase or not _SEPARATORS.isdisjoint(phrase):
-            return set()
+        if self.is_list or not phrase or not _SEPARATORS.isdisjoint(phrase):
+            return set()  # lists hold no text to search (text fields are text)
         starts, find = self.starts, self.packed.find
         found: set[int] = set()
         position = find(phrase)

@@ -372,7 +372,8 @@ class FieldEquals(Term):
 
 @dataclass(frozen=True, slots=True)
 class Compare(Term):
-    """`quality<70`: an integer field compared with a number (`<` `<=` `>` `>=` `=`)."""
+    """`quality<70`: a number field compared with a number (`<` `<=` `>` `>=` `=`); a
+    list or text never compares."""
 
     kind: ClassVar[str] = "compare"
     field: str
@@ -384,7 +385,8 @@ class Compare(Term):
 
     def holds(self, post: PostFacts) -> bool:
         value = post.fields.get(self.field)
-        return type(value) is int and COMPARISONS[self.op](value, self.value)
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return is_number and COMPARISONS[self.op](value, self.value)
 
     def answer(self, lookups: IndexLookups, callbacks: Callbacks) -> Answer:
         return Slots(lookups.compare(self.field, self.op, self.value))

@@ -22,7 +22,7 @@ from storage import query_spec
 from storage.codec import Reader, Writer
 from storage.hints import HINT_CODES
 from storage.models import Status
-from storage.query import KNOWN_FIELDS, QueryError, index_fields
+from storage.query import KNOWN_FIELDS, QueryError, index_fields, parents_of
 from storage.search_index import SearchIndex
 from storage.terms import PostFacts, body_holds
 
@@ -91,6 +91,7 @@ META_FIELDS: dict[str, st.SearchStrategy] = {
                 "needs_human_review": st.one_of(st.sampled_from([0, 1, True, False, "1"]), SCALAR),
                 "has_images": st.sampled_from([0, 1]),
                 "shiny": st.sampled_from([0, 1, "1"]),  # an unknown flag
+                "rare_flag": st.one_of(st.just(0), SCALAR),
             },
         )
     ),
@@ -112,6 +113,8 @@ META_FIELDS: dict[str, st.SearchStrategy] = {
     "extra_map": maybe(st.dictionaries(st.sampled_from(["colour", "quality", "x.y"]), SCALAR)),
     "status": maybe(WORD),
     "title": maybe(WORD),
+    # rare: an update may bring the first one, or take the last one away
+    "rare": st.one_of(*[st.just(_ABSENT)] * 6, WORD),
 }
 
 BLOCK = st.one_of(
@@ -157,6 +160,7 @@ def corpora(draw: st.DrawFn, min_size: int = 2, max_size: int = 10) -> list[Post
 
 FIELD_NAMES = sorted(KNOWN_FIELDS) + [
     "custom",
+    "rare",
     "extra_map",
     "extra_map.colour",
     "extra_map.x.y",
@@ -170,7 +174,7 @@ FIELD_NAMES = sorted(KNOWN_FIELDS) + [
     "nope",  # unknown: an error
 ]
 INT_FIELDS = ["quality", "clarity", "reading_time", "view_count", "paragraphs", "custom", "seed"]
-FLAGS = ["needs_human_review", "has_images", "ai_generated_style", "shiny", "nope"]
+FLAGS = ["needs_human_review", "has_images", "ai_generated_style", "shiny", "rare_flag", "nope"]
 
 
 @st.composite
@@ -204,6 +208,7 @@ TERM = st.one_of(
         st.one_of(SMALL_INT, HUGE_INT).map(str),
     ),
     st.builds("flag:{}".format, st.sampled_from(FLAGS)),
+    st.builds("rare:{}".format, WORD),
     st.builds(
         "status:{}".format,
         st.sampled_from([*Status, "Changes-Requested", "bogus"]),
@@ -219,11 +224,15 @@ def corpus_term(draw: st.DrawFn, posts: list[PostFacts]) -> str:
     """A term made from one post's own values: it usually selects some posts."""
     post = draw(st.sampled_from(posts))
     fields = post.fields
+    how = draw(st.sampled_from(["field", "parent", "word", "typo", "phrase", "compare", "body"]))
     name = draw(st.sampled_from(sorted(fields)))
+    keys = [(p, key) for p, keys in parents_of(fields).items() for key in keys if key in fields]
+    if how == "parent" and keys:
+        # a structured field: any of its keys (`entities:php`, `score:75`)
+        parent, name = draw(st.sampled_from(keys))
     value = fields[name]
     item = draw(st.sampled_from(value)) if isinstance(value, list) and value else value
     text = str(item).lower()
-    how = draw(st.sampled_from(["word", "typo", "phrase", "field", "compare", "body"]))
     if how in ("word", "typo", "phrase"):
         words = text.split() or ["x"]
         start = draw(st.integers(0, len(words) - 1))
@@ -243,14 +252,23 @@ def corpus_term(draw: st.DrawFn, posts: list[PostFacts]) -> str:
         return f"{name}{op}{item + draw(st.integers(-1, 1))}"
     if '"' in text or not text.strip():
         return f"{name}:x"
+    if text.isdigit():  # the same number spelt otherwise: 12 is +12 and 012, "12" is not
+        text = draw(st.sampled_from([f"+{text}", f"0{text}", text]))
+    if how == "parent" and keys:
+        name = parent
     return f"{name}:{quoted(text)}"
 
 
 @st.composite
 def queries_for(draw: st.DrawFn, posts: list[PostFacts]) -> str:
-    terms = st.one_of(TERM, corpus_term(posts), corpus_term(posts)) if posts else TERM
-    picked = draw(st.lists(st.tuples(st.booleans(), terms), max_size=3))
-    return " ".join(("-" if negated else "") + term for negated, term in picked)
+    size = draw(st.sampled_from([0, 1, 1, 1, 2, 2, 3]))
+    terms = []
+    for _ in range(size):
+        # (st.one_of would flatten TERM's branches and make corpus terms rare)
+        from_corpus = posts and draw(st.integers(0, 3)) > 0
+        term = draw(corpus_term(posts) if from_corpus else TERM)
+        terms.append(("-" if draw(st.booleans()) else "") + term)
+    return " ".join(terms)
 
 
 # --------------------------------------------------------------------------- checks
@@ -301,13 +319,10 @@ def assert_answers_like_the_spec(
 
 
 def typed(queries: list[str]) -> list[str]:
-    """Each query, and before it a few of its prefixes (as typed: the index keeps the
-    previous query's answers)."""
-    out = []
-    for text in queries:
-        out.extend(text[:end] for end in range(1, len(text), 4))
-        out.append(text)
-    return out
+    """The queries, the first one as typed (a few of its prefixes before it: the index
+    keeps the previous query's answers)."""
+    first = queries[0]
+    return [first[:end] for end in range(1, len(first), 3)] + queries
 
 
 # Thresholds that pick encodings and shortcuts: each mode takes other code paths.
@@ -376,8 +391,9 @@ def test_updates_and_round_trips_answer_like_the_specification(
         index = SearchIndex(rows(posts))
         current = {post.id: post for post in posts}
         for what, batch in changes:
-            with contextlib.suppress(QueryError):  # answers kept for the next query
-                index.search(queries[0], **callbacks(list(current.values()), bodies))
+            for text in reversed(queries):  # kept for the next query: queries[0]'s
+                with contextlib.suppress(QueryError):
+                    index.search(text, **callbacks(list(current.values()), bodies))
             if what == "update":  # replaced and new posts in one batch
                 index.add_or_update_many(rows(batch))
                 current.update((post.id, post) for post in batch)
@@ -398,6 +414,38 @@ def test_updates_and_round_trips_answer_like_the_specification(
         assert_answers_like_the_spec(round_trip(index), now, queries, bodies)
         assert_answers_like_the_spec(index.copy(), now, queries, bodies)
         assert round_trip(index).ids() == index.ids() == query_spec.search(now, "")
+
+
+@st.composite
+def text_corpora(draw: st.DrawFn) -> list[PostFacts]:
+    """Posts with only title, topic and summary from the word pool: ranking at work."""
+    numbers = draw(st.lists(st.integers(0, 29), min_size=2, max_size=12, unique=True))
+    return [
+        PostFacts(
+            f"p{n}",
+            index_fields(
+                {"title": draw(TEXT), "meta": {"topic": draw(TEXT), "summary": draw(TEXT)}}
+            ),
+            draw(st.integers(0, 3)),
+        )
+        for n in numbers
+    ]
+
+
+FREE_WORDS = st.lists(st.one_of(st.sampled_from(WORDS), typo()), min_size=1, max_size=3).map(
+    " ".join
+)
+
+
+@SETTINGS
+@given(
+    posts=text_corpora(),
+    texts=st.lists(FREE_WORDS, min_size=1, max_size=4),
+    mode_name=st.sampled_from(list(MODES)),
+)
+def test_ranking_answers_like_the_specification(posts, texts, mode_name):
+    with mode(mode_name):
+        assert_answers_like_the_spec(SearchIndex(rows(posts)), posts, texts, bodies=False)
 
 
 # --------------------------------------------------------------------------- the spec itself
