@@ -48,10 +48,14 @@ class Field:
     key: str  # snake_case key in the post dict: "reading_time"
     kind: str  # text | int | list | mapping | records
     required: bool = True  # a missing required field gives a warning
+    # mapping and records fields: their keys (snake_case) and each key's kind (text | int)
+    keys: tuple[tuple[str, str], ...] = ()
 
 
-def _field(name: str, kind: str, required: bool = True) -> Field:
-    return Field(name, snake_case(name), kind, required)
+def _field(
+    name: str, kind: str, required: bool = True, keys: dict[str, str] | None = None
+) -> Field:
+    return Field(name, snake_case(name), kind, required, tuple((keys or {}).items()))
 
 
 # In the order the seed documents list them.
@@ -60,7 +64,11 @@ FIELDS: dict[str, Field] = {
     for f in (
         _field("topic", TEXT),
         _field("summary", TEXT),
-        _field("ai outline", MAPPING),
+        _field(
+            "ai outline",
+            MAPPING,
+            keys={"context": TEXT, "problem": TEXT, "stack": TEXT, "recommended_action": TEXT},
+        ),
         _field("ai brief", TEXT),
         _field("stack", LIST),
         _field("tools", LIST),
@@ -68,16 +76,44 @@ FIELDS: dict[str, Field] = {
         _field("difficulty", TEXT),
         _field("reading time", INT),
         _field("view count", INT),
-        _field("score", MAPPING),
-        _field("revision", MAPPING),
+        _field(
+            "score",
+            MAPPING,
+            keys={"quality": INT, "freshness": INT, "depth": INT, "clarity": INT},
+        ),
+        _field("revision", MAPPING, keys={"status": TEXT, "version": TEXT, "last_reviewed": TEXT}),
         _field("reference", TEXT),
         _field("hash", TEXT),
-        _field("flags", MAPPING),
+        _field(
+            "flags",
+            MAPPING,
+            keys={
+                "ai_generated_style": INT,
+                "has_images": INT,
+                "image_heavy": INT,
+                "needs_human_review": INT,
+            },
+        ),
         _field("checklist", LIST),
-        _field("entities", RECORDS),
+        _field("entities", RECORDS, keys={"name": TEXT, "type": TEXT}),
         # Only posts with images have it (seeds 001 and 002).
-        _field("image sources", RECORDS, required=False),
-        _field("payload", MAPPING),
+        _field(
+            "image sources",
+            RECORDS,
+            required=False,
+            keys={"source": TEXT, "url": TEXT, "caption": TEXT},
+        ),
+        _field(
+            "payload",
+            MAPPING,
+            keys={
+                "source_id": TEXT,
+                "generator": TEXT,
+                "paragraphs": INT,
+                "scenario": TEXT,
+                "seed": INT,
+            },
+        ),
         _field("notes", LIST),
     )
 }

@@ -10,8 +10,7 @@ Terms are separated by spaces and ANDed; everything is case-insensitive:
     topic:"a / b"            quoted value
     flag:needs_human_review  that flag is 1
     quality<70               <, <=, >, >=, = on integer fields (nested ones by their own name)
-    status:approved          review status: pending, approved, rejected, changes_requested,
-                             disputed (a team store's reviewers disagree)
+    status:approved          review status: pending, approved, rejected, changes_requested
     hint:CODE                the post has that review hint
     changed:yes              content changed since the decision (yes/no)
     -stack:php               `-` negates any term
@@ -24,86 +23,84 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-TEXT = "text"
-INT = "int"
-LIST = "list"
-MAPPING = "mapping"
-RECORDS = "records"  # list of mappings
+from seeds.meta import FIELDS, INT, LIST, MAPPING, RECORDS, TEXT, Field
 
-# The meta fields (same kinds as seeds.FIELDS; `title` is the post's own title).
-_STATIC_TOP_LEVEL: dict[str, str] = {
-    "title": TEXT,
-    "topic": TEXT,
-    "summary": TEXT,
-    "ai_outline": MAPPING,
-    "ai_brief": TEXT,
-    "stack": LIST,
-    "tools": LIST,
-    "code_language": TEXT,
-    "difficulty": TEXT,
-    "reading_time": INT,
-    "view_count": INT,
-    "score": MAPPING,
-    "revision": MAPPING,
-    "reference": TEXT,
-    "hash": TEXT,
-    "flags": MAPPING,
-    "checklist": LIST,
-    "entities": RECORDS,
-    "image_sources": RECORDS,
-    "payload": MAPPING,
-    "notes": LIST,
-}
+from .terms import (
+    COMPARISONS,
+    NAMED_TERMS,
+    TEXT_FIELDS,
+    ChangedSinceReview,
+    Compare,
+    FieldEquals,
+    FlagSet,
+    FreeWord,
+    HasHint,
+    ParseContext,
+    Phrase,
+    StatusIs,
+    Term,
+    TermError,
+    as_int,
+    text_of,
+    words_of,
+)
 
-# The keys of the structured fields, as the seeds write them.
-NESTED: dict[str, dict[str, str]] = {
-    "ai_outline": {"context": TEXT, "problem": TEXT, "stack": TEXT, "recommended_action": TEXT},
-    "score": {"quality": INT, "freshness": INT, "depth": INT, "clarity": INT},
-    "revision": {"status": TEXT, "version": TEXT, "last_reviewed": TEXT},
-    "flags": {
-        "ai_generated_style": INT,
-        "has_images": INT,
-        "image_heavy": INT,
-        "needs_human_review": INT,
-    },
-    "payload": {
-        "source_id": TEXT,
-        "generator": TEXT,
-        "paragraphs": INT,
-        "scenario": TEXT,
-        "seed": INT,
-    },
-    "entities": {"name": TEXT, "type": TEXT},
-    "image_sources": {"source": TEXT, "url": TEXT, "caption": TEXT},
-}
+__all__ = [
+    "ALIASES",
+    "CHANGED",
+    "COMPARE",
+    "FIELD",
+    "FLAG",
+    "HINT",
+    "INT",
+    "KNOWN_FIELDS",
+    "KNOWN_FLAGS",
+    "LIST",
+    "MAPPING",
+    "NESTED",
+    "PHRASE",
+    "RECORDS",
+    "STATUS",
+    "TEXT",
+    "TEXT_FIELDS",
+    "TOP_LEVEL",
+    "WORD",
+    "Query",
+    "QueryError",
+    "Term",
+    "extra_names",
+    "flat_name",
+    "index_fields",
+    "parents_of",
+    "parse_query",
+    "words_of",
+]
 
-# Names the grammar uses for things that are not meta fields.
-STATUS, FLAG, HINT, CHANGED = "status", "flag", "hint", "changed"
-RESERVED = frozenset({STATUS, FLAG, HINT, CHANGED})
-# "disputed" is derived (a team store's reviewers disagree): found by queries, never set
-REVIEW_STATUSES = ("pending", "approved", "rejected", "changes_requested", "disputed")
+
+# --------------------------------------------------------------------------- the field table
+# Derived from seeds.meta.FIELDS, the one table of meta fields, their kinds and the keys of
+# the structured ones: a field added there is known here with no other edit.
+
+
+def top_level(meta_fields: Mapping[str, Field]) -> dict[str, str]:
+    """Every top-level name a query may use -> its kind: the meta fields and the title."""
+    return {"title": TEXT, **{key: spec.kind for key, spec in meta_fields.items()}}
+
+
+def nested(meta_fields: Mapping[str, Field]) -> dict[str, dict[str, str]]:
+    """Mapping and records fields -> their keys -> the keys' kinds."""
+    return {key: dict(spec.keys) for key, spec in meta_fields.items() if spec.keys}
+
+
+TOP_LEVEL: dict[str, str] = top_level(FIELDS)
+NESTED: dict[str, dict[str, str]] = nested(FIELDS)
+
+# Names the grammar uses for things that are not meta fields (`status:`, `flag:`, ...).
+RESERVED = frozenset(NAMED_TERMS)
 FLAG_PARENT = "flags"
-
-# Free words, phrases and fuzzy matching look at these fields.
-TEXT_FIELDS = ("title", "topic", "summary")
-
-
-def _top_level() -> dict[str, str]:
-    """TOP_LEVEL plus whatever the reader's field table adds (it is the source of truth)."""
-    table = dict(_STATIC_TOP_LEVEL)
-    try:
-        from seeds import FIELDS
-    except ImportError:  # pragma: no cover - seeds is part of the package
-        return table
-    for key, spec in FIELDS.items():
-        table.setdefault(key, getattr(spec, "kind", TEXT))
-    return table
-
-
-TOP_LEVEL: dict[str, str] = _top_level()
 
 
 def flat_name(parent: str, key: str) -> str:
@@ -139,7 +136,7 @@ KNOWN_FIELDS: dict[str, str] = _known_fields()
 ALIASES: dict[str, str] = {
     f"{parent}.{key}": flat_name(parent, key) for parent, keys in NESTED.items() for key in keys
 }
-KNOWN_FLAGS: tuple[str, ...] = tuple(NESTED[FLAG_PARENT])
+KNOWN_FLAGS: tuple[str, ...] = tuple(NESTED.get(FLAG_PARENT, ()))
 
 
 # --------------------------------------------------------------------------- index_fields
@@ -183,6 +180,8 @@ def index_fields(post: Mapping[str, Any]) -> dict[str, str | int | list]:
     meta = meta if isinstance(meta, Mapping) else {}
     fields: dict[str, str | int | list] = {"title": str(post.get("title") or "")}
     for name, value in meta.items():
+        if name.__class__ is not str:
+            name = str(name)
         if name in RESERVED or name == "title":
             # An unknown meta field cannot shadow the grammar or the post's own title.
             name = f"meta.{name}"
@@ -216,10 +215,15 @@ def index_fields(post: Mapping[str, Any]) -> dict[str, str | int | list]:
             item = _scalar(value)
             if item is not None:
                 fields[name] = item
+    for name in _TEXT_META:  # text whatever the reader made of it (an all-digit topic)
+        value = fields.get(name)
+        if value is not None and value.__class__ is not str:
+            fields[name] = text_of(value)
     return fields
 
 
 _PLAIN = frozenset({str, int})
+_TEXT_META = tuple(name for name in TEXT_FIELDS if name != "title")
 
 
 def parents_of(names: Iterable[str]) -> dict[str, list[str]]:
@@ -232,6 +236,17 @@ def parents_of(names: Iterable[str]) -> dict[str, list[str]]:
         if dot and name not in children.get(parent, ()):
             children.setdefault(parent, []).append(name)
     return children
+
+
+def extra_names(names: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The field and flag names among ``names`` (those of indexed posts) beyond the field
+    table: unknown fields, their parents (`extra_map` of `extra_map.colour`) and unknown
+    flags (`shiny` of `flags.shiny`). Queries may name them (``parse_query``)."""
+    unknown = {name for name in names if name not in KNOWN_FIELDS}
+    unknown.update(parent for parent in parents_of(unknown) if parent not in KNOWN_FIELDS)
+    prefix = f"{FLAG_PARENT}."
+    flags = {name.removeprefix(prefix) for name in unknown if name.startswith(prefix)}
+    return frozenset(unknown), frozenset(flags)
 
 
 # --------------------------------------------------------------------------- the grammar
@@ -248,26 +263,9 @@ class QueryError(ValueError):
         self.term = term
 
 
-WORD, PHRASE, FIELD, COMPARE = "word", "phrase", "field", "compare"
-# FLAG, STATUS, HINT, CHANGED (above) are term kinds too.
-
-COMPARISONS = ("<=", ">=", "<", ">", "=")
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One term of a query. `value` is lower-cased text, an int (compare) or a bool."""
-
-    kind: str  # word | phrase | field | compare | flag | status | hint | changed
-    value: str | int | bool
-    field: str = ""  # flat field name (field, compare) or flag name (flag)
-    op: str = ""  # comparison operator (compare)
-    negated: bool = False
-    position: int = 0
-    raw: str = ""  # the term as typed
-
-    def __str__(self) -> str:
-        return self.raw
+# The kinds of terms (each a class of storage/terms.py).
+WORD, PHRASE, FIELD, COMPARE = FreeWord.kind, Phrase.kind, FieldEquals.kind, Compare.kind
+FLAG, STATUS, HINT, CHANGED = FlagSet.kind, StatusIs.kind, HasHint.kind, ChangedSinceReview.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,27 +280,30 @@ class Query:
     @property
     def words(self) -> tuple[str, ...]:
         """The positive free words (they rank the results)."""
-        return tuple(t.value for t in self.terms if t.kind == WORD and not t.negated)
+        return tuple(t.value for t in self.terms if isinstance(t, FreeWord) and not t.negated)
 
     @property
     def has_free_words(self) -> bool:
         return bool(self.words)
+
+    def describe(self) -> str:
+        """What the query finds, in words: its terms' descriptions, ANDed."""
+        if not self.terms:
+            return "every post"
+        return " and ".join(term.describe() for term in self.terms)
 
     def __str__(self) -> str:
         return self.text
 
 
 _NAME = re.compile(r"[A-Za-z_][\w.\-]*")
-_OPERATOR = re.compile(r"<=|>=|<|>|=|:")
-_WORD_CHARS = re.compile(r"[^\W_]+")  # what a free word is split into (see SearchIndex)
-_ASCII_WORD_CHARS = re.compile(r"[a-z0-9]+")  # the same on lower-case ASCII, 3x faster
-_INT = re.compile(r"[+-]?\d{1,18}")
+_OPERATOR = re.compile("|".join(map(re.escape, (*COMPARISONS, ":"))))
 
 
-def words_of(text: str) -> list[str]:
-    """The lower-case words of `text`, the unit fuzzy matching works on."""
-    text = text.lower()
-    return (_ASCII_WORD_CHARS if text.isascii() else _WORD_CHARS).findall(text)
+class _UnknownField(TermError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown field '{name}'")
+        self.name = name
 
 
 def _field_key(name: str) -> str:
@@ -310,13 +311,18 @@ def _field_key(name: str) -> str:
 
 
 class _Parser:
+    """Splits the text into terms and hands each to its class (storage/terms.py)."""
+
     def __init__(self, text: str, extra_fields: Iterable[str], extra_flags: Iterable[str]):
         self.text = text
         self.pos = 0
         self.fields = dict(KNOWN_FIELDS)
         for name in extra_fields:
             self.fields.setdefault(name, "")  # kind unknown: any operator allowed
-        self.flags = set(KNOWN_FLAGS) | set(extra_flags)
+        self.children = parents_of(self.fields)
+        flags = {flag: flat_name(FLAG_PARENT, flag) for flag in KNOWN_FLAGS}
+        flags.update((flag, flat_name(FLAG_PARENT, flag)) for flag in sorted(extra_flags))
+        self.context = ParseContext(flags)
 
     def error(self, message: str, position: int, term: str, expected: str = "") -> QueryError:
         return QueryError(message, position=position, term=term, expected=expected)
@@ -355,24 +361,23 @@ class _Parser:
             if self.pos >= len(text) or text[self.pos].isspace():
                 raise self.error("expected a term after '-'", self.pos - 1, "-")
         start = self.pos
+        place = {"negated": negated, "position": start}
         if text[start] == '"':
             phrase = self.quoted(start, start).lower()
             if not phrase.strip():
                 raise self.error("empty phrase", start, text[start : self.pos])
-            return [
-                Term(PHRASE, phrase, negated=negated, position=start, raw=text[start : self.pos])
-            ]
+            return [Phrase(phrase, raw=text[start : self.pos], **place)]
         name = _NAME.match(text, start)
-        operator = _OPERATOR.match(text, name.end()) if name else None
+        operator = _OPERATOR.match(text, name.end() if name else start)
+        if operator is not None and name is None:  # `:php`, `<3`
+            raw = self.bare()
+            raise self.error(f"expected a field name before '{operator.group()}'", start, raw)
         if name is None or operator is None:
             word = self.bare()
-            raw = word
             if '"' in word:  # `foo"bar`: a quote inside a word is a typo, say so
-                quote = start + word.index('"')
-                raise self.error("unexpected quote", quote, raw)
+                raise self.error("unexpected quote", start + word.index('"'), word)
             # `node.js` or `c++` are free words; each word part must match.
-            parts = words_of(word)
-            return [Term(WORD, part, negated=negated, position=start, raw=raw) for part in parts]
+            return [FreeWord(part, raw=word, **place) for part in words_of(word)]
         self.pos = operator.end()
         if self.pos < len(text) and text[self.pos] == '"':
             value = self.quoted(self.pos, start)
@@ -383,60 +388,39 @@ class _Parser:
                 quote = value_start + value.index('"')
                 raise self.error("unexpected quote", quote, text[start : self.pos])
         raw = text[start : self.pos]
-        return [self.field_term(name.group(), operator.group(), value, negated, start, raw)]
+        try:
+            term = self.named_term(name.group(), operator.group(), value.strip().lower())
+        except _UnknownField as exc:
+            raise self.error(exc.message, start, exc.name) from None
+        except TermError as exc:
+            raise self.error(exc.message, start, raw, exc.expected) from None
+        return [replace(term, raw=raw, **place)]
 
-    def field_term(
-        self, name: str, op: str, value: str, negated: bool, start: int, raw: str
-    ) -> Term:
+    def named_term(self, name: str, op: str, value: str) -> Term:
+        """The term of `name`, `op` and `value` (lower case)."""
         key = _field_key(name)
         prefix = f"{name}{op}"
-        value = value.strip().lower()
         if not value:
-            wanted = "a value" if op == ":" else "a number"
-            raise self.error(f"expected {wanted} after '{prefix}'", start, raw)
-        if key in (STATUS, FLAG, HINT, CHANGED):
+            raise TermError(f"expected {'a value' if op == ':' else 'a number'} after '{prefix}'")
+        named = NAMED_TERMS.get(key)
+        if named is not None:
             if op != ":":
-                raise self.error(f"expected '{key}:' not '{prefix}'", start, raw)
-            return self.special_term(key, value, negated, start, raw)
+                raise TermError(f"expected '{key}:' not '{prefix}'")
+            return named.parse(value, self.context)
         key = ALIASES.get(key, key)
         kind = self.fields.get(key)
         if kind is None:
-            raise self.error(f"unknown field '{name}'", start, name)
+            raise _UnknownField(name)
+        number = as_int(value)
         if op == ":":
-            if kind == INT and not _INT.fullmatch(value):
-                raise self.error(f"expected a number after '{prefix}'", start, raw)
-            return Term(FIELD, value, field=key, negated=negated, position=start, raw=raw)
+            if kind == INT and number is None:
+                raise TermError(f"expected a number after '{prefix}'")
+            return FieldEquals(key, value, (key, *self.children.get(key, ())))
         if kind and kind != INT:
-            raise self.error(f"field '{name}' is not a number, use '{name}:'", start, raw)
-        if not _INT.fullmatch(value):
-            raise self.error(f"expected a number after '{prefix}'", start, raw)
-        return Term(COMPARE, int(value), field=key, op=op, negated=negated, position=start, raw=raw)
-
-    def special_term(self, key: str, value: str, negated: bool, start: int, raw: str) -> Term:
-        if key == STATUS:
-            value = value.replace("-", "_").replace(" ", "_")
-            if value not in REVIEW_STATUSES:
-                expected = ", ".join(REVIEW_STATUSES)
-                raise self.error(f"unknown status '{value}'", start, raw, expected)
-            return Term(STATUS, value, negated=negated, position=start, raw=raw)
-        if key == CHANGED:
-            if value not in ("yes", "no"):
-                raise self.error("expected 'changed:yes' or 'changed:no'", start, raw)
-            return Term(CHANGED, value == "yes", negated=negated, position=start, raw=raw)
-        if key == FLAG:
-            flag = _field_key(value).replace(" ", "_")
-            flag = flag.removeprefix(f"{FLAG_PARENT}.")
-            if flag not in self.flags:
-                raise self.error(f"unknown flag '{value}'", start, raw)
-            return Term(
-                FLAG,
-                1,
-                field=flat_name(FLAG_PARENT, flag),
-                negated=negated,
-                position=start,
-                raw=raw,
-            )
-        return Term(HINT, value, negated=negated, position=start, raw=raw)
+            raise TermError(f"field '{name}' is not a number, use '{name}:'")
+        if number is None:
+            raise TermError(f"expected a number after '{prefix}'")
+        return Compare(key, op, number)
 
 
 def parse_query(
@@ -445,7 +429,7 @@ def parse_query(
     """Parse a query; raises QueryError naming the bad term and its position.
 
     `extra_fields` / `extra_flags` are names met in the indexed posts beyond the seeds'
-    field table (unknown meta fields are kept by the reader).
+    field table (unknown meta fields are kept by the reader; see ``extra_names``).
     """
     return _Parser(text, extra_fields, extra_flags).parse()
 

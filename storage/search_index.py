@@ -1,10 +1,12 @@
 """The in-memory search index: answers a query over 100,000 posts per keystroke.
 
-Built once from the store's index rows `(id, index_fields(post), queue_key)`, it keeps
+What a query means is defined by its terms (storage/terms.py) and, over whole corpora, by
+the plain specification (storage/query_spec.py); tests hold this index equal to it. Built
+once from the store's index rows `(id, index_fields(post), queue_key)`, it keeps
 
 * one column per field, values lower-cased. A column whose values repeat (notes, tools,
   topic, summary, scores...) holds one shared object per distinct value, and a term on it
-  is decided once per distinct value, then mapped back to posts by identity;
+  is decided once per distinct value, then mapped back to posts with one C-level scan;
 * a vocabulary of the words of title, topic and summary with, per word, the posts holding
   it in the title and in topic/summary. A free word is matched against the vocabulary, not
   against every post: exact, prefix and substring hits by `in`, typos by rapidfuzz
@@ -12,14 +14,12 @@ Built once from the store's index rows `(id, index_fields(post), queue_key)`, it
   words' posts are then combined with set operations;
 * the queue order (slots sorted by `(queue_key, id)`), for unranked results and for ties.
 
-Every per-post loop of a search is a C-level one (`map`, `compress`, set operations).
-Review status, hints, "changed" and bodies live in the store: the search asks for them
-through callbacks, only for posts that passed every other term, bodies last and only when
-title, topic and summary do not hold the phrase, and stops as soon as `limit` posts pass.
-
-The results of the previous query's terms are kept, so typing one more character only
-re-evaluates the term being typed. The index pickles (without those caches): the store can
-cache it on disk instead of rebuilding it at every open.
+Each term answers from the columns or the vocabulary (`_Lookups`), or as a test asked per
+post through the store's callbacks (review status, hints, "changed", bodies): those run
+only for posts that passed every other term, bodies last, and stop as soon as `limit`
+posts pass. The answers of the previous query's terms are kept, so typing one more
+character only re-asks the term being typed. `to_data`/`from_data` save and load the index
+as data (storage/codec.py), so the store caches it instead of rebuilding it at every open.
 """
 
 from __future__ import annotations
@@ -36,22 +36,23 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from .codec import CodecError, Reader, Writer, expect, str_list
-from .query import (
-    CHANGED,
-    COMPARE,
-    FIELD,
-    FLAG,
-    FLAG_PARENT,
-    HINT,
-    KNOWN_FIELDS,
-    PHRASE,
-    STATUS,
+from .query import KNOWN_FIELDS, Query, extra_names, parse_query
+from .terms import (
+    COMPARISONS,
+    EXACT,
+    PREFIX,
+    REST_PENALTY,
+    SUBSTRING,
     TEXT_FIELDS,
-    WORD,
-    Query,
-    Term,
-    parents_of,
-    parse_query,
+    TITLE,
+    TYPO_CUTOFF,
+    TYPO_MIN_LENGTH,
+    TYPO_WEIGHT,
+    Callbacks,
+    PerPost,
+    Ranked,
+    Slots,
+    text_of,
     words_of,
 )
 
@@ -59,15 +60,7 @@ StatusOf = Callable[[str], str]
 HintsOf = Callable[[str], Iterable[str]]
 ChangedOf = Callable[[str], bool]
 BodyContains = Callable[[str, str], bool]
-
-# Scores of one query word against one vocabulary word (0..100).
-EXACT = 100.0
-PREFIX = 90.0  # + up to 10 for how much of the word was typed
-SUBSTRING = 80.0  # + up to 10 likewise
-TYPO_CUTOFF = 80.0  # fuzz.ratio below this is not a match
-TYPO_WEIGHT = 0.9  # a typo ranks below a prefix of similar length
-TYPO_MIN_LENGTH = 4  # shorter words match by substring only
-REST_PENALTY = 5  # a word found in topic/summary but not in the title ranks lower
+Row = tuple[str, Mapping[str, Any], Any]  # (id, index_fields(post), queue_key)
 
 # A result group holding at least 1/_SCAN_SHARE of all posts is walked in queue order
 # (stopping at the limit); smaller groups are sorted by queue rank.
@@ -79,24 +72,19 @@ _MAX_INCREMENTAL = 256
 # whose first values are nearly all distinct (ids, hashes, titles) is not even counted.
 _SHARE_RATIO = 0.1
 _SAMPLE = 2000
+_UNIQUE_RATIO = 0.9
 # A word whose posts outnumber the candidates this many times is scored per candidate.
 _CANDIDATE_SHARE = 8
 # Distinct (topic, summary) pairs whose words are remembered for per-candidate scoring.
 _REST_WORDS_CACHE = 20_000
-_UNIQUE_RATIO = 0.9
 
-_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "=": operator.eq,
-}
 _NAN = float("nan")  # compares false with everything: "no number" in numeric scans
 _EXACT_FLOAT = 2**53  # integers below this are exact as doubles
 _MAX_PATCHES = 64  # changed values of a packed column kept aside before packing again
 _MISSING = object()
 _IDENTITY: dict[int, int] = {}  # marks a queue rank equal to the slot
+_NONE = type(None)
+_NUMBERS = (int, float)  # index_fields makes bools ints
 
 
 def _norm(value: Any) -> Any:
@@ -114,13 +102,11 @@ def _norm(value: Any) -> Any:
     return str(value).lower()
 
 
-def _is_lower(strings: Iterable[Any]) -> bool:
-    """True when every item is a str with no upper-case letter (one C-level pass)."""
-    try:
-        joined = "\x00".join(strings)
-    except TypeError:  # not all strings
-        return False
-    return joined == joined.lower()
+def _is_missing(value: Any) -> bool:
+    """No value for a query to name: None, "", or a list of nothing but ""."""
+    if value is None or value == "":
+        return True
+    return isinstance(value, tuple) and all(item == "" for item in value)
 
 
 def _thaw(value: Any) -> Any:
@@ -139,10 +125,19 @@ def _key(value: Any) -> Any:
     return tuple(value) if value.__class__ is list else value
 
 
+def _targets(text: str, number: int | None) -> frozenset[Any]:
+    """What a field value (a list: one item) is compared with: a str equals `text`, a
+    number equals `number` (set membership tells them apart: "5" != 5)."""
+    return frozenset((text,) if number is None else (text, number))
+
+
+# --------------------------------------------------------------------------- columns
+
+
 class _Column:
     """The values of one field, slot by slot, compactly; see the subclasses.
 
-    `set` returns the column to keep using (a column may need another encoding).
+    `put` returns the column to keep using (a column may need another encoding).
     """
 
     __slots__ = ("is_list",)
@@ -153,41 +148,26 @@ class _Column:
     @staticmethod
     def build(raw: list) -> _Column:
         """The best encoding for one raw value per slot (None: missing)."""
-        try:
-            joined = "\x00".join(raw)  # the common case: text in every post
-        except TypeError:
-            types = set(map(type, raw))
-        else:
-            lower = joined == joined.lower()
+        types = set(map(type, raw))
+        types.discard(_NONE)
+        if types <= {str}:
             if _repetitive(raw):
-                return _Coded.build(raw, False, clean=lower)
-            if lower and "\n" not in joined and "\x1f" not in joined:
-                return _Packed.from_strings(raw)  # all in C
-            return _Packed.from_values(raw, False)
-        none = type(None)
-        if types <= {int, none} and max(map(abs, filter(None, raw)), default=0) < _EXACT_FLOAT:
+                return _Coded.build(raw, False)
+            return _Packed.build(raw, False)
+        if types <= {int} and max(map(abs, filter(None, raw)), default=0) < _EXACT_FLOAT:
             if _repetitive(raw):
-                return _Coded.build(raw, False, clean=True)
+                return _Coded.build(raw, False)
             return _Numbers.build(raw)
-        if types <= {list, tuple, none}:
-            if none in types:
-                keys = [() if v is None else tuple(v) for v in raw]
-            else:
-                keys = list(map(tuple, raw))
+        if types <= {list, tuple}:
+            keys = [() if v is None else tuple(v) for v in raw]
             if _repetitive(keys):
-                return _Coded.build(keys, True, clean=_is_lower(chain.from_iterable(keys)))
+                return _Coded.build(keys, True)
             if set(map(type, chain.from_iterable(keys))) <= {str}:
-                return _Packed.from_values(keys, True)
+                return _Packed.build(keys, True)
             return _Plain([None if v is None else _norm(v) for v in raw], True)
-        if types <= {str, none}:
-            if _repetitive(raw):
-                return _Coded.build(raw, False, clean=False)
-            return _Packed.from_values(raw, False)
-        try:
-            if _repetitive(raw):
-                return _Coded.build(raw, False, clean=False)
-        except TypeError:  # pragma: no cover - index_fields gives hashable values
-            pass
+        keys = list(map(_key, raw))  # mixed kinds, lists among them (as tuples: hashable)
+        if _repetitive(keys):
+            return _Coded.build(keys, False)
         return _Plain([None if v is None else _norm(v) for v in raw], False)
 
     def value(self, slot: int) -> Any:  # pragma: no cover - abstract
@@ -213,27 +193,40 @@ class _Column:
         except (KeyError, TypeError, AttributeError) as exc:
             raise CodecError(f"column: {exc}") from exc
 
-    def set(self, slot: int, value: Any) -> _Column:  # pragma: no cover - abstract
+    def put(self, slot: int, value: Any) -> _Column:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def equal(self, targets: set[Any]) -> set[int]:
-        """Slots whose value is one of `targets` (a list value: holds one of them)."""
-        raise NotImplementedError  # pragma: no cover - abstract
+    def equal(self, text: str, number: int | None) -> set[int]:
+        """Slots whose value (a list: one of its items) is the str `text` or the number
+        `number`."""
+        targets = _targets(text, number)
+
+        def test(value: Any) -> bool:
+            if value.__class__ is tuple:  # a list (any column may be given one)
+                return not targets.isdisjoint(value)
+            return value in targets
+
+        return self.where(test)
 
     def compare(self, op: str, number: int) -> set[int]:
-        """Slots whose integer value compares true with `number`."""
-        compare = _OPERATORS[op]
-        return self.where(lambda v: v.__class__ is int and compare(v, number))
+        """Slots whose number value (int or float) compares true with `number`."""
+        compare = COMPARISONS[op]
+        return self.where(lambda v: v.__class__ in _NUMBERS and compare(v, number))
 
     def contains(self, phrase: str) -> set[int]:
         """Slots whose text holds `phrase`."""
         return self.where(lambda v: isinstance(v, str) and phrase in v)
 
     def where(self, test: Callable[[Any], bool]) -> set[int]:  # pragma: no cover - abstract
+        """Slots whose value is present and passes `test`."""
         raise NotImplementedError
 
+    def holds_values(self, size: int) -> bool:
+        """Whether some slot below `size` has a value a query could name."""
+        return any(not _is_missing(self.value(slot)) for slot in range(size))
+
     def settle(self) -> None:
-        """After a batch of `set` calls: tidy up (a packed column packs its changes)."""
+        """After a batch of `put` calls: tidy up (a packed column packs its changes)."""
 
     def text(self, slot: int) -> str:
         """The value of a text field ("" when missing or not text)."""
@@ -290,14 +283,14 @@ class _Coded(_Column):
         return cls(codes, distinct, lookup, is_list)
 
     @classmethod
-    def build(cls, keys: list, is_list: bool, clean: bool) -> _Coded:
+    def build(cls, keys: list, is_list: bool) -> _Coded:
         missing = () if is_list else None
         lookup: dict[Any, int] = {None: 0, (): 0}
         distinct: list[Any] = [missing]
         for key in dict.fromkeys(keys):
             if key in lookup:
                 continue
-            norm = key if clean else _norm(key)
+            norm = _norm(key)
             code = lookup.get(norm)
             if code is None:
                 code = len(distinct)
@@ -314,7 +307,7 @@ class _Coded(_Column):
     def value(self, slot: int) -> Any:
         return self.distinct[self.codes[slot]] if slot < len(self.codes) else None
 
-    def set(self, slot: int, value: Any) -> _Column:
+    def put(self, slot: int, value: Any) -> _Column:
         code = 0
         if value is not None:
             key = _key(value)
@@ -344,10 +337,9 @@ class _Coded(_Column):
             return _where(len(codes), map(operator.eq, codes, repeat(hits[0])))
         return _where(len(codes), map(set(hits).__contains__, codes))
 
-    def equal(self, targets: set[Any]) -> set[int]:
-        if self.is_list:
-            return self.where(lambda v: not targets.isdisjoint(v))
-        return self.where(lambda v: v in targets)
+    def holds_values(self, size: int) -> bool:
+        distinct = self.distinct
+        return any(not _is_missing(distinct[code]) for code in set(self.codes[:size]))
 
     def texts(self, size: int) -> list[str]:
         strings = [v if isinstance(v, str) else "" for v in self.distinct]
@@ -382,41 +374,44 @@ class _Numbers(_Column):
             return None
         return int(self.numbers[slot])
 
-    def set(self, slot: int, value: Any) -> _Column:
+    def put(self, slot: int, value: Any) -> _Column:
         if value is not None and not (value.__class__ is int and abs(value) < _EXACT_FLOAT):
             # not a number after all: a plain column from here on
             plain = _Plain([self.value(s) for s in range(len(self.numbers))], False)
-            return plain.set(slot, value)
+            return plain.put(slot, value)
         numbers = self.numbers
         if slot >= len(numbers):
             numbers.extend(repeat(_NAN, slot + 1 - len(numbers)))
         numbers[slot] = _NAN if value is None else value
         return self
 
-    def where(self, test: Callable[[Any], bool]) -> set[int]:
-        return {s for s in range(len(self.numbers)) if (v := self.value(s)) is not None and test(v)}
-
-    def equal(self, targets: set[Any]) -> set[int]:
-        numbers = {t for t in targets if t.__class__ is int}
-        if not numbers:
+    def equal(self, text: str, number: int | None) -> set[int]:
+        if number is None:
             return set()
-        return _where(len(self.numbers), map(numbers.__contains__, self.numbers))
+        return _where(len(self.numbers), map(operator.eq, self.numbers, repeat(number)))
 
     def compare(self, op: str, number: int) -> set[int]:
-        compare = _OPERATORS[op]
+        compare = COMPARISONS[op]
         return _where(len(self.numbers), map(compare, self.numbers, repeat(number)))
 
     def contains(self, phrase: str) -> set[int]:
         return set()
+
+    def holds_values(self, size: int) -> bool:
+        numbers = self.numbers[:size]
+        return any(map(operator.eq, numbers, numbers))  # NaN (missing) is not equal to itself
+
+
+_SEPARATORS = frozenset("\n\x1f")
 
 
 class _Packed(_Column):
     """Mostly distinct text (titles, hashes, urls) in one string: no object per post.
 
     `packed` is a newline, the values each followed by a newline, list items joined by
-    the unit separator (0x1F);
-    slot i is packed[starts[i] : starts[i + 1] - 1]. Values changed later live in
-    `patches` until there are enough of them to pack again.
+    the unit separator (0x1F); slot i is packed[starts[i] : starts[i + 1] - 1]. Values
+    holding a separator are not packed (a plain column takes them). Values changed later
+    live in `patches` until there are enough of them to pack again.
     """
 
     __slots__ = ("packed", "starts", "patches")
@@ -445,15 +440,22 @@ class _Packed(_Column):
         return cls(packed, starts, data.get("list") is True)
 
     @classmethod
-    def from_strings(cls, strings: list[str], is_list: bool = False) -> _Packed:
-        """From clean strings (lower-case, no separators)."""
-        lengths = map(operator.add, map(len, strings), repeat(1))
+    def build(cls, values: list, is_list: bool) -> _Column:
+        """Texts (is_list: tuples of texts) or None; a plain column when one holds a
+        separator."""
+        if is_list:
+            texts = ["\x1f".join(map(str.lower, items)) for items in values]
+            separators = sum(max(len(items) - 1, 0) for items in values)
+        else:
+            strings = [v or "" for v in values] if None in values else values
+            texts = list(map(str.lower, strings))
+            separators = 0
+        joined = "\n".join(texts)
+        if joined.count("\n") != max(len(texts) - 1, 0) or joined.count("\x1f") != separators:
+            return _Plain([None if v is None else _norm(v) for v in values], is_list)
+        lengths = map(operator.add, map(len, texts), repeat(1))
         starts = array("I", accumulate(lengths, initial=1))
-        return cls("\n" + "\n".join(strings) + "\n", starts, is_list)
-
-    @classmethod
-    def from_values(cls, values: Iterable[Any], is_list: bool) -> _Packed:
-        return cls.from_strings([_pack(v, is_list) for v in values], is_list)
+        return cls("\n" + joined + "\n", starts, is_list)
 
     def _size(self) -> int:
         return len(self.starts) - 1
@@ -469,19 +471,22 @@ class _Packed(_Column):
             return tuple(text.split("\x1f")) if text else ()
         return text
 
-    def set(self, slot: int, value: Any) -> _Column:
-        if value is not None and not (
-            (
-                self.is_list
-                and isinstance(value, list | tuple)
-                and all(isinstance(v, str) for v in value)
+    def _holds(self, value: Any) -> bool:
+        """Whether this column can pack `value`."""
+        if value is None:
+            return True
+        if self.is_list:
+            return isinstance(value, list | tuple) and all(
+                isinstance(v, str) and _SEPARATORS.isdisjoint(v) for v in value
             )
-            or (not self.is_list and isinstance(value, str))
-        ):
-            plain = _Plain([self.value(s) for s in range(self._size())], self.is_list)
-            return plain.set(slot, value)
-        norm = _norm(value) if value is not None else (() if self.is_list else None)
-        self.patches[slot] = norm
+        return isinstance(value, str) and _SEPARATORS.isdisjoint(value)
+
+    def put(self, slot: int, value: Any) -> _Column:
+        if not self._holds(value):
+            size = max(self._size(), max(self.patches, default=-1) + 1)
+            plain = _Plain([self.value(s) for s in range(size)], self.is_list)
+            return plain.put(slot, value)
+        self.patches[slot] = _norm(value) if value is not None else (() if self.is_list else None)
         return self
 
     def settle(self) -> None:
@@ -492,7 +497,8 @@ class _Packed(_Column):
         size = max(self._size(), max(self.patches, default=-1) + 1)
         values = [self.value(s) for s in range(size)]
         self.patches = {}
-        packed = self.from_values(values, self.is_list)
+        packed = self.build(values, self.is_list)
+        assert isinstance(packed, _Packed)  # every value passed _holds
         self.packed, self.starts = packed.packed, packed.starts
 
     def _slots_at(self, positions: Iterable[int]) -> set[int]:
@@ -507,21 +513,19 @@ class _Packed(_Column):
         found.update(s for s, v in self.patches.items() if v is not None and test(v))
         return found
 
-    def equal(self, targets: set[Any]) -> set[int]:
-        texts = {str(t) for t in targets} - {""}
-        texts = {t for t in texts if _SEPARATORS.isdisjoint(t)}
-        if not texts:
+    def equal(self, text: str, number: int | None) -> set[int]:
+        if not text or not _SEPARATORS.isdisjoint(text):
             return set()
-        pattern = re.compile("(?<=[\n\x1f])(?:" + "|".join(map(re.escape, texts)) + ")(?=[\n\x1f])")
+        pattern = re.compile(f"(?<=[\n\x1f]){re.escape(text)}(?=[\n\x1f])")
         found = self._slots_at(m.start() for m in pattern.finditer(self.packed))
         for slot, v in self.patches.items():
-            if v is not None and (not texts.isdisjoint(v) if isinstance(v, tuple) else v in texts):
+            if v is not None and (text in v if isinstance(v, tuple) else v == text):
                 found.add(slot)
         return found
 
     def contains(self, phrase: str) -> set[int]:
-        if not phrase or not _SEPARATORS.isdisjoint(phrase):
-            return set()
+        if self.is_list or not phrase or not _SEPARATORS.isdisjoint(phrase):
+            return set()  # lists hold no text to search (text fields are text)
         starts, find = self.starts, self.packed.find
         found: set[int] = set()
         position = find(phrase)
@@ -545,18 +549,6 @@ class _Packed(_Column):
         return self.packed[1:-1].split("\n") if size else []
 
 
-_SEPARATORS = frozenset("\n\x1f")
-
-
-def _pack(value: Any, is_list: bool) -> str:
-    """One value as packed text: lower-case, separators replaced by spaces."""
-    if value is None:
-        return ""
-    items = value if is_list else (value,)
-    text = "\x1f".join(str(item).lower().replace("\n", " ").replace("\x1f", " ") for item in items)
-    return text
-
-
 class _Plain(_Column):
     """One normalised object per slot: the fallback for mixed values."""
 
@@ -578,7 +570,7 @@ class _Plain(_Column):
     def value(self, slot: int) -> Any:
         return self.values[slot] if slot < len(self.values) else None
 
-    def set(self, slot: int, value: Any) -> _Column:
+    def put(self, slot: int, value: Any) -> _Column:
         values = self.values
         if slot >= len(values):
             values.extend(repeat(None, slot + 1 - len(values)))
@@ -588,13 +580,30 @@ class _Plain(_Column):
     def where(self, test: Callable[[Any], bool]) -> set[int]:
         return {s for s, v in enumerate(self.values) if v is not None and v != () and test(v)}
 
-    def equal(self, targets: set[Any]) -> set[int]:
-        def test(v: Any) -> bool:
-            if isinstance(v, tuple):
-                return not targets.isdisjoint(v)
-            return v in targets
 
-        return self.where(test)
+def _raw_columns(fields: list[Mapping[str, Any]]) -> dict[str, list]:
+    """Field name -> its value in each post (None: missing); text fields always present,
+    as text.
+
+    One pass over the posts' maps: a pass per field (``[f.get(name) for f in fields]``)
+    revisits 100,000 scattered dicts 40 times, ~3x slower at that size."""
+    size = len(fields)
+    columns: dict[str, list] = {name: [None] * size for name in TEXT_FIELDS}
+    get = columns.get
+    for slot, post in enumerate(fields):
+        for name, value in post.items():
+            column = get(name)
+            if column is None:
+                column = columns[name] = [None] * size
+            column[slot] = value
+    for name in TEXT_FIELDS:
+        raw = columns[name]
+        if not set(map(type, raw)) <= {str, _NONE}:
+            columns[name] = [v if v is None else text_of(v) for v in raw]
+    return columns
+
+
+# --------------------------------------------------------------------------- the vocabulary
 
 
 def _postings_to_data(writer: Writer, postings: dict[str, array]) -> dict[str, Any]:
@@ -622,21 +631,354 @@ def _postings_from_data(reader: Reader, data: Any, size: int) -> dict[str, array
     return postings
 
 
-def _raw_columns(fields: list[Mapping[str, Any]]) -> dict[str, list]:
-    """Field name -> its value in each post (None: missing); text fields always present.
+class _Vocabulary:
+    """The words of title, topic and summary: per word the slots holding it in the title
+    (`title_posts`) and in topic/summary (`rest_posts`), and every distinct word (`words`,
+    for rapidfuzz). Words of removed posts stay in `words` with no posts."""
 
-    One pass over the posts' maps: a pass per field (``[f.get(name) for f in fields]``)
-    revisits 100,000 scattered dicts 40 times, ~3x slower at that size."""
-    size = len(fields)
-    columns: dict[str, list] = {name: [None] * size for name in TEXT_FIELDS}
-    get = columns.get
-    for slot, post in enumerate(fields):
-        for name, value in post.items():
-            column = get(name)
-            if column is None:
-                column = columns[name] = [None] * size
-            column[slot] = value
-    return columns
+    __slots__ = ("title_posts", "rest_posts", "words", "_known", "_rest_words")
+
+    def __init__(
+        self, title_posts: dict[str, array], rest_posts: dict[str, array], words: list[str]
+    ) -> None:
+        self.title_posts = title_posts
+        self.rest_posts = rest_posts
+        self.words = words
+        self._known = set(words)
+        # (topic, summary) -> its words, for per-candidate scoring
+        self._rest_words: dict[tuple[str, str], frozenset[str]] = {}
+
+    @classmethod
+    def build(cls, columns: Mapping[str, _Column], ids: list[str | None]) -> _Vocabulary:
+        size = len(ids)
+        title_posts: dict[str, array] = {}
+        for slot, text in enumerate(columns[TITLE].texts(size)):
+            if text:
+                for word in words_of(text):
+                    posts = title_posts.get(word)
+                    if posts is None:
+                        posts = title_posts[word] = array("I")
+                    posts.append(slot)
+        # Topic and summary repeat across posts: group the posts by the pair, then add each
+        # group to the words of the pair at once.
+        groups: dict[tuple[str, str], array] = {}
+        pairs = zip(columns["topic"].texts(size), columns["summary"].texts(size), strict=True)
+        for slot, pair in enumerate(pairs):
+            if ids[slot] is not None:
+                group = groups.get(pair)
+                if group is None:
+                    group = groups[pair] = array("I")
+                group.append(slot)
+        rest_posts: dict[str, array] = {}
+        for (topic, summary), slots in groups.items():
+            for word in set(words_of(topic)) | set(words_of(summary)):
+                posts = rest_posts.get(word)
+                if posts is None:
+                    rest_posts[word] = array("I", slots)
+                else:
+                    posts.extend(slots)
+        return cls(title_posts, rest_posts, list(dict.fromkeys(chain(title_posts, rest_posts))))
+
+    def to_data(self, writer: Writer) -> dict[str, Any]:
+        return {
+            "title_posts": _postings_to_data(writer, self.title_posts),
+            "rest_posts": _postings_to_data(writer, self.rest_posts),
+            "words": self.words,
+        }
+
+    @classmethod
+    def from_data(cls, reader: Reader, data: dict[str, Any], size: int) -> _Vocabulary:
+        return cls(
+            _postings_from_data(reader, data.get("title_posts"), size),
+            _postings_from_data(reader, data.get("rest_posts"), size),
+            str_list(data.get("words"), "search index words"),
+        )
+
+    @staticmethod
+    def post_words(columns: Mapping[str, _Column], slot: int) -> tuple[set[str], set[str]]:
+        """The words of one post's title, and of its topic and summary."""
+        title = set(words_of(columns[TITLE].text(slot)))
+        rest = set(words_of(columns["topic"].text(slot)))
+        rest.update(words_of(columns["summary"].text(slot)))
+        return title, rest
+
+    def add(self, columns: Mapping[str, _Column], slot: int) -> None:
+        """Post the words of `slot` (its text columns are set)."""
+        for words, postings in zip(
+            self.post_words(columns, slot), (self.title_posts, self.rest_posts), strict=True
+        ):
+            for word in words:
+                postings.setdefault(word, array("I")).append(slot)
+                if word not in self._known:
+                    self._known.add(word)
+                    self.words.append(word)
+
+    def remove(self, columns: Mapping[str, _Column], slots: Iterable[int]) -> None:
+        """Take the words of these posts out of the postings (before their text changes)."""
+        leaving: tuple[dict[str, set[int]], dict[str, set[int]]] = ({}, {})
+        for slot in slots:
+            for words, gone in zip(self.post_words(columns, slot), leaving, strict=True):
+                for word in words:
+                    gone.setdefault(word, set()).add(slot)
+        for gone, postings in zip(leaving, (self.title_posts, self.rest_posts), strict=True):
+            for word, slots_gone in gone.items():
+                posts = postings.get(word)
+                if not posts:
+                    continue
+                if len(slots_gone) <= 2:  # a remove scans only up to the slot
+                    for slot in slots_gone:
+                        try:
+                            while True:  # a word twice in a title is posted twice
+                                posts.remove(slot)
+                        except ValueError:
+                            pass
+                else:
+                    postings[word] = array("I", filterfalse(slots_gone.__contains__, posts))
+
+    def match(self, word: str) -> _WordMatch:
+        """The posts `word` matches, in score buckets (storage.terms.word_score: a title
+        word at its score, a topic/summary word REST_PENALTY below)."""
+        by_score: dict[int, list[array]] = {}
+        scores = self._scores(word)
+        for other, score in scores.items():
+            title = self.title_posts.get(other)
+            if title:
+                by_score.setdefault(int(score), []).append(title)
+            rest = self.rest_posts.get(other)
+            if rest:
+                by_score.setdefault(int(score) - REST_PENALTY, []).append(rest)
+        return _WordMatch(scores, sorted(by_score.items(), reverse=True))
+
+    def _scores(self, word: str) -> dict[str, float]:
+        """Vocabulary word -> storage.terms.word_score(word, it), for matches only: the
+        words holding `word` found by one C-level `in` scan, typos by rapidfuzz."""
+        length = len(word)
+        scores: dict[str, float] = {}
+        words = self.words
+        for other in compress(words, map(str.__contains__, words, repeat(word))):
+            share = 10.0 * length / len(other)
+            if other == word:
+                scores[other] = EXACT
+            elif other.startswith(word):
+                scores[other] = PREFIX + share
+            else:
+                scores[other] = SUBSTRING + share
+        if length >= TYPO_MIN_LENGTH:
+            for other, ratio, _ in process.extract(
+                word,
+                words,
+                scorer=fuzz.ratio,
+                processor=None,
+                score_cutoff=TYPO_CUTOFF,
+                limit=None,
+            ):
+                scores.setdefault(other, ratio * TYPO_WEIGHT)
+        return scores
+
+    def slot_score(
+        self, columns: Mapping[str, _Column], slot: int, scores: dict[str, float]
+    ) -> int | None:
+        """One post's score for one word (as its buckets would give it), None: no match."""
+        best = None
+        for word in scores.keys() & words_of(columns[TITLE].text(slot)):
+            score = int(scores[word])
+            if best is None or score > best:
+                best = score
+        pair = (columns["topic"].text(slot), columns["summary"].text(slot))
+        rest = self._rest_words.get(pair)
+        if rest is None:
+            if len(self._rest_words) >= _REST_WORDS_CACHE:
+                self._rest_words.clear()
+            rest = self._rest_words[pair] = frozenset(words_of(pair[0] + " " + pair[1]))
+        for word in scores.keys() & rest:
+            score = int(scores[word]) - REST_PENALTY
+            if best is None or score > best:
+                best = score
+        return best
+
+
+class _WordMatch:
+    """One free word against the index: vocabulary scores and score buckets of posts.
+
+    The buckets (disjoint slot sets, best score first) are built on demand, one at a time.
+    """
+
+    __slots__ = ("scores", "estimate", "_pending", "_buckets", "_matched")
+
+    def __init__(self, scores: dict[str, float], by_score: list[tuple[int, list[array]]]):
+        self.scores = scores
+        self.estimate = sum(len(posts) for _, group in by_score for posts in group)
+        self._pending = iter(by_score)
+        self._buckets: list[tuple[int, set[int]]] = []
+        self._matched: set[int] = set()
+
+    def buckets(self) -> Iterator[tuple[int, set[int]]]:
+        yield from self._buckets  # safe: only this generator appends, after the last item
+        for score, group in self._pending:
+            slots = set().union(*group)
+            if self._matched:
+                slots -= self._matched
+            if slots:
+                self._matched |= slots
+                self._buckets.append((score, slots))
+                yield score, slots
+
+    def matched(self) -> set[int]:
+        """Every slot the word matches (builds all buckets)."""
+        for _ in self.buckets():
+            pass
+        return self._matched
+
+
+# --------------------------------------------------------------------------- queue order
+
+
+class _QueueOrder:
+    """The slots sorted by (queue key, id), kept up to date by insertion for a few changes
+    and by one sort after many. `ids` and `keys` are the index's lists (slot -> value)."""
+
+    __slots__ = ("ids", "keys", "_order", "_dirty", "_incremental", "_rank")
+
+    def __init__(self, ids: list[str | None], keys: list[Any], order: array | None = None):
+        self.ids = ids
+        self.keys = keys
+        if order is None:
+            order = self._sorted(i for i, post_id in enumerate(ids) if post_id is not None)
+        self._order = order
+        self._dirty = False
+        self._incremental = 0
+        self._rank: dict[int, int] | None = None
+
+    def _sort_key(self, slot: int) -> tuple:
+        return (self.keys[slot], self.ids[slot])
+
+    def _sorted(self, slots: Iterable[int]) -> array:
+        # two stable C-keyed sorts == one sort by (queue_key, id), without a Python key call
+        order = sorted(slots, key=self.ids.__getitem__)
+        order.sort(key=self.keys.__getitem__)
+        return array("I", order)
+
+    def remove(self, slot: int) -> None:
+        """Take `slot` out (before its key changes)."""
+        self._rank = None
+        if not self._dirty and self._incremental < _MAX_INCREMENTAL:
+            order = self._order
+            position = bisect.bisect_left(order, self._sort_key(slot), key=self._sort_key)
+            if position < len(order) and order[position] == slot:
+                del order[position]
+                self._incremental += 1
+                return
+        self._dirty = True
+
+    def insert(self, slot: int) -> None:
+        self._rank = None
+        if self._dirty or self._incremental >= _MAX_INCREMENTAL:
+            self._dirty = True
+            return
+        bisect.insort(self._order, slot, key=self._sort_key)
+        self._incremental += 1
+
+    def slots(self) -> array:
+        """Every live slot in queue order."""
+        if self._dirty:
+            live = (i for i, post_id in enumerate(self.ids) if post_id is not None)
+            self._order = self._sorted(live)
+            self._dirty = False
+        self._incremental = 0
+        return self._order
+
+    def rank(self) -> dict[int, int] | None:
+        """Slot -> queue position; None when they are equal (rows given in queue order)."""
+        order = self.slots()
+        if self._rank is None:
+            if order == array("I", range(len(self.ids))):
+                self._rank = _IDENTITY
+            else:
+                self._rank = dict(zip(order, range(len(order)), strict=True))
+        return None if self._rank is _IDENTITY else self._rank
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+class _Lookups:
+    """What terms ask of the index (storage.terms.IndexLookups), answered from its columns
+    and vocabulary. Answers are kept for the next query: typing one more character re-asks
+    only the term being typed."""
+
+    __slots__ = ("_index", "_cache", "_previous", "_version")
+
+    def __init__(self, index: SearchIndex) -> None:
+        self._index = index
+        self._cache: dict[tuple, Any] = {}  # question -> answer, for the current query
+        self._previous: dict[tuple, Any] = {}  # the same for the previous query
+        self._version = -1
+
+    def begin(self, version: int) -> None:
+        """A new query on the index as of `version` (answers of older versions go)."""
+        if self._version != version:
+            self._cache = {}
+            self._version = version
+        self._previous, self._cache = self._cache, {}
+
+    def end(self) -> None:
+        self._previous = {}
+
+    def _cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        value = self._cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._previous.get(key, _MISSING)
+            if value is _MISSING:
+                value = compute()
+            self._cache[key] = value
+        return value
+
+    def equal(self, names: tuple[str, ...], text: str, number: int | None) -> set[int]:
+        def compute() -> set[int]:
+            found: set[int] = set()
+            for name in names:
+                column = self._index._columns.get(name)
+                if column is not None:
+                    found |= column.equal(text, number)
+            return found
+
+        return self._cached(("equal", names, text, number), compute)
+
+    def compare(self, name: str, op: str, number: int) -> set[int]:
+        def compute() -> set[int]:
+            column = self._index._columns.get(name)
+            return set() if column is None else column.compare(op, number)
+
+        return self._cached(("compare", name, op, number), compute)
+
+    def phrase(self, phrase: str) -> set[int]:
+        def compute() -> set[int]:
+            columns = self._index._columns
+            return set().union(*(columns[name].contains(phrase) for name in TEXT_FIELDS))
+
+        return self._cached(("phrase", phrase), compute)
+
+    def word(self, word: str) -> _WordMatch:
+        return self._cached(("word", word), lambda: self._index._vocabulary.match(word))
+
+    def phrase_ids(self, phrase: str) -> frozenset[str]:
+        ids = self._index._ids
+        return self._cached(
+            ("phrase ids", phrase),
+            lambda: frozenset(map(ids.__getitem__, self.phrase(phrase))),  # type: ignore[arg-type]
+        )
+
+
+# --------------------------------------------------------------------------- the index
+
+
+# (groups, excluded, tests): groups None (all posts) or [(score, slots)] best first, each
+# group listed in queue order; excluded: slot sets left out; tests: (per-id test, negated).
+_Plan = tuple[
+    Iterable[tuple[int, set[int]]] | None,
+    list[set[int]],
+    list[tuple[Callable[[str], bool], bool]],
+]
 
 
 class SearchIndex:
@@ -647,7 +989,7 @@ class SearchIndex:
     already in queue order make construction cheaper.
     """
 
-    def __init__(self, rows: Iterable[tuple[str, Mapping[str, Any], Any]] = ()) -> None:
+    def __init__(self, rows: Iterable[Row] = ()) -> None:
         rows = rows if isinstance(rows, list) else list(rows)
         # The build allocates a few hundred thousand objects next to the callers' rows:
         # cyclic GC passes over all of them are pure overhead here (nothing is cyclic).
@@ -660,14 +1002,14 @@ class SearchIndex:
                 gc.enable()
         self._init_caches()
 
-    def _build(self, rows: list[tuple[str, Mapping[str, Any], Any]]) -> None:
+    def _build(self, rows: list[Row]) -> None:
         self._ids: list[str | None] = [row[0] for row in rows]
         self._keys: list[Any] = [row[2] for row in rows]
         self._slot: dict[str, int] = dict(zip(self._ids, range(len(rows)), strict=True))
         fields: list[Mapping[str, Any]] = [row[1] for row in rows]
         if len(self._slot) != len(rows):  # a repeated id: the last row wins
             for slot, post_id in enumerate(self._ids):
-                if self._slot[post_id] != slot:
+                if self._slot[post_id] != slot:  # type: ignore[index]
                     self._ids[slot] = self._keys[slot] = None
                     fields[slot] = {}
         self._free: list[int] = [s for s, i in enumerate(self._ids) if i is None]
@@ -676,23 +1018,13 @@ class SearchIndex:
         self._columns: dict[str, _Column] = {}
         for name in sorted(raw):
             self._columns[name] = _Column.build(raw.pop(name))
-        self._title_posts: dict[str, array] = {}
-        self._rest_posts: dict[str, array] = {}
-        self._words: list[str] = []  # the vocabulary, for rapidfuzz
-        self._vocab: set[str] = set()
-        self._build_postings()
-        self._order: array = self._sorted_slots(self._slot.values())
-        self._order_dirty = False
+        self._vocabulary = _Vocabulary.build(self._columns, self._ids)
+        self._order = _QueueOrder(self._ids, self._keys)
 
     def _init_caches(self) -> None:
-        self._incremental = 0
-        self._rank: dict[int, int] | None = None
         self._version = 0
-        self._cache: dict[tuple, Any] = {}  # term -> result, for the current query
-        self._previous: dict[tuple, Any] = {}  # the same for the previous query
-        self._cache_version = 0
+        self._lookups = _Lookups(self)
         self._extras: tuple[frozenset[str], frozenset[str]] | None = None
-        self._rest_words: dict[tuple[str, str], frozenset[str]] = {}
 
     # ------------------------------------------------------------------ persistence
 
@@ -702,11 +1034,9 @@ class SearchIndex:
             "ids": self._ids,
             "keys": self._keys,
             "free": self._free,
-            "order": writer.array(self._queue_order()),
+            "order": writer.array(self._order.slots()),
             "columns": {name: column.to_data(writer) for name, column in self._columns.items()},
-            "title_posts": _postings_to_data(writer, self._title_posts),
-            "rest_posts": _postings_to_data(writer, self._rest_posts),
-            "words": self._words,
+            **self._vocabulary.to_data(writer),
         }
 
     @classmethod
@@ -727,13 +1057,10 @@ class SearchIndex:
         index._columns = {name: _Column.from_data(reader, col) for name, col in columns.items()}
         for name in TEXT_FIELDS:
             expect(name in index._columns, f"search index: no {name} column")
-        index._title_posts = _postings_from_data(reader, data.get("title_posts"), len(ids))
-        index._rest_posts = _postings_from_data(reader, data.get("rest_posts"), len(ids))
-        index._words = str_list(data.get("words"), "search index words")
-        index._vocab = set(index._words)
-        index._order = reader.array(data.get("order"), "I")
-        expect(len(index._order) == len(index._slot), "search index: order has other posts")
-        index._order_dirty = False
+        index._vocabulary = _Vocabulary.from_data(reader, data, len(ids))
+        order = reader.array(data.get("order"), "I")
+        expect(len(order) == len(index._slot), "search index: order has other posts")
+        index._order = _QueueOrder(index._ids, index._keys, order)
         index._init_caches()
         return index
 
@@ -743,65 +1070,6 @@ class SearchIndex:
         data = self.to_data(writer)
         raw = writer.finish("search", 1, data)
         return SearchIndex.from_data(Reader(raw, "search", 1), Reader(raw, "search", 1).data)
-
-    # ------------------------------------------------------------------ building
-
-    def _sort_key(self, slot: int) -> tuple:
-        return (self._keys[slot], self._ids[slot])
-
-    def _sorted_slots(self, slots: Iterable[int]) -> array:
-        # two stable C-keyed sorts == one sort by (queue_key, id), without a Python key call
-        order = sorted(slots, key=self._ids.__getitem__)
-        order.sort(key=self._keys.__getitem__)
-        return array("I", order)
-
-    def _add_word(self, word: str) -> None:
-        if word not in self._vocab:
-            self._vocab.add(word)
-            self._words.append(word)
-
-    def _build_postings(self) -> None:
-        size = len(self._ids)
-        title_posts = self._title_posts
-        for slot, text in enumerate(self._columns["title"].texts(size)):
-            if text:
-                for word in words_of(text):
-                    posts = title_posts.get(word)
-                    if posts is None:
-                        posts = title_posts[word] = array("I")
-                    posts.append(slot)
-        # Topic and summary repeat across posts: group the posts by the pair, then add each
-        # group to the words of the pair at once.
-        groups: dict[tuple[str, str], array] = {}
-        for slot, pair in enumerate(
-            zip(
-                self._columns["topic"].texts(size),
-                self._columns["summary"].texts(size),
-                strict=True,
-            )
-        ):
-            if self._ids[slot] is not None:
-                group = groups.get(pair)
-                if group is None:
-                    group = groups[pair] = array("I")
-                group.append(slot)
-        rest_posts = self._rest_posts
-        for (topic, summary), slots in groups.items():
-            for word in set(words_of(topic)) | set(words_of(summary)):
-                posts = rest_posts.get(word)
-                if posts is None:
-                    rest_posts[word] = array("I", slots)
-                else:
-                    posts.extend(slots)
-        for word in chain(title_posts, rest_posts):
-            self._add_word(word)
-
-    def _post_words(self, slot: int) -> tuple[set[str], set[str]]:
-        columns = self._columns
-        title = set(words_of(columns["title"].text(slot)))
-        rest = set(words_of(columns["topic"].text(slot)))
-        rest.update(words_of(columns["summary"].text(slot)))
-        return title, rest
 
     # ------------------------------------------------------------------ changes
 
@@ -815,12 +1083,12 @@ class SearchIndex:
         """Insert or replace one post."""
         self.add_or_update_many([(post_id, fields, queue_key)])
 
-    def add_or_update_many(self, rows: Iterable[tuple[str, Mapping[str, Any], Any]]) -> None:
+    def add_or_update_many(self, rows: Iterable[Row]) -> None:
         """Insert or replace many posts (rows as for the constructor), in one pass over the
         postings of the words they leave; the last row of a repeated id wins."""
         rows = list({row[0]: row for row in rows}.values())
         replaced = [self._slot[row[0]] for row in rows if row[0] in self._slot]
-        self._unpost(replaced)
+        self._vocabulary.remove(self._columns, replaced)
         for post_id, fields, queue_key in rows:
             self._put(post_id, fields, queue_key)
         for column in self._columns.values():
@@ -830,7 +1098,7 @@ class SearchIndex:
     def _put(self, post_id: str, fields: Mapping[str, Any], queue_key: Any) -> None:
         slot = self._slot.get(post_id)
         if slot is not None:
-            self._unorder(slot)
+            self._order.remove(slot)
         elif self._free:
             slot = self._free.pop()
         else:
@@ -845,35 +1113,31 @@ class SearchIndex:
                 self._columns[name] = _Coded.empty(isinstance(value, list | tuple))
         for name, column in self._columns.items():
             value = fields.get(name)
-            if name in TEXT_FIELDS and value is not None and not isinstance(value, str):
-                value = str(value)
-            self._columns[name] = column.set(slot, value)
-        title, rest = self._post_words(slot)
-        for words, postings in ((title, self._title_posts), (rest, self._rest_posts)):
-            for word in words:
-                postings.setdefault(word, array("I")).append(slot)
-                self._add_word(word)
-        self._order_insert(slot)
+            if name in TEXT_FIELDS and value is not None and value.__class__ is not str:
+                value = text_of(value)
+            self._columns[name] = column.put(slot, value)
+        self._vocabulary.add(self._columns, slot)
+        self._order.insert(slot)
 
     def set_queue_key(self, post_id: str, queue_key: Any) -> None:
         """Move one post in the queue (after a decision, say); its fields stay."""
         slot = self._slot[post_id]
         if self._keys[slot] == queue_key:
             return
-        self._unorder(slot)
+        self._order.remove(slot)
         self._keys[slot] = queue_key
-        self._order_insert(slot)
+        self._order.insert(slot)
 
     def remove(self, post_id: str) -> None:
         """Forget one post; an unknown id is ignored."""
         slot = self._slot.pop(post_id, None)
         if slot is None:
             return
-        self._unpost([slot])
-        self._unorder(slot)
+        self._vocabulary.remove(self._columns, [slot])
+        self._order.remove(slot)
         self._ids[slot] = self._keys[slot] = None
         for name, column in self._columns.items():
-            self._columns[name] = column.set(slot, None)
+            self._columns[name] = column.put(slot, None)
             column.settle()
         self._free.append(slot)
         self._changed()
@@ -882,90 +1146,23 @@ class SearchIndex:
         self._version += 1
         self._extras = None
 
-    def _unpost(self, slots: Iterable[int]) -> None:
-        """Take the words of these posts out of the postings."""
-        leaving: tuple[dict[str, set[int]], dict[str, set[int]]] = ({}, {})
-        for slot in slots:
-            for words, gone in zip(self._post_words(slot), leaving, strict=True):
-                for word in words:
-                    gone.setdefault(word, set()).add(slot)
-        for gone, postings in zip(leaving, (self._title_posts, self._rest_posts), strict=True):
-            for word, slots_gone in gone.items():
-                posts = postings.get(word)
-                if not posts:
-                    continue
-                if len(slots_gone) <= 2:  # a remove scans only up to the slot
-                    for slot in slots_gone:
-                        try:
-                            while True:  # a word twice in a title is posted twice
-                                posts.remove(slot)
-                        except ValueError:
-                            pass
-                else:
-                    postings[word] = array("I", filterfalse(slots_gone.__contains__, posts))
-
-    def _order_position(self, slot: int) -> int | None:
-        if self._order_dirty:
-            return None
-        position = bisect.bisect_left(self._order, self._sort_key(slot), key=self._sort_key)
-        if position < len(self._order) and self._order[position] == slot:
-            return position
-        return None
-
-    def _unorder(self, slot: int) -> None:
-        """Take `slot` out of the queue order (before its key changes)."""
-        self._rank = None
-        position = self._order_position(slot)
-        if position is None or self._incremental >= _MAX_INCREMENTAL:
-            self._order_dirty = True
-            return
-        del self._order[position]
-        self._incremental += 1
-
-    def _order_insert(self, slot: int) -> None:
-        self._rank = None
-        if self._order_dirty or self._incremental >= _MAX_INCREMENTAL:
-            self._order_dirty = True
-            return
-        bisect.insort(self._order, slot, key=self._sort_key)
-        self._incremental += 1
-
-    def _queue_order(self) -> array:
-        if self._order_dirty:
-            self._order = self._sorted_slots(self._slot.values())
-            self._order_dirty = False
-        self._incremental = 0
-        return self._order
-
-    def _queue_rank(self) -> dict[int, int] | None:
-        """Slot -> queue position; None when they are equal (rows given in queue order)."""
-        order = self._queue_order()
-        if self._rank is None:
-            if order == array("I", range(len(self._ids))):
-                self._rank = _IDENTITY
-            else:
-                self._rank = dict(zip(order, range(len(order)), strict=True))
-        return None if self._rank is _IDENTITY else self._rank
-
     # ------------------------------------------------------------------ queries
 
     def ids(self) -> list[str]:
         """All ids in queue order."""
-        return list(map(self._ids.__getitem__, self._queue_order()))  # type: ignore[arg-type]
-
-    def _extra_names(self) -> tuple[frozenset[str], frozenset[str]]:
-        """Field and flag names of the indexed posts beyond the seeds' table."""
-        if self._extras is None:
-            names = {n for n in self._columns if n not in KNOWN_FIELDS}
-            names.update(p for p in parents_of(names) if p not in KNOWN_FIELDS)
-            prefix = f"{FLAG_PARENT}."
-            flags = {n[len(prefix) :] for n in names if n.startswith(prefix)}
-            self._extras = frozenset(names), frozenset(flags)
-        return self._extras
+        return list(map(self._ids.__getitem__, self._order.slots()))  # type: ignore[arg-type]
 
     def parse(self, text: str) -> Query:
-        """`parse_query`, also knowing the unknown meta fields the indexed posts carry."""
-        fields, flags = self._extra_names()
+        """`parse_query`, also knowing the unknown fields and flags the indexed posts hold
+        values for (storage.query.extra_names)."""
+        if self._extras is None:
+            size = len(self._ids)
+            self._extras = extra_names(
+                name
+                for name, column in self._columns.items()
+                if name not in KNOWN_FIELDS and column.holds_values(size)
+            )
+        fields, flags = self._extras
         return parse_query(text, extra_fields=fields, extra_flags=flags)
 
     def search(
@@ -987,11 +1184,11 @@ class SearchIndex:
         (phrase lower-cased; None: phrases look at title, topic and summary only) only for
         posts that passed every other term and whose title, topic and summary lack it.
         """
-        plan = self._plan(query, status_of, hints_of, changed_of, body_contains)
+        callbacks = _callbacks(status_of, hints_of, changed_of, body_contains)
+        plan = self._plan(query, callbacks)
         if plan is None:
             return []
-        slots = islice(self._enumerate(*plan), limit)
-        return list(map(self._ids.__getitem__, slots))  # type: ignore[arg-type]
+        return list(islice(self._enumerate(*plan), limit))
 
     def count(
         self,
@@ -1003,7 +1200,8 @@ class SearchIndex:
         body_contains: BodyContains | None = None,
     ) -> int:
         """How many posts `search` would return without a limit."""
-        plan = self._plan(query, status_of, hints_of, changed_of, body_contains)
+        callbacks = _callbacks(status_of, hints_of, changed_of, body_contains)
+        plan = self._plan(query, callbacks)
         if plan is None:
             return 0
         groups, excluded, tests = plan
@@ -1014,65 +1212,39 @@ class SearchIndex:
             return sum(len(group - left_out) for _, group in groups)
         return sum(1 for _ in self._enumerate(groups, excluded, tests))
 
-    def _plan(self, query, status_of, hints_of, changed_of, body_contains):
-        """(groups, excluded, tests), or None when nothing can match.
-
-        groups: None (all posts) or [(score, slots)] best first; each group is listed in
-        queue order. excluded: slot sets left out. tests: per-slot predicates, asked last.
-        """
+    def _plan(self, query: str | Query, callbacks: Callbacks) -> _Plan | None:
+        """Each term's answer, combined; None when nothing can match."""
         if isinstance(query, str):
             query = self.parse(query)
-        if self._cache_version != self._version:
-            self._cache = {}
-            self._cache_version = self._version
-        self._previous, self._cache = self._cache, {}
-        try:
-            return self._make_plan(query, status_of, hints_of, changed_of, body_contains)
-        finally:
-            self._previous = {}
-
-    def _cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        value = self._cache.get(key, _MISSING)
-        if value is _MISSING:
-            value = self._previous.get(key, _MISSING)
-            if value is _MISSING:
-                value = compute()
-            self._cache[key] = value
-        return value
-
-    def _make_plan(self, query: Query, status_of, hints_of, changed_of, body_contains):
-        ids = self._ids
         positive: list[set[int]] = []
         excluded: list[set[int]] = []
-        late: list[tuple[int, Callable[[int], bool]]] = []
         ranked: list[_WordMatch] = []
-        for term in query.terms:
-            kind = term.kind
-            if kind == WORD:
-                match = self._cached(("word", term.value), lambda t=term: self._word(t))
-                if term.negated:
-                    excluded.append(match.matched())
-                elif not match.estimate:
-                    return None
+        late: list[tuple[PerPost, bool]] = []
+        self._lookups.begin(self._version)
+        try:
+            for term in query.terms:
+                answer = term.answer(self._lookups, callbacks)
+                if isinstance(answer, Slots):
+                    if term.negated:
+                        excluded.append(answer.slots)
+                    elif not answer.slots:
+                        return None
+                    else:
+                        positive.append(answer.slots)
+                elif isinstance(answer, Ranked):
+                    match: _WordMatch = answer.match  # type: ignore[assignment]
+                    if term.negated:
+                        excluded.append(match.matched())
+                    elif not match.estimate:
+                        return None
+                    else:
+                        ranked.append(match)
                 else:
-                    ranked.append(match)
-            elif kind in (FIELD, COMPARE, FLAG) or (kind == PHRASE and body_contains is None):
-                key = (kind, term.field, term.op, term.value)
-                slots = self._cached(key, lambda t=term: self._term_slots(t))
-                if term.negated:
-                    excluded.append(slots)
-                elif not slots:
-                    return None
-                else:
-                    positive.append(slots)
-            elif kind == PHRASE:
-                key = (kind, term.field, term.op, term.value)
-                near = self._cached(key, lambda t=term: self._term_slots(t))
-                late.append((2, _phrase_test(term, near, ids, body_contains)))
-            else:
-                late.append((1, _review_test(term, ids, status_of, hints_of, changed_of)))
-        late.sort(key=lambda item: item[0])  # callbacks first, bodies last
-        tests = [test for _, test in late]
+                    late.append((answer, term.negated))
+        finally:
+            self._lookups.end()
+        late.sort(key=lambda item: item[0].reads_bodies)  # callbacks first, bodies last
+        tests = [(answer.holds, negated) for answer, negated in late]
         base: set[int] | None = None
         if positive:
             positive.sort(key=len)
@@ -1118,7 +1290,7 @@ class SearchIndex:
             if candidates * _CANDIDATE_SHARE < match.estimate:
                 for total, part in parts.items():
                     for slot in part:
-                        score = self._slot_score(slot, match.scores)
+                        score = self._vocabulary.slot_score(self._columns, slot, match.scores)
                         if score is not None:
                             merged.setdefault(total + score, set()).add(slot)
             else:
@@ -1133,195 +1305,47 @@ class SearchIndex:
                 break
         return sorted(parts.items(), key=lambda item: -item[0])
 
-    def _slot_score(self, slot: int, scores: dict[str, float]) -> int | None:
-        """One post's score for one word (as its buckets would give it), None: no match."""
-        columns = self._columns
-        best = None
-        for word in scores.keys() & words_of(columns["title"].text(slot)):
-            score = int(scores[word])
-            if best is None or score > best:
-                best = score
-        pair = (columns["topic"].text(slot), columns["summary"].text(slot))
-        rest = self._rest_words.get(pair)
-        if rest is None:
-            if len(self._rest_words) >= _REST_WORDS_CACHE:
-                self._rest_words.clear()
-            rest = self._rest_words[pair] = frozenset(words_of(pair[0] + " " + pair[1]))
-        for word in scores.keys() & rest:
-            score = int(scores[word]) - REST_PENALTY
-            if best is None or score > best:
-                best = score
-        return best
-
     def _enumerate(
         self,
-        groups: list[tuple[int, set[int]]] | None,
+        groups: Iterable[tuple[int, set[int]]] | None,
         excluded: list[set[int]],
-        tests: list[Callable[[int], bool]],
-    ) -> Iterator[int]:
-        slots = self._ordered(groups, [e for e in excluded if e])
-        for test in tests:
-            slots = filter(test, slots)
-        return slots
-
-    def _ordered(
-        self, groups: list[tuple[int, set[int]]] | None, excluded: list[set[int]]
-    ) -> Iterator[int]:
+        tests: list[tuple[Callable[[str], bool], bool]],
+    ) -> Iterator[str]:
+        """The ids of the plan, in order, that pass every per-post test."""
+        excluded = [e for e in excluded if e]
         if groups is None:
-            order = self._queue_order()
-            if not excluded:
-                return iter(order)
-            left_out = excluded[0] if len(excluded) == 1 else set().union(*excluded)
-            return compress(order, map(operator.not_, map(left_out.__contains__, order)))
-        return chain.from_iterable(self._group_in_order(group, excluded) for _, group in groups)
+            order = self._order.slots()
+            left_out = set().union(*excluded)
+            if left_out:
+                kept = map(operator.not_, map(left_out.__contains__, order))
+                slots: Iterator[int] = compress(order, kept)
+            else:
+                slots = iter(order)
+        else:
+            slots = chain.from_iterable(self._group_in_order(g, excluded) for _, g in groups)
+        found: Iterator[str] = map(self._ids.__getitem__, slots)  # type: ignore[arg-type]
+        for holds, negated in tests:
+            found = filterfalse(holds, found) if negated else filter(holds, found)
+        return found
 
     def _group_in_order(self, group: set[int], excluded: list[set[int]]) -> Iterator[int]:
         for other in excluded:
             group = group - other
         if len(group) * _SCAN_SHARE >= len(self._slot):
             # a big group: walk the queue order, usually stopping early at the limit
-            order = self._queue_order()
+            order = self._order.slots()
             return compress(order, map(group.__contains__, order))
-        rank = self._queue_rank()
+        rank = self._order.rank()
         return iter(sorted(group) if rank is None else sorted(group, key=rank.__getitem__))
 
-    # ------------------------------------------------------------------ terms
 
-    def _term_slots(self, term: Term) -> set[int]:
-        """The slots a field, compare, flag or phrase term holds for (ignoring negation)."""
-        columns = self._columns
-        if term.kind == PHRASE:
-            phrase = str(term.value)
-            found = set()
-            for name in TEXT_FIELDS:
-                found |= columns[name].contains(phrase)
-            return found
-        if term.kind == COMPARE:
-            column = columns.get(term.field)
-            return set() if column is None else column.compare(term.op, int(term.value))
-        value: Any = term.value
-        targets: set[Any] = {value}
-        if isinstance(value, int):
-            targets.add(str(value))
-        elif value.lstrip("+-").isdigit():
-            targets.add(int(value))
-        names = [term.field]
-        if term.field not in columns:  # a structured field: any of its keys
-            names = parents_of(columns).get(term.field, [])
-        found = set()
-        for name in names:
-            column = columns.get(name)
-            if column is not None:
-                found |= column.equal(targets)
-        return found
-
-    def _word(self, term: Term) -> _WordMatch:
-        by_score: dict[int, list[array]] = {}
-        scores = self._vocab_scores(str(term.value))
-        for word, score in scores.items():
-            title = self._title_posts.get(word)
-            if title:
-                by_score.setdefault(int(score), []).append(title)
-            rest = self._rest_posts.get(word)
-            if rest:
-                by_score.setdefault(int(score) - REST_PENALTY, []).append(rest)
-        return _WordMatch(scores, sorted(by_score.items(), reverse=True))
-
-    def _vocab_scores(self, word: str) -> dict[str, float]:
-        """Vocabulary word -> how well `word` matches it (0..100), for matches only."""
-        length = len(word)
-        scores: dict[str, float] = {}
-        for other in compress(self._words, map(str.__contains__, self._words, repeat(word))):
-            share = 10.0 * length / len(other)
-            if other == word:
-                scores[other] = EXACT
-            elif other.startswith(word):
-                scores[other] = PREFIX + share
-            else:
-                scores[other] = SUBSTRING + share
-        if length >= TYPO_MIN_LENGTH:
-            for other, ratio, _ in process.extract(
-                word,
-                self._words,
-                scorer=fuzz.ratio,
-                processor=None,
-                score_cutoff=TYPO_CUTOFF,
-                limit=None,
-            ):
-                scores.setdefault(other, ratio * TYPO_WEIGHT)
-        return scores
-
-
-class _WordMatch:
-    """One free word against the index: vocabulary scores and score buckets of posts.
-
-    The buckets (disjoint slot sets, best score first) are built on demand, one at a time.
-    """
-
-    __slots__ = ("scores", "estimate", "_pending", "_buckets", "_matched")
-
-    def __init__(self, scores: dict[str, float], by_score: list[tuple[int, list[array]]]):
-        self.scores = scores
-        self.estimate = sum(len(posts) for _, group in by_score for posts in group)
-        self._pending = iter(by_score)
-        self._buckets: list[tuple[int, set[int]]] = []
-        self._matched: set[int] = set()
-
-    def buckets(self) -> Iterator[tuple[int, set[int]]]:
-        yield from self._buckets  # safe: only this generator appends, after the last item
-        for score, group in self._pending:
-            slots = set().union(*group)
-            if self._matched:
-                slots -= self._matched
-            if slots:
-                self._matched |= slots
-                self._buckets.append((score, slots))
-                yield score, slots
-
-    def matched(self) -> set[int]:
-        """Every slot the word matches (builds all buckets)."""
-        for _ in self.buckets():
-            pass
-        return self._matched
-
-
-def _phrase_test(
-    term: Term, near: set[int], ids: list, body_contains: BodyContains
-) -> Callable[[int], bool]:
-    phrase = term.value
-    if term.negated:
-        return lambda slot: slot not in near and not body_contains(ids[slot], phrase)
-    return lambda slot: slot in near or body_contains(ids[slot], phrase)
-
-
-def _review_test(
-    term: Term,
-    ids: list,
+def _callbacks(
     status_of: StatusOf | None,
     hints_of: HintsOf | None,
     changed_of: ChangedOf | None,
-) -> Callable[[int], bool]:
-    value = term.value
-    if term.kind == STATUS:
-        status = status_of or (lambda _id: "pending")
-
-        def test(slot: int) -> bool:
-            return status(ids[slot]) == value
-
-    elif term.kind == HINT:
-        hints = hints_of or (lambda _id: ())
-
-        def test(slot: int) -> bool:
-            return value in hints(ids[slot])
-
-    elif term.kind == CHANGED:
-        changed = changed_of or (lambda _id: False)
-
-        def test(slot: int) -> bool:
-            return bool(changed(ids[slot])) == value
-
-    else:  # pragma: no cover - the parser makes no other kinds
-        raise ValueError(f"unexpected term kind {term.kind!r}")
-    if term.negated:
-        return lambda slot: not test(slot)
-    return test
+    body_contains: BodyContains | None,
+) -> Callbacks:
+    given = {"status_of": status_of, "hints_of": hints_of, "changed_of": changed_of}
+    return Callbacks(
+        **{name: f for name, f in given.items() if f is not None}, body_contains=body_contains
+    )
