@@ -89,11 +89,11 @@ def find_boilerplate(
             for sentence in sentences:
                 if sentence.count(" ") >= MIN_WORDS - 1:
                     here[hash(sentence)] = (SENTENCE, sentence)
-        for key, found in here.items():
+        for key, kind_and_text in here.items():
             seen = counts.get(key, 0) + 1
             counts[key] = seen
             if seen == 2:
-                texts[key] = found
+                texts[key] = kind_and_text
     paragraphs = [
         Boilerplate(PARAGRAPH, text, counts[key])
         for key, (kind, text) in texts.items()
@@ -103,11 +103,11 @@ def find_boilerplate(
     for paragraph in paragraphs:
         for sentence in split(paragraph.text):
             explained[sentence] = max(explained.get(sentence, 0), paragraph.posts)
-    sentences = [
+    lone_sentences = [
         Boilerplate(SENTENCE, text, counts[key])
         for key, (kind, text) in texts.items()
         if kind == SENTENCE and counts[key] >= min_posts and counts[key] > explained.get(text, 0)
     ]
-    found = paragraphs + sentences
+    found = paragraphs + lone_sentences
     found.sort(key=lambda item: (-item.posts, item.kind, item.text))
     return found

@@ -101,7 +101,7 @@ class PostDiff:
 
 
 def _sentences(text: str) -> list[str]:
-    units = []
+    units: list[str] = []
     for line in text.split("\n"):
         units.extend(part for part in _SENTENCE_BREAK.split(line.strip()) if part)
     return units
