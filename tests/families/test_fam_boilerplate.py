@@ -176,3 +176,14 @@ def test_cli_boilerplate_lists_the_sentences_with_their_queries(db, corpus):
 def test_cli_boilerplate_usage_errors(db):
     result = CliRunner().invoke(main, ["boilerplate", "--min-posts", "1", "--db", str(db)])
     assert result.exit_code == 2 and "--min-posts" in result.stderr
+
+
+def test_the_block_cache_gives_the_plain_findings(db):
+    """find_boilerplate remembers blocks by their raw text (an optimisation): with no
+    cache, and with a cache forgotten every few blocks, the findings are the same."""
+    with Store.open(db, writable=False) as store:
+        posts = list(store.iter_posts())
+    cached = find_boilerplate(posts, min_posts=2)
+    assert len(cached) > 50
+    assert find_boilerplate(posts, min_posts=2, cache_size=0) == cached
+    assert find_boilerplate(posts, min_posts=2, cache_size=3) == cached
