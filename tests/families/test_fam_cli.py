@@ -144,3 +144,33 @@ def test_the_guard_in_a_separate_process(db, corpus, tmp_path):
     assert f"its near duplicate {copy} " in refused.stderr and "is approved" in refused.stderr
     with Store.open(db, writable=False) as store:
         assert store.review(source) is None
+
+
+def test_hostile_ids_are_shown_with_visible_escapes(db, corpus, tmp_path):
+    """A near copy whose reference holds a terminal escape and a bidi override: clusters,
+    keep and the guard name it escaped, never raw."""
+    import seeds
+
+    source = corpus.files[corpus.family_source]
+    hostile_ref = "anp-ref-\x1b]0;owned\x07-\u202e1"
+    post = seeds.read_file(source)
+    text = source.read_text(encoding="utf-8").replace(post.reference, hostile_ref)
+    (corpus.dir / "hostile.txt").write_text(text, encoding="utf-8")
+    assert run(db, "import", str(corpus.dir)).exit_code == 0
+    outputs = [
+        run(db, "clusters"),
+        run(db, "clusters", "--json"),
+        run(db, "keep", corpus.family_source),
+        run(db, "review", hostile_ref, "-s", "changes_requested", "-m", ""),
+    ]
+    assert [r.exit_code for r in outputs] == [0, 0, 0, 1]
+    for result in outputs:
+        assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "anp-ref-\\x1b]0;owned\\x07-\\u202e1" in outputs[0].stdout
+    assert (
+        f"anp-ref-\\x1b]0;owned\\x07-\\u202e1: rejected as a duplicate of {corpus.family_source}"
+        in outputs[2].stdout
+    )
+    assert "its near duplicate" in outputs[3].stderr
+    listed = json.loads(outputs[1].stdout)  # escaped for the terminal, the same value
+    assert any(p["id"] == hostile_ref for c in listed for p in c["posts"])

@@ -8,12 +8,11 @@ from typing import Any
 import click
 import orjson
 
+from tui.text import clean_line, clean_name
+
 from .common import db_option, handles_errors, open_store
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    sys.stdout.buffer.write(b"\n")
+from .ids import nfc
+from .output import print_json
 
 
 def _percent(rate: float | None) -> str:
@@ -46,10 +45,9 @@ def clusters_cmd(ctx: click.Context, as_json: bool) -> None:
         ]
         clusters.append({"cluster": number, "size": len(cluster), "posts": posts})
     if as_json:
-        _print_json(clusters)
+        print_json(clusters)
         return
     from storage import Status
-    from tui.text import clean_line
 
     if not clusters:
         click.echo("no near-duplicate clusters")
@@ -57,14 +55,14 @@ def clusters_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"cluster {cluster['cluster']} ({cluster['size']} posts)")
         for post in cluster["posts"]:
             mark = Status(post["status"]).mark
-            click.echo(f"  {mark} {clean_line(post['id']):<22} {clean_line(post['title'])}")
-            near = ", ".join(f"{clean_line(n['id'])} {n['score']}" for n in post["near_duplicates"])
+            click.echo(f"  {mark} {clean_name(post['id']):<22} {clean_line(post['title'])}")
+            near = ", ".join(f"{clean_name(n['id'])} {n['score']}" for n in post["near_duplicates"])
             click.echo(f"      near: {near}")
 
 
 @click.command("keep")
 @db_option
-@click.argument("post_id")
+@click.argument("post_id", callback=nfc)
 @click.pass_context
 @handles_errors
 def keep_cmd(ctx: click.Context, post_id: str) -> None:
@@ -72,22 +70,21 @@ def keep_cmd(ctx: click.Context, post_id: str) -> None:
     as duplicates of it, in one write. Their notes are kept; a line naming the kept post
     is added to each rejected post's note. Exits 1 when POST_ID is in no cluster."""
     from storage.families import keep
-    from tui.text import clean_line
 
     store = open_store(ctx, writable=True)
     result = keep(store, post_id)
     keeper = result.saved[result.keeper]
     click.echo(
-        f"{clean_line(result.keeper)}: approved, kept (saved {keeper.decided_at} by "
-        f"{clean_line(keeper.reviewer)})"
+        f"{clean_name(result.keeper)}: approved, kept (saved {keeper.decided_at} by "
+        f"{clean_name(keeper.reviewer)})"
     )
     for other in result.rejected:
-        click.echo(f"{clean_line(other)}: rejected as a duplicate of {clean_line(result.keeper)}")
+        click.echo(f"{clean_name(other)}: rejected as a duplicate of {clean_name(result.keeper)}")
 
 
 @click.command("diff")
 @db_option
-@click.argument("post_id")
+@click.argument("post_id", callback=nfc)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 @handles_errors
@@ -96,7 +93,6 @@ def diff_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
     current text, block by block (- removed, + added). Exits 1 when the reviewed text is
     not kept (decided before copydesk kept versions)."""
     from storage.diff import diff_posts
-    from tui.text import clean_line
 
     from .common import fail
 
@@ -106,21 +102,21 @@ def diff_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
     if review is None or not post.changed:
         state = "not decided yet" if review is None else "not changed since its decision"
         if as_json:
-            _print_json({"id": post_id, "changed": False, "diff": None})
+            print_json({"id": post_id, "changed": False, "diff": None})
         else:
-            click.echo(f"{clean_line(post_id)}: {state}")
+            click.echo(f"{clean_name(post_id)}: {state}")
         return
     reviewed = store.reviewed_version(post_id)
     if reviewed is None:
-        fail(
-            f"{clean_line(post_id)}: changed since its decision, but the text it was decided on is not "
+        fail(  # fail() makes the id safe to show
+            f"{post_id}: changed since its decision, but the text it was decided on is not "
             "kept in this store (decided before copydesk kept earlier versions, or on "
             "another reviewer's copy)"
         )
         return
     diff = diff_posts(reviewed, post)
     if as_json:
-        _print_json(
+        print_json(
             {"id": post_id, "changed": True, "review": review.to_dict(), "diff": diff.to_dict()}
         )
         return
@@ -130,7 +126,6 @@ def diff_cmd(ctx: click.Context, post_id: str, as_json: bool) -> None:
 def _print_diff(post_id: str, review: Any, diff: Any, *, color: bool) -> None:
     from storage import Status
     from storage.diff import ADDED, REMOVED
-    from tui.text import clean_line
 
     def style(text: str, **kwargs: Any) -> str:
         return click.style(text, **kwargs) if color else text
@@ -145,8 +140,8 @@ def _print_diff(post_id: str, review: Any, diff: Any, *, color: bool) -> None:
     status = Status(review.status).label
     click.echo(
         style(
-            f"{clean_line(post_id)}: changed since it was {status} "
-            f"({review.decided_at} by {clean_line(review.reviewer)})",
+            f"{clean_name(post_id)}: changed since it was {status} "
+            f"({review.decided_at} by {clean_name(review.reviewer)})",
             bold=True,
         ),
         color=color,
@@ -159,7 +154,7 @@ def _print_diff(post_id: str, review: Any, diff: Any, *, color: bool) -> None:
         old = "(none)" if change.old is None else orjson.dumps(change.old).decode()
         new = "(none)" if change.new is None else orjson.dumps(change.new).decode()
         click.echo(
-            f"meta {clean_line(change.name)}: {clean_line(old)} -> {clean_line(new)}", color=color
+            f"meta {clean_name(change.name)}: {clean_line(old)} -> {clean_line(new)}", color=color
         )
     for block in diff.blocks:
         if block.new_index is None:
@@ -215,9 +210,8 @@ def boilerplate_cmd(
     found = find_boilerplate(posts(), min_posts=min_posts)
     shown = found if show_all else found[:limit]
     if as_json:
-        _print_json([item.to_dict() for item in shown])
+        print_json([item.to_dict() for item in shown])
         return
-    from tui.text import clean_line
 
     more = "" if len(shown) == len(found) else f"; the {len(shown)} held by most posts shown"
     click.echo(
@@ -242,7 +236,7 @@ def hints_report_cmd(ctx: click.Context, as_json: bool) -> None:
     store = open_store(ctx)
     rows = hints_report(store)
     if as_json:
-        _print_json([row.to_dict() for row in rows])
+        print_json([row.to_dict() for row in rows])
         return
     width = max(len("hint"), *(len(row.code) for row in rows))
     click.echo(
