@@ -19,6 +19,7 @@ from typing import Any
 
 from .codec import CodecError, Reader, Writer, expect
 from .errors import StoreError, UnknownPostError
+from .families import decided_differently, side
 from .hints import near_duplicate_hints
 from .models import PostSummary, Review, SimilarPost, Status
 from .postrows import PostRows
@@ -86,6 +87,7 @@ class Catalog:
         self._review_first = list(compress(rows.ids, rows.needs_review))
         self._needs_review = set(self._review_first)
         self._near_dups = {i for cluster in similarity.clusters() for i in cluster}
+        self._near_pairs: dict[str, dict[str, int]] | None = None  # made on first use
 
     # ------------------------------------------------------------------ building
 
@@ -208,6 +210,8 @@ class Catalog:
         hint_codes = rows.hint_codes[slot]
         if post_id in self._near_dups:
             hint_codes += ("near_duplicate",)
+            if self._inconsistent(post_id, review, decisions):
+                hint_codes += ("inconsistent_duplicate",)
         return PostSummary(
             id=post_id,
             reference=rows.references[slot],
@@ -218,6 +222,16 @@ class Catalog:
             hint_codes=hint_codes,
             changed=bool(review and review.made_on_other_text(rows.sha256(slot))),
         )
+
+    def _inconsistent(self, post_id: str, review: Review | None, decisions: Decisions) -> bool:
+        """Whether the post is decided otherwise than one of its near duplicates (the rule
+        of storage/families.py)."""
+        if side(review) is None:
+            return False
+        if self._near_pairs is None:
+            self._near_pairs = self._similarity.near_pairs()
+        near = self._near_pairs.get(post_id, {})
+        return any(decided_differently(review, decisions.get(other)) for other in near)
 
     def progress(self, decisions: Decisions) -> QueueProgress:
         """Decided posts among those flagged for review, and how many are flagged."""

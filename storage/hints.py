@@ -46,6 +46,9 @@ HINT_CODES: tuple[str, ...] = (
     "reading_time",
     "stale_review",
     "near_duplicate",
+    # decided otherwise than a near duplicate: from the decisions, at query time
+    # (storage/families.py has the rule, storage/catalog.py adds the code)
+    "inconsistent_duplicate",
     "missing_meta",
     "unknown_field",
     "duplicate_list_item",

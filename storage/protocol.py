@@ -16,9 +16,9 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from .merge import Conflict, MergeReport
 from .models import ImportReport, PostSummary, Review, SimilarPost, Status, StoredPost
@@ -110,6 +110,12 @@ class ReviewStore(Protocol):
     def reviewed_version(self, post_id: str) -> StoredPost | None:
         """The post as it was when its decision was made, if its text changed since and
         that version is kept (for "what changed since review")."""
+        ...
+
+    def iter_posts(self) -> Iterator[dict[str, Any]]:
+        """Every post's record (``id``, ``reference``, ``title``, ``body``, ``meta``, ...),
+        in no set order, read piece by piece: for passes over the whole corpus
+        (``storage.boilerplate``). A post that cannot be read is left out with a warning."""
         ...
 
     def search(self, query: str = "", limit: int | None = 50) -> list[PostSummary]:

@@ -387,6 +387,30 @@ class SimilarityIndex:
             out.append((self._ids[other], packed >> _IDX_BITS, _reasons(body, title, bool(same))))
         return out  # type: ignore[return-value]
 
+    def near_pairs(self, threshold: int = NEAR_DUPLICATE_THRESHOLD) -> dict[str, dict[str, int]]:
+        """Every post's near duplicates with their scores: the kept pairs scoring >=
+        threshold, both ways (a pair kept in one post's row only is known to both)."""
+        floor = max(1, threshold << _IDX_BITS)
+        nbrs = self._nbrs
+        kept = NEIGHBOURS_KEPT
+        ids = self._ids
+        out: dict[str, dict[str, int]] = {}
+        for last in compress(
+            range(kept - 1, len(nbrs), kept), map(floor.__le__, nbrs[kept - 1 :: kept])
+        ):
+            post_id = ids[last // kept]
+            for at in range(last, last - kept, -1):
+                packed = nbrs[at]
+                if packed < floor:
+                    break
+                other = ids[_IDX_MASK - (packed & _IDX_MASK)]
+                if post_id is None or other is None:
+                    continue
+                score = packed >> _IDX_BITS
+                out.setdefault(post_id, {})[other] = score
+                out.setdefault(other, {})[post_id] = score
+        return out
+
     def clusters(self, threshold: int = NEAR_DUPLICATE_THRESHOLD) -> list[list[str]]:
         """Connected components of the kept pairs scoring >= threshold: biggest first,
         each sorted by id."""

@@ -35,6 +35,8 @@ BUILTIN_VIEWS: tuple[View, ...] = (
     View("Rejected", "status:rejected", True),
     View("Changes requested", "status:changes_requested", True),
     View("Changed since review", "changed:yes", True),
+    # decided otherwise than a near duplicate (storage/families.py)
+    View("Inconsistent duplicates", "hint:inconsistent_duplicate", True),
 )
 
 

@@ -48,6 +48,7 @@ def test_views_json_lists_the_builtins_with_live_counts(runner, db):
         ("Rejected", 0, True),
         ("Changes requested", 0, True),
         ("Changed since review", 0, True),
+        ("Inconsistent duplicates", 0, True),
     ]
     assert views[1]["query"] == "flag:needs_human_review status:pending"
     assert set(views[0]) == {"name", "query", "count", "builtin"}

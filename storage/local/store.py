@@ -272,6 +272,17 @@ class LocalStore(CatalogStore):
             hints_pending=pending,
         )
 
+    def iter_posts(self) -> Iterator[dict[str, Any]]:
+        """Every post's record, segment by segment (one segment in memory at a time)."""
+        for post_id, location, record in self._shelf.live_records():
+            if record is None:
+                self._warn(
+                    f"{self.path}: post {post_id} is unreadable (damaged segment); import "
+                    f"{location.path} again"
+                )
+                continue
+            yield record
+
     def reviewed_version(self, post_id: str) -> StoredPost | None:
         """The post as it was when its decision was made, when its text changed since
         (None: no decision, the same text, or that version is not kept)."""

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -40,6 +40,7 @@ from .team import ASYNC_COMMIT, PgTeamDesk
 Warn = Callable[[str], None]
 
 POLL_S = 1.0  # a refresh without a notification asks the server at most this often
+ITER_BATCH = 2000  # posts a page of iter_posts (about 10 MB of records at most)
 PHRASES_REMEMBERED = 8
 # decided_at as the local store writes it: ISO 8601 UTC to the second
 _ISO = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
@@ -475,6 +476,23 @@ class PostgresStore(CatalogStore):
             review=self.review(post_id),
             hints=hints,
         )
+
+    def iter_posts(self) -> Iterator[dict[str, Any]]:
+        """Every post's record, ``ITER_BATCH`` rows a query in id order (keyset pages: no
+        cursor held open across the caller's work, each page retried on its own)."""
+        after = ""
+        while True:
+            rows = self._run(
+                lambda conn, after=after: conn.execute(
+                    "SELECT id, record FROM posts WHERE id > %s ORDER BY id LIMIT %s",
+                    (after, ITER_BATCH),
+                ).fetchall()
+            )
+            for post_id, record in rows:
+                yield {**orjson.loads(record), "id": post_id}
+            if len(rows) < ITER_BATCH:
+                return
+            after = rows[-1][0]
 
     def reviewed_version(self, post_id: str) -> StoredPost | None:
         """None: the team store keeps only the current text of a post (no earlier

@@ -55,6 +55,18 @@ def test_implements_the_protocol(store):
     assert store.location
 
 
+def test_iter_posts_gives_every_post_once_with_its_text(filled):
+    records = list(filled.iter_posts())
+    assert sorted(r["id"] for r in records) == sorted(SEED_IDS.values())
+    for record in records:
+        post = filled.get(record["id"])
+        assert (record["title"], record["body"], record["meta"]) == (
+            post.title,
+            post.body,
+            post.meta,
+        )
+
+
 def test_import_reports_each_post_and_is_idempotent(store, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(samples_dir(), corpus)

@@ -247,3 +247,13 @@ def test_a_decided_post_is_not_claimed_again(opened):
     alice.set_review(NEEDS_REVIEW[0], "approved")
     assert bob.team.claim(NEEDS_REVIEW[0]) is None  # done: min_reviews 1
     assert bob.team.claims() == []
+
+
+def test_iter_posts_pages_through_the_table(opened, monkeypatch):
+    """Pages of two: five posts take three queries and none is given twice or missed."""
+    import storage.pg.store as pg_store
+
+    monkeypatch.setattr(pg_store, "ITER_BATCH", 2)
+    store = opened("reader")
+    ids = [record["id"] for record in store.iter_posts()]
+    assert ids == sorted(NEEDS_REVIEW + OTHER)

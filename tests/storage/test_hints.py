@@ -120,7 +120,7 @@ def test_every_hint_is_well_formed():
             assert hint["message"] and "\n" not in hint["message"]
 
 
-def test_hint_codes_lists_all_ten():
+def test_hint_codes_lists_all_eleven():
     assert set(HINT_CODES) == {
         "placeholder_image",
         "flag_mismatch",
@@ -129,6 +129,7 @@ def test_hint_codes_lists_all_ten():
         "reading_time",
         "stale_review",
         "near_duplicate",
+        "inconsistent_duplicate",
         "missing_meta",
         "unknown_field",
         "duplicate_list_item",

@@ -374,3 +374,48 @@ _BLOCK = st.one_of(
 def test_unit_hashes_block_by_block_equal_the_whole_body_version(body):
     # block by block keeps a 50 MB body's features at ~85 MB instead of ~1 GB
     assert similarity._unit_hashes(body) == _unit_hashes_whole_body(body)
+
+
+def test_near_pairs_are_the_kept_pairs_above_the_threshold_both_ways(seed_posts):
+    post = seed_posts[SEED_004]
+    items = [(i, features(p)) for i, p in seed_posts.items()]
+    items += [(f"copy-004-{n}", features(post)) for n in range(2)]
+    index = index_of(items)
+    pairs = index.near_pairs()
+    expected: dict[str, dict[str, int]] = {}
+    for post_id in index.ids():
+        for other, score, _ in index.similar(post_id, NEIGHBOURS_KEPT):
+            if score >= NEAR_DUPLICATE_THRESHOLD:
+                expected.setdefault(post_id, {})[other] = score
+                expected.setdefault(other, {})[post_id] = score
+    assert pairs == expected
+    family = {SEED_004, "copy-004-0", "copy-004-1"}
+    assert set(pairs) == family and all(set(pairs[p]) == family - {p} for p in family)
+    assert index.near_pairs(threshold=101) == {}
+
+
+def test_near_pairs_know_a_pair_kept_in_one_row_only():
+    """A post whose row is full of better neighbours still has the pair its near copy keeps
+    (the rows are each post's 12 best, so a pair can be kept one way only)."""
+    index = SimilarityIndex()
+    body = [
+        {"type": "paragraph", "text": f"shared sentence number {n} of the family."}
+        for n in range(30)
+    ]
+    base = {"title": "family post", "body": body, "meta": {"topic": "t / s"}}
+    items = [(f"same-{n:02d}", features(base)) for n in range(NEIGHBOURS_KEPT + 1)]
+    edited = copy.deepcopy(base)
+    edited["body"] = body[:27] + [{"type": "paragraph", "text": "one sentence of its own."}]
+    items.append(("edited", features(edited)))
+    index.add_many(items)
+    rows = {i: {o for o, _, _ in index.similar(i, NEIGHBOURS_KEPT)} for i in index.ids()}
+    one_way = [(a, b) for a in rows for b in rows[a] if a not in rows[b]]
+    assert one_way, "the setup should keep some pair in one row only"
+    pairs = index.near_pairs()
+    near_one_way = 0
+    for a, b in one_way:
+        score = {o: s for o, s, _ in index.similar(a, NEIGHBOURS_KEPT)}[b]
+        if score >= NEAR_DUPLICATE_THRESHOLD:
+            assert pairs[b][a] == pairs[a][b] == score
+            near_one_way += 1
+    assert near_one_way

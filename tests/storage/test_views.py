@@ -25,6 +25,7 @@ BUILTIN_NAMES = [
     "Rejected",
     "Changes requested",
     "Changed since review",
+    "Inconsistent duplicates",
 ]
 
 
@@ -48,6 +49,7 @@ def test_builtin_views_come_first_and_their_queries_run_on_the_samples(store):
         "Rejected": 0,
         "Changes requested": 0,
         "Changed since review": 0,
+        "Inconsistent duplicates": 0,
     }
     assert {r.id for r in store.search(store.view("Needs review").query, limit=None)} == (
         NEEDS_REVIEW

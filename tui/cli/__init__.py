@@ -6,11 +6,12 @@ store), 2 usage errors (unknown option, status or query field).
 
 from __future__ import annotations
 
-from . import common, export, maintenance, posts, similar, synth, team, views
+from . import common, export, families, maintenance, posts, similar, synth, team, views
 from .common import main
 
 posts.register(main)
 similar.register(main)
+families.register(main)
 synth.register(main)
 export.register(main)
 views.register(main)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from storage import STATUSES
+from storage import STATUSES, ReviewStore
 from storage.files import collect
 from tui.text import clean_line, clean_name
 
@@ -151,16 +151,56 @@ def show_cmd(ctx: click.Context, post_id: str, as_json: bool, full: bool) -> Non
     help="The decision.",
 )
 @click.option("--note", "-m", default="", help="A note for the people who fix the post.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Save even when a near duplicate was decided the other way (approved against "
+    "rejected or changes requested).",
+)
 @click.pass_context
 @handles_errors
-def review_cmd(ctx: click.Context, post_id: str, status: str, note: str) -> None:
-    """Save a decision for one post."""
+def review_cmd(ctx: click.Context, post_id: str, status: str, note: str, force: bool) -> None:
+    """Save a decision for one post.
+
+    Approving a post whose near duplicate is rejected or has changes requested, or the
+    reverse, is refused (exit 1, naming the other post) unless --force."""
     store = open_store(ctx, writable=True)
+    if not force:
+        _refuse_inconsistent(store, post_id, status, note)
     review = store.set_review(post_id, status, note)
     click.echo(
         f"{clean_name(post_id)}: {review.status} "
         f"(saved {review.decided_at} by {clean_name(review.reviewer)})"
     )
+
+
+def _refuse_inconsistent(store: ReviewStore, post_id: str, status: str, note: str) -> None:
+    """Exit 1 naming the near duplicates that ``status`` would contradict."""
+    from storage import Status
+    from storage.catalog import DerivedPendingError
+    from storage.families import inconsistencies
+
+    try:
+        found = inconsistencies(store, post_id, status, note)
+    except DerivedPendingError:
+        click.secho(
+            "warning: similar posts are still being computed: near duplicates not checked",
+            fg="yellow",
+            err=True,
+        )
+        return
+    if not found:
+        return
+    label = Status(status).label
+    for item in found:
+        other = f'{clean_name(item.post_id)} "{clean_line(item.title)}" (score {item.score})'
+        click.echo(
+            f"copydesk: {clean_name(post_id)}: its near duplicate {other} is "
+            f"{item.status.label}; {label} would contradict that",
+            err=True,
+        )
+    click.echo("copydesk: nothing saved (--force saves anyway)", err=True)
+    sys.exit(1)
 
 
 def register(group: click.Group) -> None:

@@ -1,4 +1,4 @@
-"""similar, clusters."""
+"""similar (clusters: families.py)."""
 
 from __future__ import annotations
 
@@ -32,30 +32,5 @@ def similar_cmd(ctx: click.Context, post_id: str, limit: int, as_json: bool) -> 
         )
 
 
-@click.command("clusters")
-@db_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of clusters.")
-@click.pass_context
-@handles_errors
-def clusters_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Near-duplicate clusters: groups of posts above the near-duplicate threshold."""
-    store = open_store(ctx)
-    clusters = store.clusters()
-    if as_json:
-        out = [
-            [{"id": pid, "title": store.summary(pid).title} for pid in cluster]
-            for cluster in clusters
-        ]
-        print_json(out)
-        return
-    if not clusters:
-        click.echo("no near-duplicate clusters")
-    for number, cluster in enumerate(clusters, 1):
-        click.echo(f"cluster {number} ({len(cluster)} posts)")
-        for pid in cluster:
-            click.echo(f"  {clean_name(pid):<22} {clean_line(store.summary(pid).title)}")
-
-
 def register(group: click.Group) -> None:
     group.add_command(similar_cmd)
-    group.add_command(clusters_cmd)
