@@ -190,6 +190,7 @@ async def test_conflicts_view_shows_ours_and_theirs_and_settles_them(with_confli
     store = with_conflicts
     app = Host(lambda gateway: ConflictsScreen(gateway), store=store)
     async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
         screen = app.screen
         options = screen.query_one(OptionList)
         assert options.option_count == 2
@@ -213,14 +214,14 @@ async def test_conflicts_view_shows_ours_and_theirs_and_settles_them(with_confli
         await pilot.press("up")
 
         await pilot.press("t")  # keep bob's approval of 001
-        await pilot.pause()
+        await _settle(app, pilot)
         assert store.review(SEED_IDS["001"]).status == "approved"
         assert store.review(SEED_IDS["001"]).reviewer == "bob"
         assert [c.post_id for c in screen.conflicts] == [SEED_IDS["000"]]
         assert options.option_count == 1
 
         await pilot.press("o")  # keep our approval of 000
-        await pilot.pause()
+        await _settle(app, pilot)
         assert store.review(SEED_IDS["000"]).status == "approved"
         assert store.review(SEED_IDS["000"]).reviewer == "alice"
         assert screen.conflicts == []
@@ -235,10 +236,11 @@ async def test_conflicts_view_shows_ours_and_theirs_and_settles_them(with_confli
 async def test_conflicts_view_with_nothing_to_settle(store):
     app = Host(lambda gateway: ConflictsScreen(gateway), store=store)
     async with app.run_test(size=(100, 30)) as pilot:
+        await _settle(app, pilot)
         screen = app.screen
         assert _static_text(screen, "#conflicts-header").startswith("0 conflicts")
         await pilot.press("t")
-        await pilot.pause()
+        await _settle(app, pilot)
         assert store.review(SEED_IDS["001"]).status == "rejected"
         await pilot.press("escape")
         await pilot.pause()
@@ -253,10 +255,11 @@ async def test_keeping_theirs_settles_an_agreeing_conflict_from_another_reviewer
         store.merge_reviews(path)
     app = Host(lambda gateway: ConflictsScreen(gateway), store=store)
     async with app.run_test(size=(100, 30)) as pilot:
+        await _settle(app, pilot)
         screen = app.screen
         assert [c.theirs.reviewer for c in screen.conflicts] == ["bob", "carol"]
         await pilot.press("t")
-        await pilot.pause()
+        await _settle(app, pilot)
         # carol's decision now agrees with the one in place: nothing left to settle
         assert screen.conflicts == []
         assert store.conflicts() == []
