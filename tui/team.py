@@ -11,6 +11,7 @@ safe on the UI thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tui.text import clean_line
@@ -141,7 +142,10 @@ class TeamFlow:
 
     def opened(self, post_id: str) -> None:
         if self.active:
-            self.screen.run_worker(self._hold(post_id), group="team-hold", exclusive=True)
+            # a partial, not a coroutine: an exclusive worker cancelled before it starts
+            # would leave a coroutine never awaited
+            hold_it = partial(self._hold, post_id)
+            self.screen.run_worker(hold_it, group="team-hold", exclusive=True)
 
     async def _hold(self, post_id: str) -> None:
         screen = self.screen

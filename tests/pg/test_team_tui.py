@@ -39,7 +39,9 @@ def row_line(post_list: PostList, index: int) -> str:
     return detail_text(row, 200, lambda component: Style(), note).plain
 
 
-async def wait_until(pilot, check, seconds: float = 3.0) -> None:
+async def wait_until(pilot, check, seconds: float = 10.0) -> None:
+    """Wait for what the screen shows; generous, as the steps before the timed live update
+    have no latency target and a loaded CI machine is slow to start the app."""
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, "not shown in time"
