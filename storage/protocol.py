@@ -134,6 +134,19 @@ class ReviewStore(Protocol):
 
     def import_samples(self) -> ImportReport: ...
 
+    @property
+    def derived_pending(self) -> int:
+        """Posts whose hints and similarity (import phase 2) are still to be computed;
+        until then an answer that needs them raises ``DerivedPendingError``."""
+        ...
+
+    def finish_derived(
+        self, progress: ProgressCallback | None = None, *, wait: bool = True
+    ) -> bool:
+        """Compute what phase 2 left pending. False when another process is at it and
+        ``wait`` is False."""
+        ...
+
     # -- similarity -------------------------------------------------------------------
 
     def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]: ...

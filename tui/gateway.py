@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from storage import Review, ReviewStore, SimilarPost, Status, StoredPost, TeamDesk
+from storage.catalog import DerivedPendingError
 from storage.session import DecisionOutcome, ReviewSession, UndoOutcome
 
 __all__ = ["PostView", "StoreGateway"]
@@ -42,6 +43,7 @@ class PostView:
 
     post: StoredPost
     similar: tuple[SimilarPost, ...]
+    similar_pending: bool = False  # import phase 2 is still computing similar posts
 
     @property
     def id(self) -> str:
@@ -163,11 +165,14 @@ class StoreGateway:
             return view
         generation = self._generation
         post = store.get(post_id)
+        pending = False
         try:
             similar = tuple(store.similar(post_id, limit=SIMILAR_LIMIT))
+        except DerivedPendingError:
+            similar, pending = (), True
         except Exception:  # noqa: BLE001 - similar posts are help, never a reason to fail
             similar = ()
-        view = PostView(post, similar)
+        view = PostView(post, similar, pending)
         with self._cache_lock:
             if generation == self._generation:
                 self._cache[post_id] = view

@@ -311,8 +311,11 @@ class PostgresStore(CatalogStore):
         """Posts still waiting for hints and similarity: none here (see import_paths)."""
         return 0
 
-    def finish_derived(self, progress: Callable[[int, int], None] | None = None) -> None:
+    def finish_derived(
+        self, progress: Callable[[int, int], None] | None = None, *, wait: bool = True
+    ) -> bool:
         """Nothing to finish: an import commits its hints and similarity with the posts."""
+        return True
 
     def write_posts(
         self,

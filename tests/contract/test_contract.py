@@ -251,6 +251,11 @@ def test_another_handle_sees_decisions_after_refresh(backend, filled):
     assert other.refresh() is False  # nothing new since
 
 
+def test_derived_state_is_complete_after_an_import(filled):
+    assert filled.derived_pending == 0
+    assert filled.finish_derived(wait=False) is True  # nothing to do, nothing refused
+
+
 def test_hostile_reviewer_name_is_stored_as_given(backend, filled, monkeypatch):
     name = "o'brien\"; DELETE FROM decisions; -- \x1b]0;x\x07 [red]"
     monkeypatch.setenv("COPYDESK_REVIEWER", name)

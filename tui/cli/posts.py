@@ -83,11 +83,58 @@ def import_cmd(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> No
     )
     pending = store.derived_pending
     if pending:
-        with _progress_bar(f"hints and similar posts for {pending:,} posts") as progress:
-            store.finish_derived(progress)
+        with _progress_bar(f"hints and similar posts for {pending:,} posts") as bar:
+            store.finish_derived(bar)
         click.echo(f"hints and similarity done ({time.monotonic() - started:.1f} s in all)")
     if report.errors:
         sys.exit(1)
+
+
+def _progress_lines(done: int, total: int) -> None:
+    click.echo(f"progress {done} {total}")
+    sys.stdout.flush()
+
+
+# `finish-import --no-wait` when another process is computing them (sysexits EX_TEMPFAIL)
+EXIT_BUSY = 75
+
+
+@click.command("finish-import")
+@db_option
+@click.option(
+    "--no-wait", is_flag=True, help=f"Exit {EXIT_BUSY} at once if another copydesk is at it."
+)
+@click.option(
+    "--progress-lines",
+    is_flag=True,
+    help="Print `progress DONE TOTAL` lines on stdout instead of a bar (for programs).",
+)
+@click.pass_context
+@handles_errors
+def finish_import_cmd(ctx: click.Context, no_wait: bool, progress_lines: bool) -> None:
+    """Compute the hints and similar posts an interrupted import left to do.
+
+    `copydesk import` makes posts reviewable first and computes their hints and similar
+    posts after; stopped in between, the rest is done here (the TUI does it by itself in
+    the background when it opens such a store).
+    """
+    store = open_store(ctx, writable=True)
+    pending = store.derived_pending
+    if not pending:
+        click.echo("nothing to finish: every post has its hints and similar posts")
+        return
+    started = time.monotonic()
+    if progress_lines:
+        finished = store.finish_derived(_progress_lines, wait=not no_wait)
+    else:
+        with _progress_bar(f"hints and similar posts for {pending:,} posts") as bar:
+            finished = store.finish_derived(bar, wait=not no_wait)
+    if not finished:
+        click.echo("another copydesk is computing the hints and similar posts", err=True)
+        sys.exit(EXIT_BUSY)
+    click.echo(
+        f"hints and similar posts done for {pending:,} posts ({time.monotonic() - started:.1f} s)"
+    )
 
 
 @click.command("list")
@@ -204,5 +251,5 @@ def _refuse_inconsistent(store: ReviewStore, post_id: str, status: str, note: st
 
 
 def register(group: click.Group) -> None:
-    for command in (import_cmd, list_cmd, show_cmd, review_cmd):
+    for command in (import_cmd, finish_import_cmd, list_cmd, show_cmd, review_cmd):
         group.add_command(command)

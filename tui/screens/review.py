@@ -25,6 +25,7 @@ from textual.widgets import Footer
 from storage import QueryError, QueueProgress, Status, StoreError
 from storage.session import next_pending
 from tui.decision_flow import DecisionFlow, Rows, read_rows
+from tui.derive_flow import DeriveFlow
 from tui.gateway import StoreGateway
 from tui.keymap import REVIEW_BINDINGS, keys_for
 from tui.messages import (
@@ -96,6 +97,7 @@ class ReviewScreen(Screen[None]):
     position: var[int] = var(0)
     tagged: var[int] = var(0)
     flash: var[str] = var("")  # what the last key did (status bar), cleared by the next key
+    background_work: var[str] = var("")  # import phase 2 under way (status bar)
 
     def __init__(self, gateway: StoreGateway) -> None:
         super().__init__(id="review")
@@ -111,6 +113,7 @@ class ReviewScreen(Screen[None]):
         self._more_key = "L"
         self.decisions = DecisionFlow(self)
         self.team = TeamFlow(self)
+        self.derive = DeriveFlow(self)
         self.post_list: PostList
         self.panes: PostPanes
         self.search_box: SearchBox
@@ -126,6 +129,7 @@ class ReviewScreen(Screen[None]):
             ReviewScreen.position,
             ReviewScreen.tagged,
             ReviewScreen.flash,
+            ReviewScreen.background_work,
         )
         yield ReviewLayout(id="panes")
         yield Footer(compact=True, show_command_palette=False)
@@ -154,8 +158,10 @@ class ReviewScreen(Screen[None]):
         self.load_rows("", first_pending=True)
         self.post_list.row_note = self.team.row_note()
         self.set_interval(self.team.poll_seconds(POLL_SECONDS), self._poll)
+        self.derive.start()
 
     def on_unmount(self) -> None:
+        self.derive.stop()
         self.preparer.close()
 
     # -- the list -----------------------------------------------------------------------
@@ -469,6 +475,10 @@ class ReviewScreen(Screen[None]):
             return
         if changed:
             self._store_changed()
+
+    def refresh_from_store(self) -> None:
+        """Read the store again now rather than at the next poll."""
+        self._poll()
 
     def _store_changed(self) -> None:
         """Another process (or a sub-screen) changed decisions or posts: read the list again

@@ -21,6 +21,8 @@ STATUS_STYLES = {
     "changes_requested": ("changes requested", "bold #e5c07b"),
 }
 
+# Import phase 2 has not reached the post: its own hints are shown, not those it shares.
+PENDING_HINTS = "near-duplicate hints are still being computed"
 SHOWN_HINTS = 50  # hints listed; more are counted
 SHOWN_OTHER_FLAGS = 20  # flags beyond the four known ones, listed; more are counted
 
@@ -37,6 +39,7 @@ def flags_renderable(
     hints: Sequence[Any] | None,
     *,
     changed: bool = False,
+    hints_pending: bool = False,
 ) -> Group:
     lines: list[Text] = []
     flags = flags if isinstance(flags, Mapping) else {}
@@ -73,9 +76,12 @@ def flags_renderable(
     if note:
         lines.append(Text.assemble(("note ", "#7f848e"), clean(note, max_chars=4_000)))
 
-    if hints:
+    if hints or hints_pending:
         lines.append(Text(""))
-        lines.append(Text(f"hints ({len(hints)})", style="#7f848e"))
+        lines.append(Text(f"hints ({len(hints or ())})", style="#7f848e"))
+    if hints_pending:
+        lines.append(Text(PENDING_HINTS, style="dim italic"))
+    if hints:
         for hint in hints[:SHOWN_HINTS]:
             severity = str(_field(hint, "severity") or "info")
             mark, colour = SEVERITY_STYLES.get(severity, ("●", "#abb2bf"))
@@ -108,8 +114,11 @@ class FlagsPane(RenderedView):
         hints: Sequence[Any] | None,
         *,
         changed: bool = False,
+        hints_pending: bool = False,
     ) -> None:
-        self.show(flags_renderable(flags, review, hints, changed=changed))
+        self.show(
+            flags_renderable(flags, review, hints, changed=changed, hints_pending=hints_pending)
+        )
 
     def show_text(self, text: Text) -> None:
         """A short line instead of flags: loading, no post."""

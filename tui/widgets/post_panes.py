@@ -21,6 +21,8 @@ from tui.widgets.meta_pane import MetaPane
 from tui.widgets.post_body import PostBody, body_content
 from tui.widgets.similar_pane import SimilarPane
 
+SIMILAR_PENDING = "similar posts are still being computed"
+
 
 class PostPanes(Horizontal):
     """Body, then a column of meta, flags and Similar (``#side``)."""
@@ -100,7 +102,10 @@ class PostPanes(Horizontal):
             )
             self.meta.show_meta(post.meta)
         self.show_review(post.review)
-        self.similar.show_similar(view.similar)
+        if view.similar_pending:
+            self.similar.show_message(SIMILAR_PENDING)
+        else:
+            self.similar.show_similar(view.similar)
 
     def show_review(self, review: Review | None) -> None:
         """The decision of the post shown changed (here or in another process)."""
@@ -109,7 +114,9 @@ class PostPanes(Horizontal):
             return
         post = view.post
         changed = review is not None and review.made_on_other_text(post.source.get("sha256", ""))
-        self.flags.show_flags((post.meta or {}).get("flags"), review, post.hints, changed=changed)
+        flags = (post.meta or {}).get("flags")
+        pending = post.hints_pending
+        self.flags.show_flags(flags, review, post.hints, changed=changed, hints_pending=pending)
 
     def show_loading(self, post_id: str, title: str) -> None:
         self.shown_id, self.view = post_id, None

@@ -73,6 +73,7 @@ class StatusBar(Static):
     tagged: reactive[int] = reactive(0)
     flash: reactive[str] = reactive("")  # what the last key did, until the next key
     keys_hint: reactive[str] = reactive("")
+    background_work: reactive[str] = reactive("")  # e.g. import phase 2's progress
 
     def render_status(self, compact: bool = False) -> tuple[Text, Text]:
         counts, where = status_text(
@@ -88,6 +89,10 @@ class StatusBar(Static):
             # Shown in the frame of the key itself: a toast is a widget mounted and laid
             # out in a frame of its own, and would vanish later while the next key is timed.
             where = Text.assemble(("  │  ", "#5c6370"), (clean_line(self.flash), "bold #98c379"))
+        if self.background_work:
+            where = Text.assemble(
+                where, ("  │  ", "#5c6370"), (clean_line(self.background_work), "italic #e5c07b")
+            )
         return counts, where
 
     @property
