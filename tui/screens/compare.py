@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from storage import StoredPost
-from storage.compare import Comparison, compare_stored
+from storage.compare import Comparison, compare_stored, shared_words_text
 from tui.keymap import CLOSE_BINDINGS, COMPARE_BINDINGS
 from tui.text import clean_line
 from tui.widgets.compare_pane import (
@@ -36,15 +36,6 @@ from tui.widgets.compare_pane import (
 )
 
 __all__ = ["CompareScreen"]
-
-
-def _percent(value: float) -> str:
-    percent = round(value * 100)
-    if percent == 100 and value < 1.0:
-        return "99%"
-    if percent == 0 and value > 0.0:
-        return "<1%"
-    return f"{percent}%"
 
 
 class CompareScreen(Screen[None]):
@@ -103,8 +94,10 @@ class CompareScreen(Screen[None]):
         return text
 
     def _header_text(self) -> Text:
-        """References, shared fractions, passages, then score and reasons (what a narrow
-        terminal cuts first)."""
+        """References, words shared (``storage.compare.shared_words_text``), passages,
+        then score and reasons (what a narrow terminal cuts first). The reasons are the
+        Similar pane's, word for word: ``sentences alike N%`` is the score's body measure,
+        a different figure from the words shared."""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(clean_line(self.left_post.reference or self.left_post.id, max_chars=80))
         text.append(" ⇄ ", style="dim")
@@ -114,10 +107,10 @@ class CompareScreen(Screen[None]):
         if comparison is None:
             text.append("comparing…", style="italic")
         else:
-            text.append(_percent(comparison.left.fraction), style=SHARED_STYLE)
-            text.append(" of left shared · ")
-            text.append(_percent(comparison.right.fraction), style=SHARED_STYLE)
-            text.append(" of right · ")
+            shared = Text(shared_words_text(comparison))
+            shared.highlight_regex(r"<?\d+%", SHARED_STYLE)
+            text.append_text(shared)
+            text.append(" · ")
             count = comparison.passages
             text.append(f"{count} shared passage{'s' if count != 1 else ''}")
         if self.score is not None:
