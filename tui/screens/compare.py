@@ -48,7 +48,7 @@ class CompareScreen(Screen[None]):
     DEFAULT_CSS = """
     CompareScreen { layout: vertical; }
     CompareScreen #compare-header {
-        height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis;
+        height: auto; max-height: 2; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis;
         background: $panel;
     }
     CompareScreen #compare-panes { height: 1fr; }
@@ -94,10 +94,10 @@ class CompareScreen(Screen[None]):
         return text
 
     def _header_text(self) -> Text:
-        """References, words shared (``storage.compare.shared_words_text``), passages,
-        then score and reasons (what a narrow terminal cuts first). The reasons are the
-        Similar pane's, word for word: ``sentences alike N%`` is the score's body measure,
-        a different figure from the words shared."""
+        """References, words shared (``storage.compare.shared_words_text``) and passages;
+        on a second line the similarity score and its reasons, the Similar pane's word for
+        word (``sentences alike N%`` is the score's body measure, a different figure from
+        the words shared: both in view, at any width, each under its own name)."""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(clean_line(self.left_post.reference or self.left_post.id, max_chars=80))
         text.append(" ⇄ ", style="dim")
@@ -113,11 +113,15 @@ class CompareScreen(Screen[None]):
             text.append(" · ")
             count = comparison.passages
             text.append(f"{count} shared passage{'s' if count != 1 else ''}")
+        if self.score is None and not self.reasons:
+            return text
+        text.append("\n")
         if self.score is not None:
-            text.append(" · score ", style="dim")
+            text.append("similarity score ", style="dim")
             text.append(str(self.score), style="bold")
         if self.reasons:
-            text.append(": " if self.score is not None else " · ", style="dim")
+            if self.score is not None:
+                text.append(": ", style="dim")
             text.append(", ".join(clean_line(r, max_chars=60) for r in self.reasons[:6]))
         return text
 
