@@ -4,6 +4,7 @@
     result = compare_posts(left.title, left.body, right.title, right.body)
     result.left.fraction            # 0..1 of the left post's words that the right one shares
     result.left.blocks[3][0]        # ((start, end), ...) shared in block 3's first text
+    shared_words_text(result)       # "words shared: 97% of left · 95% of right"
 
 How text is matched:
 
@@ -39,6 +40,8 @@ from itertools import accumulate, compress, groupby
 from operator import not_
 from typing import Any
 
+from .figures import percent
+
 __all__ = [
     "SHINGLE_WORDS",
     "Comparison",
@@ -47,6 +50,7 @@ __all__ = [
     "block_texts",
     "compare_posts",
     "compare_stored",
+    "shared_words_text",
 ]
 
 SHINGLE_WORDS = 5
@@ -267,3 +271,12 @@ def _compare(
 def compare_stored(left: Any, right: Any) -> Comparison:
     """:func:`compare_posts` of two ``StoredPost`` (anything with ``title`` and ``body``)."""
     return compare_posts(left.title, left.body, right.title, right.body)
+
+
+def shared_words_text(comparison: Comparison) -> str:
+    """How a pair's word shares are shown, everywhere: ``words shared: 97% of left · 95% of
+    right`` (the share of each post's words that the other holds, the words highlighted on
+    the compare screen; rounded by ``storage.figures.percent``). Not the similarity
+    score's body measure, which is named ``sentences alike`` (``storage.similarity``)."""
+    left, right = percent(comparison.left.fraction), percent(comparison.right.fraction)
+    return f"words shared: {left} of left · {right} of right"

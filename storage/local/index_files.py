@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,7 +133,22 @@ def read_near_dups(
     if not (isinstance(found, list) and all(map(valid_hint, found))):
         warn(f"{path}: damaged entry for {post_id}; asking the catalog instead")
         return None
-    return found
+    return [_in_current_words(hint) for hint in found]
+
+
+# A file written before the score's body reason was renamed (``body N% shared`` ->
+# ``sentences alike N%``, storage.similarity.body_reason: it is not the share of words the
+# compare screen shows) is read in today's words rather than rebuilt (a rebuild costs every
+# store ~a minute at 100,000 posts); the next import writes the new words.
+_OLD_BODY_REASON = re.compile(r" \(body (\d+)% shared(, title \d+%(?:, same topic)?\))$")
+
+
+def _in_current_words(hint: dict[str, Any]) -> dict[str, Any]:
+    message = hint.get("message")
+    if hint.get("code") != "near_duplicate" or not isinstance(message, str):
+        return hint
+    renamed = _OLD_BODY_REASON.sub(r" (sentences alike \1%\2", message)
+    return hint if renamed == message else {**hint, "message": renamed}
 
 
 def remove_other_generations(layout: Layout, keep: int) -> None:

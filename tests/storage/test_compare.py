@@ -16,7 +16,10 @@ from storage.compare import (
     block_texts,
     compare_posts,
     compare_stored,
+    shared_words_text,
 )
+from storage.figures import percent
+from storage.similarity import body_reason, features, pair_score
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "seeds" / "samples"
@@ -110,6 +113,49 @@ def test_near_copy_through_a_real_store(tmp_path):
     assert result.left.fraction > 0.9 and result.right.fraction > 0.9
     _check_spans(left.body, result.left)
     _check_spans(right.body, result.right)
+
+
+def test_words_shared_and_the_scores_body_measure_are_two_named_figures():
+    """Issue 13, bug 12: the Similar pane said "body 100% shared" for the pair the compare
+    screen showed as 97% and 95% shared. The score's body measure is the resemblance of
+    sentence units (an image or a new title changes nothing); the words shared count the
+    title and image captions too. Each is named for what it is, and rounded one way."""
+    original, copy = _post("004"), read_file(NEAR_COPY).to_dict()
+    words = shared_words_text(_compare(original, copy))
+    assert words == "words shared: 97% of left · 95% of right"
+    score, reasons = pair_score(features(original), features(copy))
+    assert reasons[0] == body_reason(1.0) == "sentences alike 100%"
+    assert not any("shared" in reason for reason in reasons)
+    # the other way round, the sides swap and the score's reasons stay
+    assert shared_words_text(_compare(copy, original)) == (
+        "words shared: 95% of left · 97% of right"
+    )
+    assert pair_score(features(copy), features(original)) == (score, reasons)
+
+
+@pytest.mark.parametrize(
+    ("fraction", "shown"),
+    [
+        (0.0, "0%"),
+        (0.004, "<1%"),
+        (0.005, "<1%"),
+        (0.0051, "1%"),
+        (0.4, "40%"),
+        (0.9673, "97%"),
+        (0.995, "99%"),
+        (0.9999, "99%"),
+        (1.0, "100%"),
+    ],
+)
+def test_percent_claims_all_or_nothing_only_when_so(fraction, shown):
+    assert percent(fraction) == shown
+    assert body_reason(fraction) == f"sentences alike {shown}"
+
+
+def test_words_shared_of_empty_posts():
+    assert shared_words_text(compare_posts("", [], "", [])) == (
+        "words shared: 0% of left · 0% of right"
+    )
 
 
 # ---------------------------------------------------------------------- template sharing

@@ -359,15 +359,15 @@ def test_no_untrue_hints_on_synthesized_posts():
 def test_near_duplicate_hints_name_the_other_post_and_score():
     found = near_duplicate_hints(
         [
-            ("anp-ref-012395-2485", 97, ["body 100% shared", "title 88%", "same topic"]),
-            ("anp-ref-019995-4029", NEAR_DUPLICATE_THRESHOLD - 1, ["body 40% shared"]),
+            ("anp-ref-012395-2485", 97, ["sentences alike 100%", "title 88%", "same topic"]),
+            ("anp-ref-019995-4029", NEAR_DUPLICATE_THRESHOLD - 1, ["sentences alike 40%"]),
         ]
     )
     assert found == [
         {
             "code": "near_duplicate",
             "message": "near-duplicate of anp-ref-012395-2485: score 97 "
-            "(body 100% shared, title 88%, same topic)",
+            "(sentences alike 100%, title 88%, same topic)",
             "severity": "warning",
         }
     ]

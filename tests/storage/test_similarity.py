@@ -100,7 +100,7 @@ def test_the_near_copy_of_004_is_a_near_duplicate_both_ways(seed_posts, near_cop
     first_of_004 = index.similar(SEED_004)[0]
     assert first_of_copy[0] == SEED_004 and first_of_004[0] == copy_id
     assert first_of_copy[1] == first_of_004[1] >= NEAR_DUPLICATE_THRESHOLD
-    assert first_of_copy[2][0] == "body 100% shared" and "same topic" in first_of_copy[2]
+    assert first_of_copy[2][0] == "sentences alike 100%" and "same topic" in first_of_copy[2]
     # ... so both carry near_duplicate, naming the other
     (hint,) = near_duplicate_hints(index.similar(copy_id))
     assert hint["message"].startswith(f"near-duplicate of {SEED_004}: score ")
@@ -166,7 +166,7 @@ def test_another_topic_with_the_same_body_is_not_a_near_duplicate(seed_posts):
     post["title"] = "field notes on rotating log files for postgresql indexing"
     score, reasons = pair_score(features(seed_posts[SEED_004]), features(post))
     assert score < NEAR_DUPLICATE_THRESHOLD
-    assert "same topic" not in reasons and reasons[0] == "body 100% shared"
+    assert "same topic" not in reasons and reasons[0] == "sentences alike 100%"
 
 
 def test_posts_without_body_text_are_not_alike():

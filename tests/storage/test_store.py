@@ -192,3 +192,23 @@ def test_damaged_index_cache_is_rebuilt_from_the_segments(tmp_path):
         assert store.get(SEED_IDS["002"]).meta["difficulty"] == "advanced"
         assert [r.id for r in store.search("", limit=1)] == [SEED_IDS["001"]]
     assert len(warnings) == 1 and str(index) in warnings[0]
+
+
+def test_a_near_dups_file_in_the_old_words_is_shown_in_the_new(tmp_path):
+    """A store written before the score's body reason was renamed keeps its near-dups
+    file until the next import; its hints read "sentences alike", not "body N% shared"
+    (which claimed the share of words the compare screen shows, and is not)."""
+    near_copy = Path(__file__).resolve().parents[1] / "data" / "similar" / "004_near_copy.txt"
+    db = tmp_path / "db.json"
+    with Store.open(db) as s:
+        assert s.import_paths([samples_dir(), near_copy]).ok
+    (path,) = (tmp_path / "db.json.d").glob("near-dups-*.json")
+    data = orjson.loads(path.read_bytes())
+    new = data["hints"]["anp-ref-012395-2485"][0]["message"]
+    assert new.endswith("(sentences alike 100%, title 81%, same topic)")
+    old = new.replace("(sentences alike 100%", "(body 100% shared")
+    data["hints"]["anp-ref-012395-2485"][0]["message"] = old
+    path.write_bytes(orjson.dumps(data))
+    with Store.open(db, writable=False) as s:
+        (hint,) = [h for h in s.get("anp-ref-012395-2485").hints if h["code"] == "near_duplicate"]
+    assert hint["message"] == new

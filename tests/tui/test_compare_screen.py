@@ -11,6 +11,8 @@ from textual.widgets import Footer, Static
 from tui_support import HOSTILE_TITLE, Host
 
 from storage import Store
+from storage.compare import shared_words_text
+from storage.figures import percent
 from tui.screens.compare import CompareScreen
 from tui.text import clean_line
 from tui.widgets.compare_pane import MAX_RENDER_CHARS, SHARED_STYLE, ComparePane
@@ -36,7 +38,7 @@ def posts(tmp_path_factory):
 
 def _host(posts, left=ORIGINAL_REF, right=COPY_REF, **kwargs) -> Host:
     kwargs.setdefault("score", 96)
-    kwargs.setdefault("reasons", ["same topic", "near-identical body"])
+    kwargs.setdefault("reasons", ["sentences alike 100%", "title 81%", "same topic"])
     return Host(lambda: CompareScreen(posts[left], posts[right], **kwargs))
 
 
@@ -69,8 +71,9 @@ async def test_header_and_highlighted_panes(posts, settle):
         assert ORIGINAL_REF in header and COPY_REF in header
         assert "score 96" in header and "same topic" in header
         left, right = screen.comparison.left, screen.comparison.right
-        assert f"{round(left.fraction * 100)}% of left shared" in header
-        assert f"{round(right.fraction * 100)}% of right" in header
+        assert shared_words_text(screen.comparison) in header
+        assert f"words shared: {percent(left.fraction)} of left · " in header
+        assert f"{percent(right.fraction)} of right" in header
         assert f"{screen.comparison.passages} shared passages" in header
         assert left.fraction > 0.9
 
@@ -101,7 +104,7 @@ async def test_template_sharing_posts_highlight_only_template_text(posts, settle
         assert "treat staging as a rehearsal" in shared
         assert "large content sites" in left_pane.text
         assert "large content sites" not in shared
-        assert "% of left shared" in _header(app.screen)
+        assert "words shared: " in _header(app.screen)
 
 
 async def test_n_and_p_scroll_the_focused_pane(posts, settle):
@@ -209,7 +212,7 @@ async def test_comparing_is_shown_until_the_worker_is_done(posts, monkeypatch, s
         release.set()
         await settle(pilot)
         assert "comparing…" not in _header(screen)
-        assert "% of left shared" in _header(screen)
+        assert shared_words_text(screen.comparison) in _header(screen)
 
 
 async def test_hostile_title_shows_literally(posts, settle):
@@ -256,7 +259,8 @@ async def test_empty_posts(posts, settle):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         header = _header(app.screen)
-        assert "0% of left shared" in header and "0 shared passages" in header
+        assert "words shared: 0% of left · 0% of right" in header
+        assert "0 shared passages" in header
         pane = app.screen.query_one("#compare-left", ComparePane)
         assert "nothing shared" in _plain(pane.border_subtitle)
         await pilot.press("n")

@@ -8,10 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from test_review_screen import FIRST, SECOND
 from tui_support import flat, static_text
 
 from storage import Store, samples_dir
+from storage.compare import compare_stored, shared_words_text
+from tui.cli import main
 from tui.screens.clusters import ClustersScreen
 from tui.screens.compare import CompareScreen
 from tui.screens.conflicts import ConflictsScreen
@@ -293,10 +296,49 @@ async def test_d_compares_with_the_highlighted_similar_post(near_copy_store, mak
         assert isinstance(app.screen, CompareScreen)
         header = app.screen.query_one("#compare-header")
         text = str(header.render())
-        assert SECOND in text and NEAR_COPY in text and "% of left shared" in text
+        assert SECOND in text and NEAR_COPY in text and "words shared: " in text
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, CompareScreen)
+
+
+async def test_one_pair_shows_the_same_figures_in_similar_compare_and_cli(
+    near_copy_store, make_app, settle
+):
+    """Bug 12: the Similar pane said "body 100% shared" where the compare screen said "97%
+    of left · 95% of right". The score's body measure is named for what it is (sentences
+    alike), the words shared are the compare screen's, and each reads the same wherever
+    the pair is shown."""
+    store = near_copy_store
+    item = next(s for s in store.similar(SECOND) if s.id == NEAR_COPY)
+    reasons = ", ".join(item.reasons)
+    assert reasons == "sentences alike 100%, title 81%, same topic"
+    words = shared_words_text(compare_stored(store.get(SECOND), store.get(NEAR_COPY)))
+    assert words == "words shared: 97% of left · 95% of right"
+
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.jump_to(SECOND)
+        await settle(pilot)
+        similar = app.screen.query_one(SimilarPane)
+        row = similar.get_option_at_index(0)
+        assert row.id == NEAR_COPY
+        shown = flat(str(row.prompt))
+        assert f"{item.score} " in shown and reasons in shown
+        assert "shared" not in shown  # nothing there claims to be the words shared
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        header = str(app.screen.query_one("#compare-header").render())
+        assert words in header and f"score {item.score}: {reasons}" in header
+        # "words shared" and "N shared passages": no other figure says shared
+        assert header.count("shared") == 2
+
+    result = CliRunner().invoke(main, ["--db", str(store.path), "similar", SECOND])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if NEAR_COPY in line)
+    assert line.startswith(f"{item.score:>3}  ") and line.endswith(f"({reasons})")
 
 
 async def test_d_without_similar_posts_explains(tmp_path, make_app, settle):

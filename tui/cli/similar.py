@@ -19,7 +19,11 @@ from .output import print_json
 @click.pass_context
 @handles_errors
 def similar_cmd(ctx: click.Context, post_id: str, limit: int, as_json: bool) -> None:
-    """Posts most similar to POST_ID, best first, with a score (0-100) and reasons."""
+    """Posts most similar to POST_ID, best first, with a score (0-100) and reasons.
+
+    The reasons are the review screen's Similar pane's, word for word: "sentences alike
+    N%" (the body measure of the score), "title N%", "same topic". The words the two
+    posts share are shown by the compare screen (d), under the name "words shared"."""
     store = open_store(ctx)
     found = store.similar(post_id, limit=limit)
     if as_json:

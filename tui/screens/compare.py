@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from storage import StoredPost
-from storage.compare import Comparison, compare_stored
+from storage.compare import Comparison, compare_stored, shared_words_text
 from tui.keymap import CLOSE_BINDINGS, COMPARE_BINDINGS
 from tui.text import clean_line
 from tui.widgets.compare_pane import (
@@ -38,15 +38,6 @@ from tui.widgets.compare_pane import (
 __all__ = ["CompareScreen"]
 
 
-def _percent(value: float) -> str:
-    percent = round(value * 100)
-    if percent == 100 and value < 1.0:
-        return "99%"
-    if percent == 0 and value > 0.0:
-        return "<1%"
-    return f"{percent}%"
-
-
 class CompareScreen(Screen[None]):
     """``CompareScreen(left, right, score=..., reasons=[...])``: two ``StoredPost``s side
     by side; the left is the current post, the right the similar one. Dismisses with None.
@@ -57,7 +48,7 @@ class CompareScreen(Screen[None]):
     DEFAULT_CSS = """
     CompareScreen { layout: vertical; }
     CompareScreen #compare-header {
-        height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis;
+        height: auto; max-height: 2; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis;
         background: $panel;
     }
     CompareScreen #compare-panes { height: 1fr; }
@@ -103,8 +94,10 @@ class CompareScreen(Screen[None]):
         return text
 
     def _header_text(self) -> Text:
-        """References, shared fractions, passages, then score and reasons (what a narrow
-        terminal cuts first)."""
+        """References, words shared (``storage.compare.shared_words_text``) and passages;
+        on a second line the similarity score and its reasons, the Similar pane's word for
+        word (``sentences alike N%`` is the score's body measure, a different figure from
+        the words shared: both in view, at any width, each under its own name)."""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(clean_line(self.left_post.reference or self.left_post.id, max_chars=80))
         text.append(" ⇄ ", style="dim")
@@ -114,17 +107,21 @@ class CompareScreen(Screen[None]):
         if comparison is None:
             text.append("comparing…", style="italic")
         else:
-            text.append(_percent(comparison.left.fraction), style=SHARED_STYLE)
-            text.append(" of left shared · ")
-            text.append(_percent(comparison.right.fraction), style=SHARED_STYLE)
-            text.append(" of right · ")
+            shared = Text(shared_words_text(comparison))
+            shared.highlight_regex(r"<?\d+%", SHARED_STYLE)
+            text.append_text(shared)
+            text.append(" · ")
             count = comparison.passages
             text.append(f"{count} shared passage{'s' if count != 1 else ''}")
+        if self.score is None and not self.reasons:
+            return text
+        text.append("\n")
         if self.score is not None:
-            text.append(" · score ", style="dim")
+            text.append("similarity score ", style="dim")
             text.append(str(self.score), style="bold")
         if self.reasons:
-            text.append(": " if self.score is not None else " · ", style="dim")
+            if self.score is not None:
+                text.append(": ", style="dim")
             text.append(", ".join(clean_line(r, max_chars=60) for r in self.reasons[:6]))
         return text
 
