@@ -46,6 +46,23 @@ def test_importing_storage_does_not_load_textual():
     assert out.stdout.split() == ["False", "False"]
 
 
+def test_a_command_on_a_local_store_does_not_load_psycopg(tmp_path):
+    """Every command asks whether --db is a PostgreSQL URL; only a team store may pay for
+    psycopg's import (~120 ms of each one-shot command)."""
+    db, samples = tmp_path / "db.json", ROOT / "seeds" / "samples"
+    code = (
+        "import sys; from click.testing import CliRunner; from tui.cli import main; "
+        f"r = CliRunner().invoke(main, ['--db', {str(db)!r}, 'import', {str(samples)!r}]); "
+        "assert r.exit_code == 0, r.output; print('psycopg' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+    from storage.pg import PostgresStore  # the lazy names still resolve
+
+    assert PostgresStore.__name__ == "PostgresStore"
+
+
 def test_checker_would_catch_a_violation(tmp_path):
     # the AST walk sees both import forms
     tree = ast.parse("import textual.app\nfrom textual import work\n")

@@ -1,11 +1,43 @@
-"""The PostgreSQL store: a review team on one queue (``PostgresStore``)."""
+"""The PostgreSQL store: a review team on one queue (``PostgresStore``).
 
-from .connection import ConnectionLost, NotSavedError
-from .schema import VERSION as SCHEMA_VERSION
-from .schema import SchemaError
-from .store import PostgresStore, init_database
-from .team import DEFAULT_LEASE_S, PgTeamDesk
+Only ``url`` loads with the package: every command asks ``is_postgres_url`` of its
+``--db``, and the rest imports psycopg (~120 ms of a one-shot command on a local store).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .url import display_url, is_postgres_url, redact
+
+if TYPE_CHECKING:
+    from .connection import ConnectionLost, NotSavedError
+    from .schema import VERSION as SCHEMA_VERSION
+    from .schema import SchemaError
+    from .store import PostgresStore, init_database
+    from .team import DEFAULT_LEASE_S, PgTeamDesk
+
+# name -> (module, attribute), loaded on first use
+_LAZY = {
+    "ConnectionLost": (".connection", "ConnectionLost"),
+    "NotSavedError": (".connection", "NotSavedError"),
+    "SCHEMA_VERSION": (".schema", "VERSION"),
+    "SchemaError": (".schema", "SchemaError"),
+    "PostgresStore": (".store", "PostgresStore"),
+    "init_database": (".store", "init_database"),
+    "DEFAULT_LEASE_S": (".team", "DEFAULT_LEASE_S"),
+    "PgTeamDesk": (".team", "PgTeamDesk"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return getattr(import_module(module, __name__), attribute)
+
 
 __all__ = [
     "DEFAULT_LEASE_S",
