@@ -1,8 +1,10 @@
 """An import into a local store, so that its cost follows the batch, not the store.
 
-1. Plan: when the store holds posts, every named file is read and hashed (threads; no
-   parsing). A file whose bytes are known at the same path is unchanged; known bytes at
-   a new path are a move (only the path is updated). Only the rest is parsed.
+1. Plan: when the store holds posts, every named file is stat'ed; one whose stat is the
+   one recorded at the last import (``file_stats``) keeps its sha256, the others are read
+   and hashed (threads; no parsing). A file whose bytes are known at the same path is
+   unchanged; known bytes at a new path are a move (only the path is updated). Only the
+   rest is parsed.
 2. Shelve (phase 1): the files to parse go to worker processes in chunks; each chunk
    becomes one new segment file. The catalog gets the new rows and query fields, the shelf
    commits: the posts are listed, searchable and reviewable from here on.
@@ -39,6 +41,7 @@ from ..analysis import (
 from ..catalog import Catalog, IndexEntry
 from ..importer import collect_names
 from ..models import FileError, ImportReport
+from .file_stats import Entries, FileStats, Stat, now_ns, stat_of
 from .layout import Layout
 from .shelf import Location, Locations, Segment, ShelfState
 
@@ -53,6 +56,10 @@ class Plan:
     moved: dict[str, str] = field(default_factory=dict)  # post id -> new path
     errors: list[FileError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stats: dict[str, Stat] = field(default_factory=dict)  # path -> stat taken before reading
+    shas: dict[str, str] = field(default_factory=dict)  # path -> sha256, of known files
+    taken_ns: int = 0  # when the stats were taken
+    hashed: int = 0  # files read and hashed (the others: known by their stat)
 
 
 HASH_CHUNK = 512  # files a thread hashes per task (a task per file costs more than it)
@@ -69,19 +76,39 @@ def _hash_many(paths: list[str]) -> list[str | FileError]:
     return list(map(_hash, paths))
 
 
-def plan_import(files: list[str], state: ShelfState, progress: Progress | None) -> Plan:
+def plan_import(
+    files: list[str],
+    state: ShelfState,
+    progress: Progress | None,
+    known: FileStats | None = None,
+) -> Plan:
     """Which files need parsing (see the module docstring)."""
-    plan = Plan()
+    plan = Plan(taken_ns=now_ns())
+    for path in files:  # before any read: a later change shows in the next stat
+        stat = stat_of(path)
+        if stat is not None:
+            plan.stats[path] = stat
     if not state.locations:
         plan.to_parse = files
         return plan
     locations = Locations.of(state.locations)
     by_file = locations.by_file()
     named = set(files)
-    done = 0
-    chunks = [files[i : i + HASH_CHUNK] for i in range(0, len(files), HASH_CHUNK)]
+    known = known or FileStats.empty()
+    to_hash: list[str] = []
+    for path in files:
+        stat = plan.stats.get(path)
+        cached = known.known_sha(path, stat) if stat is not None else None
+        if cached is not None and cached in by_file:
+            plan.shas[path] = cached
+            _known_file(plan, by_file[cached], path, locations.path(by_file[cached]), named)
+        else:
+            to_hash.append(path)
+    plan.hashed = len(to_hash)
+    done = len(files) - len(to_hash)
+    chunks = [to_hash[i : i + HASH_CHUNK] for i in range(0, len(to_hash), HASH_CHUNK)]
     if progress:
-        progress(0, len(files))
+        progress(done, len(files))
     # hashlib and file reads let go of the GIL: threads hash on both cores
     with ThreadPoolExecutor(HASH_THREADS) as threads:
         for chunk, shas in zip(chunks, threads.map(_hash_many, chunks), strict=True):
@@ -96,14 +123,37 @@ def plan_import(files: list[str], state: ShelfState, progress: Progress | None) 
                 if post_id is None:
                     plan.to_parse.append(path)
                 else:
+                    plan.shas[path] = sha
                     _known_file(plan, post_id, path, locations.path(post_id), named)
     return plan
+
+
+def file_stats_after(
+    plan: Plan, known: FileStats, before: ShelfState, after: ShelfState
+) -> Entries:
+    """What ``file_stats`` records after the import: of this import's files, those whose
+    bytes the shelf held when they were planned, and those stored by this import (with
+    the sha256 their worker read, after the stat was taken). A file that failed to parse
+    is in neither, so it is read again next time and fails again, saying why."""
+    locations = Locations.of(after.locations)
+    shas = dict(plan.shas)
+    if after.next_doc_id > before.next_doc_id:  # this import stored posts
+        stored = locations.files_since(before.next_doc_id)
+        shas.update((path, stored[path]) for path in plan.to_parse if path in stored)
+    return known.after(plan.stats, shas, plan.taken_ns, locations.by_file())
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _known_file(plan: Plan, post_id: str, path: str, old_path: str, named: set[str]) -> None:
     """A file whose bytes are stored: unchanged, moved, or a second copy."""
     plan.unchanged.append(post_id)
-    if old_path == path:
+    if old_path == path or _same_file(old_path, path):  # e.g. ./posts/a.txt and /x/posts/a.txt
         return
     if old_path in named or os.path.exists(old_path):
         plan.warnings.append(

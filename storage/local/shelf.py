@@ -99,6 +99,14 @@ class Locations(Mapping[str, Location]):
     def doc_id(self, post_id: str) -> int:
         return self._doc_ids[self._index[post_id]]
 
+    def files_since(self, doc_id: int) -> dict[str, str]:
+        """Path -> file sha256 of the posts stored at ``doc_id`` or later."""
+        return {
+            path: sha
+            for at, path, sha in zip(self._doc_ids, self._paths, self._shas, strict=True)
+            if at >= doc_id
+        }
+
     def path(self, post_id: str) -> str:
         return self._paths[self._index[post_id]]
 

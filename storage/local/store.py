@@ -33,7 +33,7 @@ from ..protocol import DecisionRequest
 from ..queries import CatalogStore
 from ..reviews import now_iso, reviewer_name
 from ..views import View, clean_name, refuse_builtin, with_view, without_view
-from . import index_files
+from . import file_stats, index_files
 from .decisions import DecisionLog, DecisionState
 from .layout import (
     LEGACY_FORMAT,
@@ -372,12 +372,16 @@ class LocalStore(CatalogStore):
             self._reload_shelf()
             state = self._shelf.state
             self._remove_litter()
-            plan = importing.plan_import(files, state, progress)
+            known = file_stats.FileStats.read(self.layout)
+            plan = importing.plan_import(files, state, progress, known)
             plan.errors[:0] = errors
             with importing.worker_pool(len(plan.to_parse)) as pool:
                 shelved = importing.shelve(plan, state, self._catalog, self.layout, pool, progress)
                 if shelved.changed:
                     self._commit(shelved.state, shelved.catalog)
+                recorded = importing.file_stats_after(plan, known, state, self._shelf.state)
+                if recorded != known.entries:
+                    file_stats.write(self.layout, recorded)
                 if derive:
                     self._derive(pool, derive_progress)
         return shelved.report
