@@ -3,8 +3,9 @@ last import saw (``file-stats.json`` in the store's data folder), so that a re-i
 100,000 unchanged files stats them instead of reading and hashing ~800 MB.
 
 The cache can only spare a read, never decide alone: an entry counts when the file's
-stat (size, mtime, inode, device) is the one recorded and its sha256 is one the shelf
-holds; anything else is hashed as before. A file rewritten within the same mtime tick as
+stat (size, mtime, inode, device) is the one recorded, at its path or (a file renamed or
+moved within its file system keeps all four) at another, and its sha256 is one the shelf
+holds; anything else is hashed as before (a copy has a new inode: it is read). A file rewritten within the same mtime tick as
 its stat was taken could keep that stat (git's "racy" case), so a file is recorded only
 when its mtime is at least ``RACY_NS`` older than the moment its stat was taken. A missing
 or damaged cache costs one hashing pass and nothing else; it is rewritten after each
@@ -51,6 +52,7 @@ class FileStats:
 
     def __init__(self, entries: Entries) -> None:
         self.entries = entries
+        self._by_stat: dict[str, str] | None = None  # built on the first unknown path
 
     @classmethod
     def empty(cls) -> FileStats:
@@ -66,9 +68,16 @@ class FileStats:
         return cls.empty() if entries is None else cls(entries)
 
     def known_sha(self, path: str, stat: Stat) -> str | None:
-        """The sha256 recorded for ``path`` if its stat is the one recorded."""
+        """The sha256 recorded for ``path`` if its stat is the one recorded; else that of
+        a recorded file with this very stat (inode and device included) under another
+        path: the same file, renamed or moved within its file system."""
+        key = stat_key(stat)
         entry = self.entries.get(path)
-        return entry[1] if entry is not None and entry[0] == stat_key(stat) else None
+        if entry is not None:
+            return entry[1] if entry[0] == key else None
+        if self._by_stat is None:
+            self._by_stat = {stat: sha for stat, sha in self.entries.values()}
+        return self._by_stat.get(key)
 
     def after(
         self,
@@ -81,16 +90,18 @@ class FileStats:
         found ``shas`` (path -> sha256 the shelf holds): this import's files that are
         old enough not to be racy, and earlier entries of other paths whose bytes the
         shelf still holds (``held``: by sha256)."""
-        entries = {
-            path: entry
-            for path, entry in self.entries.items()
-            if path not in stats and entry[1] in held
-        }
+        recorded: Entries = {}
         for path, sha in shas.items():
             stat = stats[path]
             if stat[1] <= taken_ns - RACY_NS:
-                entries[path] = (stat_key(stat), sha)
-        return entries
+                recorded[path] = (stat_key(stat), sha)
+        seen = {entry[0] for entry in recorded.values()}  # a moved file's old path goes
+        kept = {
+            path: entry
+            for path, entry in self.entries.items()
+            if path not in stats and entry[1] in held and entry[0] not in seen
+        }
+        return kept | recorded
 
 
 def _entries(data: Any) -> Entries | None:

@@ -115,13 +115,29 @@ def test_a_damaged_or_foreign_cache_costs_one_hashing_pass(corpus, tmp_path, has
         assert file_stats.FileStats.read(store.layout).entries  # rewritten whole
 
 
-def test_a_moved_file_is_hashed_and_recognised_as_moved(corpus, tmp_path, hashed):
+def test_a_renamed_folder_is_moved_without_reading_its_files(corpus, tmp_path, hashed):
     db = tmp_path / "db.json"
     with Store.open(db) as store:
         store.import_paths([corpus])
         moved = tmp_path / "moved"
-        corpus.rename(moved)
+        corpus.rename(moved)  # inode, device, size and mtime stay
         hashed.clear()
         report = store.import_paths([moved])
         assert len(report.moved) == 5 and not report.imported
-        assert len(hashed) == 6  # a new path has no stat on record
+        assert hashed == ["empty.txt"]
+        assert all(store.get(pid).source["path"].startswith(str(moved)) for pid in report.moved)
+        recorded = file_stats.FileStats.read(store.layout).entries
+        assert sorted(recorded) == sorted(str(p) for p in moved.glob("0*.txt"))  # old paths gone
+
+
+def test_a_copied_folder_is_read_whole(corpus, tmp_path, hashed):
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        store.import_paths([corpus])
+        copy = tmp_path / "copy"
+        shutil.copytree(corpus, copy)  # new inodes, the same mtimes
+        shutil.rmtree(corpus)
+        hashed.clear()
+        report = store.import_paths([copy])
+        assert len(report.moved) == 5
+        assert len(hashed) == 6
