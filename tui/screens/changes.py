@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -131,22 +133,42 @@ def changes_renderable(loaded: ChangesLoaded) -> Text:
     return text
 
 
+def changes_view(text: Text) -> Group:
+    """``text`` (of ``changes_renderable``) as it is shown: each run of diff lines in a grid
+    whose first column holds the marks, so a long line wraps under its text, not its mark."""
+    parts: list[Any] = []
+    grid: Table | None = None
+    for line in text.split("\n"):
+        if line.plain[:2] in ("+ ", "- ", "  "):
+            if grid is None:
+                grid = Table.grid(expand=True)
+                grid.add_column(width=2, no_wrap=True)
+                grid.add_column(ratio=1)
+                parts.append(grid)
+            grid.add_row(line[:2], line[2:])
+        else:
+            grid = None
+            parts.append(line)
+    return Group(*parts)
+
+
 def header_text(loaded: ChangesLoaded) -> Text:
+    """The post, its decision, how many lines were added and removed (block lines), when
+    and by whom it was decided, its title."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(clean_name(loaded.post_id), style="bold")
     review = loaded.review
     if loaded.changed and review is not None:
         text.append(f" · changed since it was {Status(review.status).label}")
-        if review.decided_at:
-            text.append(f" ({clean_line(review.decided_at)}", style="dim")
-            if review.reviewer:
-                text.append(f" by {clean_line(review.reviewer, max_chars=40)}", style="dim")
-            text.append(")", style="dim")
     if loaded.diff is not None and loaded.diff.changed:
         added = sum(line.op == ADDED for b in loaded.diff.blocks for line in b.lines)
         removed = sum(line.op == REMOVED for b in loaded.diff.blocks for line in b.lines)
         text.append(f"  +{added}", style=ADDED_STYLE)
         text.append(f" -{removed}", style=REMOVED_STYLE)
+    if loaded.changed and review is not None and review.decided_at:
+        text.append(f"  decided {clean_line(review.decided_at)}", style="dim")
+        if review.reviewer:
+            text.append(f" by {clean_line(review.reviewer, max_chars=40)}", style="dim")
     text.append(f"  {clean_line(loaded.title, max_chars=200)}", style="dim")
     return text
 
@@ -230,7 +252,7 @@ class ChangesScreen(Screen[None]):
 
     def _show_text(self, text: Text) -> None:
         self.text = text
-        self.query_one("#changes-body", Static).update(text)
+        self.query_one("#changes-body", Static).update(changes_view(text))
 
     def action_close(self) -> None:
         self.dismiss(None)

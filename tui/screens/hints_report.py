@@ -31,7 +31,7 @@ from tui.widgets.key_list import ScreenEnterList
 
 __all__ = ["HintsReportScreen", "hint_columns", "percent"]
 
-CODE_WIDTH = 24
+CODE_WIDTH = 22
 # (heading, width) of the number columns, in the order of ``hint_columns``.
 COLUMNS = (
     ("posts", 6),
@@ -75,7 +75,7 @@ def heading_text() -> Text:
     text = Text(no_wrap=True, overflow="ellipsis", style="bold #7f848e")
     text.append(f"{'hint':<{CODE_WIDTH}}")
     for index, (name, width) in enumerate(COLUMNS):
-        text.append(" │ " if index == 7 else "  ")
+        text.append(" │ " if index == 7 else " ")
         text.append(f"{name:>{width}}")
     return text
 
@@ -86,7 +86,7 @@ def row_prompt(row: HintRow) -> Text:
     code = clean_line(row.code, max_chars=CODE_WIDTH)
     text.append(f"{code:<{CODE_WIDTH}}", style="bold" if row.carrying.posts else "dim")
     for index, (value, (_, width)) in enumerate(zip(hint_columns(row), COLUMNS, strict=True)):
-        text.append(" │ " if index == 7 else "  ", style="#5c6370")
+        text.append(" │ " if index == 7 else " ", style="#5c6370")
         style = styles.get(index, "") if row.carrying.posts else "dim"
         text.append(f"{value:>{width}}", style=style)
     return text
