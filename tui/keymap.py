@@ -234,7 +234,7 @@ REVIEW_BINDINGS = [
     Binding(
         "R",
         "changes_since_review",
-        "Changes since review",
+        "What changed",
         tooltip="What changed in this post (Δ) since its decision: the reviewed text against "
         "the current one, block by block",
         show=False,
@@ -243,9 +243,9 @@ REVIEW_BINDINGS = [
     Binding(
         "B",
         "boilerplate",
-        "Repeated passages",
-        tooltip="Sentences and paragraphs many posts repeat (a template's boilerplate); "
-        "enter lists their posts",
+        "Boilerplate",
+        tooltip="Repeated passages: sentences and paragraphs many posts repeat (a template's "
+        "boilerplate); enter lists their posts",
         show=False,
         id="boilerplate",
     ),
@@ -485,8 +485,8 @@ BINDING_GROUPS: list[tuple[str, list[Binding]]] = [
     ("Compare", COMPARE_BINDINGS),
     ("Near duplicates", CLUSTERS_BINDINGS),
     ("Conflicts", CONFLICTS_BINDINGS),
-    ("Changes since review", CHANGES_BINDINGS),
-    ("Repeated passages", BOILERPLATE_BINDINGS),
+    ("What changed", CHANGES_BINDINGS),
+    ("Boilerplate", BOILERPLATE_BINDINGS),
     ("Hints report", HINTS_REPORT_BINDINGS),
     ("Export dialog", EXPORT_BINDINGS),
     ("Help screen", HELP_BINDINGS),
@@ -501,8 +501,8 @@ LIVE_TOGETHER: list[set[str]] = [
     {"Conflicts", "Every list", "Every sub-screen", "Application"},
     {"Near duplicates", "Every list", "Every sub-screen", "Application"},
     {"Compare", "Every sub-screen", "Application"},
-    {"Changes since review", "Every list", "Every sub-screen", "Application"},
-    {"Repeated passages", "Every list", "Every sub-screen", "Application"},
+    {"What changed", "Every list", "Every sub-screen", "Application"},
+    {"Boilerplate", "Every list", "Every sub-screen", "Application"},
     {"Hints report", "Every list", "Every sub-screen", "Application"},
     {"Help screen", "Every sub-screen", "Application"},
     {"Bulk confirm"},
