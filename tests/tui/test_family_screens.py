@@ -18,7 +18,9 @@ from storage import Store
 from storage.boilerplate import find_boilerplate
 from storage.diff import ADDED, REMOVED, diff_posts
 from storage.hints_report import hints_report
-from tui.screens.boilerplate import BoilerplateScreen
+from tui.gateway import StoreGateway
+from tui.screens import boilerplate as boilerplate_screen
+from tui.screens.boilerplate import BoilerplateScreen, ChunkedPosts
 from tui.screens.changes import (
     ADDED_STYLE,
     NOT_CHANGED,
@@ -216,8 +218,9 @@ async def test_changes_screen_says_when_there_is_nothing_to_compare(
 
 
 async def test_boilerplate_screen_lists_the_passages_and_enter_applies_the_query(
-    family_store, make_app, settle
+    family_store, make_app, settle, monkeypatch
 ):
+    monkeypatch.setattr(boilerplate_screen, "CHUNK", 7)  # the pass over many store calls
     store = family_store
     found = find_boilerplate(store.iter_posts())
     assert len(found) > ROWS_SHOWN  # more passages than the list shows
@@ -255,6 +258,19 @@ async def test_boilerplate_screen_lists_the_passages_and_enter_applies_the_query
         assert app.screen is review
         shown_rows(review, store, chosen.query)
         assert len(review.post_list.ids) > ROWS_SHOWN
+
+
+def test_chunked_posts_read_every_post_once_and_stop_when_cancelled(family_store, monkeypatch):
+    monkeypatch.setattr(boilerplate_screen, "CHUNK", 7)
+    gateway = StoreGateway(family_store)
+    try:
+        posts = ChunkedPosts(gateway, lambda: False)
+        ids = [post["id"] for post in posts]
+        assert sorted(ids) == sorted(family_store.ids()) and posts.read == FAMILY_POSTS
+        stop = ChunkedPosts(gateway, lambda: stop.read >= 14)
+        assert len(list(stop)) == 14
+    finally:
+        gateway.close()
 
 
 async def test_boilerplate_from_the_key_and_the_palette(family_store, make_app, settle):

@@ -1,16 +1,20 @@
 """Repeated passages (``B``, the Views list, the palette): a template's boilerplate.
 
 ``storage.boilerplate.find_boilerplate`` reads every post once (``iter_posts``) on the store
-thread, through the gateway, in a worker; until it is done the screen says "finding
-repeated passages…". The list holds the passages held by most posts first, with how many
-posts hold each; the highlighted one's full text shows below it. ``enter`` closes the
+thread, through the gateway, ``CHUNK`` posts a call from a thread worker (a decision
+waits for one chunk, not the pass; closing the screen stops it); until it is done the
+screen says "finding repeated passages…". The list holds the passages held by most posts
+first, with how many posts hold each; the highlighted one's full text shows below it. ``enter`` closes the
 screen with the passage's phrase query as a ``ViewChoice``: the review screen lists its
 posts as it does for a view. Text is shown literally (``tui.text``).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import itertools
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -20,6 +24,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from storage import ReviewStore, StoreError
 from storage.boilerplate import DEFAULT_MIN_POSTS, Boilerplate, find_boilerplate
@@ -29,9 +34,10 @@ from tui.screens.views import QUERY, ViewChoice
 from tui.text import clean, clean_line
 from tui.widgets.key_list import ScreenEnterList
 
-__all__ = ["MAX_PASSAGES", "BoilerplateScreen", "Passages", "read_passages"]
+__all__ = ["CHUNK", "MAX_PASSAGES", "BoilerplateScreen", "ChunkedPosts", "Passages"]
 
 MAX_PASSAGES = 1000  # the passages held by most posts; the header says when there are more
+CHUNK = 500  # posts read in one store call
 
 
 class Passages:
@@ -44,20 +50,31 @@ class Passages:
         self.posts = posts
 
 
-def read_passages(
-    store: ReviewStore, min_posts: int = DEFAULT_MIN_POSTS, limit: int = MAX_PASSAGES
-) -> Passages:
-    """On the store thread: ``find_boilerplate`` over every post (as the CLI reads them)."""
-    read = 0
+class ChunkedPosts:
+    """Every post dict of the store, read on the store thread ``CHUNK`` posts a call
+    (``background=True``), so a decision waits for one chunk at most, not the whole pass
+    (~10 s at 100,000 posts), and the pass stops when ``cancelled()`` says so. The
+    ``iter_posts`` generator lives between calls and is only advanced on the store
+    thread. Iterated from a thread worker (``call_blocking``), never the UI thread."""
 
-    def posts():  # noqa: ANN202 - a generator of post dicts
-        nonlocal read
-        for post in store.iter_posts():
-            read += 1
-            yield post
+    def __init__(self, gateway: StoreGateway, cancelled: Callable[[], bool]) -> None:
+        self._gateway = gateway
+        self._cancelled = cancelled
+        self._posts: Iterator[dict[str, Any]] | None = None
+        self.read = 0
 
-    found = find_boilerplate(posts(), min_posts=min_posts)
-    return Passages(found[:limit], len(found), read)
+    def _chunk(self, store: ReviewStore) -> list[dict[str, Any]]:
+        if self._posts is None:
+            self._posts = iter(store.iter_posts())
+        return list(itertools.islice(self._posts, CHUNK))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        while not self._cancelled():
+            chunk = self._gateway.call_blocking(self._chunk, background=True)
+            if not chunk:
+                return
+            self.read += len(chunk)
+            yield from chunk
 
 
 def passage_prompt(item: Boilerplate) -> Text:
@@ -120,19 +137,25 @@ class BoilerplateScreen(Screen[ViewChoice | None]):
     def items(self) -> list[Boilerplate]:
         return self.passages.items if self.passages is not None else []
 
-    @work(exclusive=True, group="boilerplate")
-    async def _load(self) -> None:
-        min_posts = self._min_posts
+    @work(exclusive=True, group="boilerplate", thread=True)
+    def _load(self) -> None:
+        worker = get_current_worker()
+        posts = ChunkedPosts(self._gateway, lambda: worker.is_cancelled)
         try:
-            passages = await self._gateway.call(lambda store: read_passages(store, min_posts))
-        except (StoreError, OSError) as error:
-            if self.is_attached:
-                self._header(Text(f"cannot read the posts: {clean_line(error)}", style="red"))
+            found = find_boilerplate(posts, min_posts=self._min_posts)
+        except CancelledError:  # the app is closing: the gateway no longer runs calls
             return
-        if self.is_attached:
-            self._show(passages)
+        except (StoreError, OSError) as error:
+            message = Text(f"cannot read the posts: {clean_line(error)}", style="red")
+            self.app.call_from_thread(self._header, message)
+            return
+        if not worker.is_cancelled:
+            passages = Passages(found[:MAX_PASSAGES], len(found), posts.read)
+            self.app.call_from_thread(self._show, passages)
 
     def _header(self, text: Text) -> None:
+        if not self.is_attached:
+            return
         self.query_one("#boilerplate-header", Static).update(text)
 
     def _keys(self, binding_id: str) -> str:
@@ -140,6 +163,8 @@ class BoilerplateScreen(Screen[ViewChoice | None]):
         return "/".join(self.app.get_key_display(Binding(key, "")) for key in keys)
 
     def _show(self, passages: Passages) -> None:
+        if not self.is_attached:
+            return
         self.passages = passages
         header = Text(no_wrap=True, overflow="ellipsis")
         header.append(
