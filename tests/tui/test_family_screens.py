@@ -400,3 +400,50 @@ def test_hints_report_snapshot(family_store, make_app, settle, snap_compare):
         await settle(pilot)
 
     assert snap_compare(make_app(family_store), terminal_size=(120, 40), run_before=run_before)
+
+
+# ---------------------------------------------------------------------------- keys
+
+NEW_IDS = (
+    "changes_since_review",
+    "boilerplate",
+    "hints_report",
+    "changes_toggle",
+    "boilerplate_open",
+    "hints_report_open",
+)
+
+
+def test_the_new_keys_clash_with_no_binding_live_beside_them():
+    from tui.keymap import LIVE_TOGETHER, effective_bindings
+
+    bound = effective_bindings({})
+    checked = set()
+    for groups in LIVE_TOGETHER:
+        owners: dict[str, set[str]] = {}
+        for item in bound:
+            if item.group in groups:
+                for key in item.keys:
+                    owners.setdefault(key, set()).add(item.binding_id)
+        for item in bound:
+            if item.group in groups and item.binding_id in NEW_IDS:
+                checked.add(item.binding_id)
+                for key in item.keys:
+                    assert owners[key] == {item.binding_id}, (key, owners[key])
+    assert checked == set(NEW_IDS)
+
+
+async def test_the_new_keys_are_remappable(family_store, config_dir, make_app, settle):
+    (config_dir / "keymap.toml").write_text('[keys]\nhints_report = "ctrl+r"\n')
+    app = make_app(family_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not app.keymap_problems
+        await pilot.press("H")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert isinstance(app.screen, HintsReportScreen)
+        header = app.screen.query_one("#hints-header").render().plain
+        assert "⏎ show its posts" in header
