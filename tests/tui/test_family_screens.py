@@ -161,6 +161,22 @@ async def test_changes_screen_shows_the_lines_added_and_removed(
         assert app.screen is review
 
 
+def test_changes_beyond_the_line_limit_are_counted_not_shown(family_store, family):
+    from tui.screens.changes import changes_renderable, read_changes
+
+    store = family_store
+    post_id = regenerated(store, family)
+    loaded = read_changes(store, post_id)
+    total = sum(len(block.lines) for block in loaded.diff.blocks)
+    lines = changes_renderable(loaded, max_lines=2).plain.splitlines()
+    marked = [line for line in lines if line[:2] in ("+ ", "- ", "  ")]
+    assert len(marked) == 2
+    assert (
+        lines[-1]
+        == f"… {total - 2:,} more lines not shown: `copydesk diff {post_id}` prints them all"
+    )
+
+
 async def test_changes_screen_scrolls_with_the_list_keys(family_store, family, make_app, settle):
     store = family_store
     post_id = regenerated(store, family)

@@ -37,6 +37,10 @@ __all__ = ["ChangesLoaded", "ChangesScreen", "changes_renderable", "read_changes
 ADDED_STYLE, REMOVED_STYLE, KEPT_STYLE = "#98c379", "#e06c75", "#7f848e"
 BLOCK_STYLE = "bold #56b6c2"
 MARKS = {ADDED: ("+", ADDED_STYLE), REMOVED: ("-", REMOVED_STYLE)}
+# Block lines shown (a regenerated 2 MB code block must not freeze the screen; the CLI
+# prints them all), and characters of one line.
+MAX_LINES = 3000
+MAX_LINE_CHARS = 5000
 
 NOT_KEPT = (
     "changed since its decision, but the text it was decided on is not kept in this store "
@@ -97,13 +101,14 @@ def _value(value: Any) -> str:
 
 def _line(text: Text, op: str, unit: str) -> None:
     mark, style = MARKS.get(op, (" ", KEPT_STYLE))
-    text.append(f"{mark} {clean_line(unit, max_chars=None)}\n", style=style)
+    text.append(f"{mark} {clean_line(unit, max_chars=MAX_LINE_CHARS)}\n", style=style)
 
 
-def changes_renderable(loaded: ChangesLoaded) -> Text:
+def changes_renderable(loaded: ChangesLoaded, max_lines: int = MAX_LINES) -> Text:
     """The changes as one ``Text`` (never markup): the title and meta fields that differ,
-    then each block added, removed or changed with its lines."""
+    then each block added, removed or changed with its lines (the first ``max_lines``)."""
     text = Text()
+    shown = 0
     message = loaded.message
     if message is not None:
         text.append(f"{clean_name(loaded.post_id)}: {message}\n", style="bold")
@@ -127,7 +132,16 @@ def changes_renderable(loaded: ChangesLoaded) -> Text:
             where = f"block {block.new_index + 1}"
         text.append(f"\n{where} ({clean_line(block.type)}) {block.change}\n", style=BLOCK_STYLE)
         for unit in block.lines:
+            if shown == max_lines:
+                left = sum(len(b.lines) for b in diff.blocks) - shown
+                text.append(
+                    f"\n… {left:,} more lines not shown: `copydesk diff "
+                    f"{clean_name(loaded.post_id)}` prints them all\n",
+                    style="bold yellow",
+                )
+                return text
             _line(text, unit.op, unit.text)
+            shown += 1
     unchanged = diff.unchanged_blocks
     text.append(f"\n{unchanged} block{'' if unchanged == 1 else 's'} unchanged", style=KEPT_STYLE)
     return text
