@@ -27,8 +27,7 @@ from tui.widgets.key_list import KeyList
 
 QUERY, NEAR_DUPLICATES, CONFLICTS = "query", "near_duplicates", "conflicts"
 BOILERPLATE, HINTS_REPORT = "boilerplate", "hints_report"
-# The lists of their own a pick opens (not a query of the search grammar).
-SCREENS = (NEAR_DUPLICATES, CONFLICTS, BOILERPLATE, HINTS_REPORT)
+# The two reports (screens of their own, not counted here: each reads every post).
 REPORTS = {
     BOILERPLATE: "sentences and paragraphs many posts repeat (a template's boilerplate)",
     HINTS_REPORT: "how the posts with each hint were decided",
@@ -37,9 +36,9 @@ REPORTS = {
 
 @dataclass(frozen=True)
 class ViewChoice:
-    """What the reviewer picked: a query view, or one of the special lists (``SCREENS``)."""
+    """What the reviewer picked: a query view, or one of the lists of their own."""
 
-    kind: str  # QUERY, or one of SCREENS
+    kind: str  # QUERY | NEAR_DUPLICATES | CONFLICTS | BOILERPLATE | HINTS_REPORT
     name: str
     query: str = ""
 
