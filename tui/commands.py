@@ -11,7 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
 from tui.keymap import BoundKey, effective_bindings
-from tui.screens.views import ViewEntry
+from tui.screens.views import ViewEntry, entry_count
 from tui.text import clean_line
 
 # Groups whose actions make sense from the palette, and where they run.
@@ -93,8 +93,10 @@ class ViewCommands(NamedCommands):
             return
         for entry in self._entries:
             choice = entry.choice
-            count = "?" if entry.count is None else f"{entry.count:,}"
-            name = f"View: {clean_line(choice.name, max_chars=60)} ({count} {entry.unit_label})"
+            count = entry_count(entry)
+            name = f"View: {clean_line(choice.name, max_chars=60)}" + (
+                f" ({count})" if count else ""
+            )
             detail = clean_line(choice.query) if choice.query else ""
             help_text = escape(f"Show {detail}" if detail else "Open this view")
             yield name, help_text, partial(screen.open_view_choice, choice)

@@ -231,6 +231,33 @@ REVIEW_BINDINGS = [
         tooltip="Export review notes (md, csv, json, jsonl) of the current view or all posts",
         id="export",
     ),
+    Binding(
+        "R",
+        "changes_since_review",
+        "What changed",
+        tooltip="What changed in this post (Δ) since its decision: the reviewed text against "
+        "the current one, block by block",
+        show=False,
+        id="changes_since_review",
+    ),
+    Binding(
+        "B",
+        "boilerplate",
+        "Boilerplate",
+        tooltip="Repeated passages: sentences and paragraphs many posts repeat (a template's "
+        "boilerplate); enter lists their posts",
+        show=False,
+        id="boilerplate",
+    ),
+    Binding(
+        "H",
+        "hints_report",
+        "Hints report",
+        tooltip="How the posts with each hint were decided, against the posts without it; "
+        "enter lists a hint's posts",
+        show=False,
+        id="hints_report",
+    ),
 ]
 
 POST_LIST_BINDINGS = [
@@ -399,6 +426,38 @@ CONFLICTS_BINDINGS = [
     ),
 ]
 
+# The changes since review: the diff scrolls with the list keys (j/k, g/G, page keys).
+CHANGES_BINDINGS = [
+    Binding(
+        "R",
+        "close",
+        "Close",
+        tooltip="Close the changes since review (R again)",
+        show=False,
+        id="changes_toggle",
+    ),
+]
+
+BOILERPLATE_BINDINGS = [
+    Binding(
+        "enter",
+        "open_passage",
+        "Show posts",
+        tooltip="Close and list the posts holding the highlighted passage (a phrase query)",
+        id="boilerplate_open",
+    ),
+]
+
+HINTS_REPORT_BINDINGS = [
+    Binding(
+        "enter",
+        "open_hint",
+        "Show posts",
+        tooltip="Close and list the posts carrying the highlighted hint (hint:CODE)",
+        id="hints_report_open",
+    ),
+]
+
 HELP_BINDINGS = [
     Binding(
         "question_mark",
@@ -426,6 +485,9 @@ BINDING_GROUPS: list[tuple[str, list[Binding]]] = [
     ("Compare", COMPARE_BINDINGS),
     ("Near duplicates", CLUSTERS_BINDINGS),
     ("Conflicts", CONFLICTS_BINDINGS),
+    ("What changed", CHANGES_BINDINGS),
+    ("Boilerplate", BOILERPLATE_BINDINGS),
+    ("Hints report", HINTS_REPORT_BINDINGS),
     ("Export dialog", EXPORT_BINDINGS),
     ("Help screen", HELP_BINDINGS),
     ("Every sub-screen", CLOSE_BINDINGS),
@@ -439,6 +501,9 @@ LIVE_TOGETHER: list[set[str]] = [
     {"Conflicts", "Every list", "Every sub-screen", "Application"},
     {"Near duplicates", "Every list", "Every sub-screen", "Application"},
     {"Compare", "Every sub-screen", "Application"},
+    {"What changed", "Every list", "Every sub-screen", "Application"},
+    {"Boilerplate", "Every list", "Every sub-screen", "Application"},
+    {"Hints report", "Every list", "Every sub-screen", "Application"},
     {"Help screen", "Every sub-screen", "Application"},
     {"Bulk confirm"},
     {"Note editor"},

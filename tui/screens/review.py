@@ -38,12 +38,22 @@ from tui.messages import (
     TagsChanged,
 )
 from tui.post_preparer import PostPreparer
+from tui.screens.boilerplate import BoilerplateScreen
+from tui.screens.changes import ChangesScreen
 from tui.screens.clusters import ClustersResult, ClustersScreen
 from tui.screens.compare import CompareScreen
 from tui.screens.conflicts import ConflictsScreen
 from tui.screens.export import ExportScreen
+from tui.screens.hints_report import HintsReportScreen
 from tui.screens.name_prompt import NamePromptScreen
-from tui.screens.views import CONFLICTS, NEAR_DUPLICATES, ViewChoice, ViewsScreen
+from tui.screens.views import (
+    BOILERPLATE,
+    CONFLICTS,
+    HINTS_REPORT,
+    NEAR_DUPLICATES,
+    ViewChoice,
+    ViewsScreen,
+)
 from tui.team import TeamFlow
 from tui.text import clean_line
 from tui.trail import Place, Trail
@@ -154,6 +164,8 @@ class ReviewScreen(Screen[None]):
         more = keys_for("show_whole", keymap)
         self._more_key = display(Binding(more[0], "")) if more else "the Whole post command"
         self.panes.more_key = self._more_key
+        changes = keys_for("changes_since_review", keymap)
+        self.panes.changes_key = display(Binding(changes[0], "")) if changes else ""
         self.post_list.focus()
         self.load_rows("", first_pending=True)
         self.post_list.row_note = self.team.row_note()
@@ -374,6 +386,10 @@ class ReviewScreen(Screen[None]):
             self.action_near_duplicates()
         elif choice.kind == CONFLICTS:
             self.action_conflicts()
+        elif choice.kind == BOILERPLATE:
+            self.action_boilerplate()
+        elif choice.kind == HINTS_REPORT:
+            self.action_hints_report()
         else:
             self.trail.left(self._place())
             self.search_box.set_quietly(choice.query)
@@ -428,6 +444,23 @@ class ReviewScreen(Screen[None]):
                 self._store_changed()
 
         self.app.push_screen(ConflictsScreen(self.gateway), closed)
+
+    def action_changes_since_review(self) -> None:
+        """What changed in the highlighted post since its decision (the screen says when
+        there is nothing to compare)."""
+        post_id = self.post_list.highlighted_id
+        if post_id is None:
+            self.notify("No post here.", markup=False, timeout=3)
+            return
+        self.app.push_screen(ChangesScreen(self.gateway, post_id))
+
+    def action_boilerplate(self) -> None:
+        """Repeated passages; a pick lists its posts, as a view does."""
+        self.app.push_screen(BoilerplateScreen(self.gateway), self.open_view_choice)
+
+    def action_hints_report(self) -> None:
+        """The hints report; a pick lists the posts of that hint, as a view does."""
+        self.app.push_screen(HintsReportScreen(self.gateway), self.open_view_choice)
 
     @work(group="clusters")
     async def action_near_duplicates(self) -> None:

@@ -1,4 +1,5 @@
-"""The views list (``v``): built-in and saved views with live counts, near duplicates, conflicts.
+"""The views list (``v``): built-in and saved views with live counts, near duplicates, conflicts,
+and the two reports of a template's family: repeated passages and the hints report.
 
 A view is a named query of the search grammar (``storage.views``). The list counts each view
 in a worker (a count at 100,000 posts takes milliseconds, but there may be many views) and
@@ -25,13 +26,19 @@ from tui.text import clean_line
 from tui.widgets.key_list import KeyList
 
 QUERY, NEAR_DUPLICATES, CONFLICTS = "query", "near_duplicates", "conflicts"
+BOILERPLATE, HINTS_REPORT = "boilerplate", "hints_report"
+# The two reports (screens of their own, not counted here: each reads every post).
+REPORTS = {
+    BOILERPLATE: "sentences and paragraphs many posts repeat (a template's boilerplate)",
+    HINTS_REPORT: "how the posts with each hint were decided",
+}
 
 
 @dataclass(frozen=True)
 class ViewChoice:
-    """What the reviewer picked: a query view, or one of the two special lists."""
+    """What the reviewer picked: a query view, or one of the lists of their own."""
 
-    kind: str  # QUERY | NEAR_DUPLICATES | CONFLICTS
+    kind: str  # QUERY | NEAR_DUPLICATES | CONFLICTS | BOILERPLATE | HINTS_REPORT
     name: str
     query: str = ""
 
@@ -40,6 +47,7 @@ class ViewChoice:
 class ViewEntry:
     choice: ViewChoice
     count: int | None  # None: could not be counted (a saved query the grammar now refuses)
+    # or, with ``unit`` "", a report that is not counted here (it reads every post)
     builtin: bool
     unit: str = "posts"
 
@@ -66,12 +74,22 @@ def count_views(store: ReviewStore) -> list[ViewEntry]:
     entries.append(
         ViewEntry(ViewChoice(CONFLICTS, "Conflicts"), len(store.conflicts()), True, "open")
     )
+    entries.append(ViewEntry(ViewChoice(BOILERPLATE, "Repeated passages"), None, True, ""))
+    entries.append(ViewEntry(ViewChoice(HINTS_REPORT, "Hints report"), None, True, ""))
     return entries
+
+
+def entry_count(entry: ViewEntry) -> str:
+    """``"1,204 posts"``, ``"? posts"`` (not countable), ``""`` (a report, not counted)."""
+    if not entry.unit:
+        return ""
+    count = "?" if entry.count is None else f"{entry.count:,}"
+    return f"{count} {entry.unit_label}"
 
 
 def entry_prompt(entry: ViewEntry, current_query: str) -> Text:
     choice = entry.choice
-    count = "?" if entry.count is None else f"{entry.count:,}"
+    count = "" if not entry.unit else "?" if entry.count is None else f"{entry.count:,}"
     text = Text(no_wrap=True, overflow="ellipsis")
     active = choice.kind == QUERY and choice.query.strip() == current_query.strip()
     text.append("▸ " if active else "  ", style="bold #61afef")
@@ -80,6 +98,9 @@ def entry_prompt(entry: ViewEntry, current_query: str) -> Text:
     if choice.kind == QUERY:
         text.append("  ")
         text.append(clean_line(choice.query, max_chars=80) or "(every post)", style="#7f848e")
+    elif choice.kind in REPORTS:
+        text.append("  ")
+        text.append(REPORTS[choice.kind], style="#7f848e")
     return text
 
 

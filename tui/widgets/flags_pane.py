@@ -40,6 +40,7 @@ def flags_renderable(
     *,
     changed: bool = False,
     hints_pending: bool = False,
+    changes_key: str = "",
 ) -> Group:
     lines: list[Text] = []
     flags = flags if isinstance(flags, Mapping) else {}
@@ -72,6 +73,8 @@ def flags_renderable(
         lines.append(
             Text("Δ changed since review: the post was re-imported with other text", "bold #e5c07b")
         )
+        if changes_key:
+            lines.append(Text(f"  {changes_key} shows what changed", "#7f848e"))
     note = review.note if review is not None else ""
     if note:
         lines.append(Text.assemble(("note ", "#7f848e"), clean(note, max_chars=4_000)))
@@ -115,9 +118,17 @@ class FlagsPane(RenderedView):
         *,
         changed: bool = False,
         hints_pending: bool = False,
+        changes_key: str = "",
     ) -> None:
         self.show(
-            flags_renderable(flags, review, hints, changed=changed, hints_pending=hints_pending)
+            flags_renderable(
+                flags,
+                review,
+                hints,
+                changed=changed,
+                hints_pending=hints_pending,
+                changes_key=changes_key,
+            )
         )
 
     def show_text(self, text: Text) -> None:

@@ -36,6 +36,7 @@ class PostPanes(Horizontal):
         self.shown_id: str | None = None  # the post every pane is about (None: none)
         self.view: PostView | None = None  # set once the post has loaded
         self.more_key = "L"
+        self.changes_key = "R"  # the key of the changes since review (the flags pane says it)
 
     def compose(self) -> ComposeResult:
         yield PostBody(id="body")
@@ -116,7 +117,14 @@ class PostPanes(Horizontal):
         changed = review is not None and review.made_on_other_text(post.source.get("sha256", ""))
         flags = (post.meta or {}).get("flags")
         pending = post.hints_pending
-        self.flags.show_flags(flags, review, post.hints, changed=changed, hints_pending=pending)
+        self.flags.show_flags(
+            flags,
+            review,
+            post.hints,
+            changed=changed,
+            hints_pending=pending,
+            changes_key=self.changes_key,
+        )
 
     def show_loading(self, post_id: str, title: str) -> None:
         self.shown_id, self.view = post_id, None
