@@ -150,6 +150,10 @@ class ShelfState:
     # post id -> the doc ids of its earlier versions, oldest first: what a decision was
     # made on stays readable after a re-import changed the post ("what changed")
     history: dict[str, list[int]] = field(default_factory=dict)
+    # posts whose hints and similarity this generation's catalog still waits for (import
+    # phase 2); None in a shelf written before it was recorded. Phase 2 writes hints files
+    # before it commits, so those files cannot say whether it did.
+    derived_pending: int | None = None
 
     def by_file(self) -> dict[str, str]:
         """File sha256 -> post id (of the last post imported from such a file)."""
@@ -299,6 +303,9 @@ class PostShelf:
             isinstance(v, list) and set(map(type, v)) <= {int} for v in history.values()
         ):
             return "bad history"
+        pending = meta.get("derived_pending", 0)
+        if type(pending) is not int or pending < 0:
+            return "bad derived_pending"
         if meta.get("posts") != len(locations["ids"]):
             return f"holds {len(locations['ids'])} posts, its header says {meta.get('posts')}"
         return None
@@ -315,6 +322,11 @@ class PostShelf:
                     "next_segment": state.next_segment,
                     "segments": [[s.number, s.first_doc_id, s.last_doc_id] for s in state.segments],
                     "posts": len(state.locations),
+                    **(
+                        {"derived_pending": state.derived_pending}
+                        if state.derived_pending is not None
+                        else {}
+                    ),
                 }
             },
             "locations": Locations.of(state.locations).to_data(),
@@ -476,6 +488,7 @@ def _state_of(data: dict[str, Any]) -> ShelfState:
             data["locations"]["file_sha256"],
         ),
         history=dict(data.get("history", {})),
+        derived_pending=meta.get("derived_pending"),
     )
 
 

@@ -19,6 +19,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -393,9 +394,12 @@ class LocalStore(CatalogStore):
     @property
     def derived_pending(self) -> int:
         """How many posts still wait for their hints and similarity."""
-        if all(self._shelf.has_hints(segment) for segment in self._shelf.state.segments):
-            return 0  # every segment's hints are written: nothing pending (no catalog read)
-        return len(self._catalog().pending)
+        recorded = self._shelf.state.derived_pending
+        if recorded is not None:
+            return recorded  # what the committed shelf says (no catalog read)
+        if not self._shelf.state.segments:
+            return 0
+        return len(self._catalog().pending)  # a shelf from before the count was recorded
 
     def finish_derived(self, progress: Progress | None = None, *, wait: bool = True) -> bool:
         """Compute the pending hints and similarity (import phase 2), and the hints of any
@@ -408,8 +412,8 @@ class LocalStore(CatalogStore):
                 self._reload_shelf()
                 segments = self._shelf.state.segments
                 lost = [s for s in segments if not self._shelf.hints_sound(s)]
-                if not lost:
-                    return True  # every segment's hints are there: nothing is pending
+                if not lost and not self.derived_pending:
+                    return True  # every segment's hints are committed: nothing is pending
                 pending = self._catalog().pending
                 with worker_pool(len(pending)) as pool:
                     self._derive(pool, progress)
@@ -461,6 +465,8 @@ class LocalStore(CatalogStore):
     def _commit(self, state: Any, catalog: Catalog | None) -> None:
         """Write the derived files of ``state``'s generation (a new ``catalog``), then the
         shelf itself."""
+        pending = self._shelf.state.derived_pending if catalog is None else len(catalog.pending)
+        state = replace(state, derived_pending=pending)
         if catalog is not None:
             index_files.write_catalog(self.layout, state.generation, catalog)
             index_files.write_near_dups(self.layout, state.generation, catalog)

@@ -137,3 +137,38 @@ def test_recovering_the_shelf_from_an_older_generation_names_the_posts_it_lacks(
     with Store.open(db, warn=(warnings := []).append) as store:
         kept = set(new_ids) <= set(store.ids())
     assert kept or any("10 posts" in w and "import" in w for w in warnings), warnings
+
+
+def test_phase_two_stopped_after_its_hints_files_before_its_commit_is_done_again(
+    tmp_path, monkeypatch
+):
+    """Phase 2 writes each segment's hints file, then commits; stopped in between, the
+    hints files are there but the catalog still waits: the store must still say so, and
+    the next finish must do the work (it once said "nothing to finish" for ever)."""
+    from seeds.synth import synthesize
+    from storage.catalog import DerivedPendingError
+    from storage.local.store import LocalStore
+
+    synthesize(40, tmp_path / "seeds", seed=5)
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        assert store.import_paths([tmp_path / "seeds"], derive=False).ok
+        real_commit = LocalStore._commit
+
+        def stopped(self, state, catalog):
+            raise KeyboardInterrupt  # stands for a kill -9 between the two steps
+
+        monkeypatch.setattr(LocalStore, "_commit", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            store.finish_derived()
+        monkeypatch.setattr(LocalStore, "_commit", real_commit)
+    assert list((tmp_path / "db.json.d" / "posts").glob("*.hints.json"))  # files written
+    with Store.open(db) as store:
+        assert store.derived_pending == 40
+        with pytest.raises(DerivedPendingError):
+            store.similar(store.ids()[0])
+    result = _cli("--db", str(db), "finish-import")
+    assert result.exit_code == 0 and "done for 40 posts" in result.output, result.output
+    with Store.open(db) as store:
+        assert store.derived_pending == 0
+        store.similar(store.ids()[0])  # answers now

@@ -5,6 +5,7 @@ status line, and quitting stops that child."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from tui_support import flat, static_text
 
 from seeds.synth import synthesize
 from storage import Store
+from tui import derive_flow
 from tui.cli import main
 from tui.cli.posts import EXIT_BUSY
 from tui.derive_flow import DeriveFlow
@@ -92,32 +94,45 @@ async def test_the_screen_finishes_phase_two_with_progress_then_shows_similar_po
         assert again.derived_pending == 0  # the child's work is in the store
 
 
-async def test_quitting_stops_the_child_and_the_next_open_finishes(half_imported, make_app):
+# A child that stays (it has a child of its own): what quitting must not leave behind
+SLOW_CHILD = "import subprocess, time; subprocess.Popen(['sleep', '60']); time.sleep(60)"
+
+
+async def test_quitting_stops_the_child_and_all_it_started(half_imported, make_app, monkeypatch):
+    started: list[int] = []
+    real_exec = asyncio.create_subprocess_exec
+
+    async def slow(program, *args, **kwargs):
+        assert args[:3] == ("-m", "tui.cli", "finish-import")  # what the screen runs
+        process = await real_exec(program, "-c", SLOW_CHILD, **kwargs)
+        started.append(process.pid)
+        return process
+
+    monkeypatch.setattr(derive_flow.asyncio, "create_subprocess_exec", slow)
     with Store.open(half_imported) as store:
         app = make_app(store)
         async with app.run_test(size=(120, 40)) as pilot:
-            flow = app.screen.derive
-            await wait_until(pilot, lambda: flow.process is not None)
-            pid = flow.process.pid
-        # the app is gone: so is its child (a signal 0 to a reaped pid fails)
+            await wait_until(pilot, lambda: bool(started))
+            await pilot.pause(0.3)  # the grandchild is started
+            assert app.screen.background_work.startswith("hints & similar")
+        group = started[0]  # the child leads a process group of its own
         deadline = time.monotonic() + 5
-        while _alive(pid):
-            assert time.monotonic() < deadline, "finish-import outlived the app"
+        while _group_alive(group):
+            assert time.monotonic() < deadline, "finish-import or its children outlived the app"
             time.sleep(0.05)
+        assert store.derived_pending == MANY_POSTS  # stopped, nothing half-written
     result = CliRunner().invoke(main, ["--db", str(half_imported), "finish-import"])
     assert result.exit_code == 0, result.output
-    assert "hints and similar posts done for" in result.output or "nothing to finish" in (
-        result.output
-    )
+    assert f"hints and similar posts done for {MANY_POSTS} posts" in result.output
 
 
-def _alive(pid: int) -> bool:
+def _group_alive(group: int) -> bool:
     try:
-        os.waitpid(pid, os.WNOHANG)
+        os.waitpid(group, os.WNOHANG)  # reap the child if it is ours to reap
     except ChildProcessError:
         pass
     try:
-        os.kill(pid, 0)
+        os.killpg(group, 0)
     except ProcessLookupError:
         return False
     return True
