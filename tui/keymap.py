@@ -307,6 +307,8 @@ COMPARE_BINDINGS = [
     ),
 ]
 
+# The Near duplicates screen. a / x / c on the cluster list decide the whole cluster; on
+# the post list (CLUSTER_POST_BINDINGS, which sit on that list) they decide one post.
 CLUSTERS_BINDINGS = [
     Binding(
         "enter",
@@ -326,22 +328,62 @@ CLUSTERS_BINDINGS = [
         "a",
         "decide_cluster('approved')",
         "Approve all",
-        tooltip="Approve every post of this cluster (after a confirm)",
+        tooltip="On the cluster list: approve every post of this cluster (after a confirm)",
         id="cluster_approve",
     ),
     Binding(
         "x",
         "decide_cluster('rejected')",
         "Reject all",
-        tooltip="Reject every post of this cluster (after a confirm)",
+        tooltip="On the cluster list: reject every post of this cluster (after a confirm)",
         id="cluster_reject",
     ),
     Binding(
         "c",
         "decide_cluster('changes_requested')",
         "Changes all",
-        tooltip="Request changes on every post of this cluster (after a confirm)",
+        tooltip="On the cluster list: request changes on every post of this cluster (confirm)",
         id="cluster_request_changes",
+    ),
+    Binding(
+        "u",
+        "undo",
+        "Undo",
+        tooltip="Undo the last step (a keep, a decision or a note: the review screen's u too)",
+        id="cluster_undo",
+    ),
+]
+
+# On the post list of the Near duplicates screen: one post at a time.
+CLUSTER_POST_BINDINGS = [
+    Binding(
+        "a",
+        "screen.decide_post('approved')",
+        "Approve",
+        tooltip="Approve the highlighted post of the cluster (only this one)",
+        id="cluster_post_approve",
+    ),
+    Binding(
+        "x",
+        "screen.decide_post('rejected')",
+        "Reject",
+        tooltip="Reject the highlighted post of the cluster (only this one)",
+        id="cluster_post_reject",
+    ),
+    Binding(
+        "c",
+        "screen.decide_post('changes_requested')",
+        "Changes",
+        tooltip="Request changes on the highlighted post of the cluster (only this one)",
+        id="cluster_post_request_changes",
+    ),
+    Binding(
+        "K",
+        "screen.keep",
+        "Keep",
+        tooltip="Keep the highlighted post: approve it, reject the rest of the cluster as its "
+        "duplicates (after a confirm; u undoes it)",
+        id="clusters_keep",
     ),
 ]
 
@@ -425,6 +467,7 @@ BINDING_GROUPS: list[tuple[str, list[Binding]]] = [
     ("View name", NAME_BINDINGS),
     ("Compare", COMPARE_BINDINGS),
     ("Near duplicates", CLUSTERS_BINDINGS),
+    ("Cluster posts", CLUSTER_POST_BINDINGS),
     ("Conflicts", CONFLICTS_BINDINGS),
     ("Export dialog", EXPORT_BINDINGS),
     ("Help screen", HELP_BINDINGS),
@@ -438,6 +481,7 @@ LIVE_TOGETHER: list[set[str]] = [
     {"Views list", "Every list", "Every sub-screen", "Application"},
     {"Conflicts", "Every list", "Every sub-screen", "Application"},
     {"Near duplicates", "Every list", "Every sub-screen", "Application"},
+    {"Cluster posts", "Near duplicates", "Every list", "Every sub-screen", "Application"},
     {"Compare", "Every sub-screen", "Application"},
     {"Help screen", "Every sub-screen", "Application"},
     {"Bulk confirm"},
