@@ -48,7 +48,7 @@ def conflict_question(post_id: str, status: Status, found: Sequence[Inconsistenc
     contradict with their decisions (ids and titles cleaned for the terminal)."""
     lines = [f"Mark {clean_name(post_id)} as {status.label} anyway?"]
     for item in found[:SHOWN]:
-        title = clean_line(item.title, max_chars=80)
+        title = clean_line(item.title, max_chars=200)
         lines.append(
             f'Its near duplicate {clean_name(item.post_id)} "{title}" '
             f"(score {item.score}) is {item.status.label}."

@@ -169,7 +169,7 @@ class ClustersScreen(Screen[ClustersResult]):
     ClustersScreen #clusters-empty { height: 1fr; padding: 1 2; }
     ClustersScreen _Choices { text-wrap: nowrap; text-overflow: ellipsis; }
     ClustersScreen #cluster-members { height: auto; max-height: 40%; }
-    ClustersScreen #cluster-preview { height: 1fr; border-top: solid $primary-darken-2; }
+    ClustersScreen #cluster-preview { height: 1fr; }
     ClustersScreen #clusters-flash { height: auto; padding: 0 1; color: $warning; }
     """
 
@@ -196,6 +196,7 @@ class ClustersScreen(Screen[ClustersResult]):
             with Vertical(id="cluster-side"):
                 yield Static("", id="cluster-members-title", classes="cluster-pane-title")
                 yield _Members(id="cluster-members")
+                yield Static("", id="cluster-preview-title", classes="cluster-pane-title")
                 yield _Preview(id="cluster-preview")
         yield Static("", id="clusters-empty")
         yield Footer()
@@ -299,7 +300,7 @@ class ClustersScreen(Screen[ClustersResult]):
                 ("cluster_post_approve", "approve"),
                 ("cluster_post_reject", "reject"),
                 ("cluster_post_request_changes", "changes"),
-                ("clusters_keep", "keep, reject the rest"),
+                ("clusters_keep", "keep one"),
             ]
         else:
             deciding = [
@@ -406,9 +407,12 @@ class ClustersScreen(Screen[ClustersResult]):
         if post_id == self.preview_id:
             return
         self.preview_id = post_id
+        title = self.query_one("#cluster-preview-title", Static)
         if post_id is None:
+            title.update("")
             self.preview.show_message("")
             return
+        title.update(Text(f"Preview of {clean_name(post_id, max_chars=60)} · enter opens it"))
         self._load_preview(post_id)
 
     @work(exclusive=True, group="preview")
@@ -553,7 +557,7 @@ class ClustersScreen(Screen[ClustersResult]):
             return
         others = plural(len(plan.rejected), "other post")
         undo = self._keys("cluster_undo") or "the Undo command"
-        title = clean_line(member.title, max_chars=80)
+        title = clean_line(member.title, max_chars=200)
         question = (
             f'Keep {clean_name(post_id)} "{title}"?\n'
             f"It is approved, and {others} of its cluster rejected as near duplicates of "
