@@ -168,7 +168,7 @@ REVIEW_BINDINGS = [
         id="request_changes",
     ),
     Binding("n", "note", "Note", tooltip="Write or edit the review note of this post", id="note"),
-    Binding("u", "undo", "Undo", tooltip="Undo the last decision or note", id="undo"),
+    Binding("u", "undo", "Undo", tooltip="Undo the last decision, note or keep", id="undo"),
     Binding("slash", "search", "Search", tooltip="Filter the list as you type", id="search"),
     Binding(
         "ctrl+o",
@@ -212,7 +212,7 @@ REVIEW_BINDINGS = [
         "D",
         "near_duplicates",
         "Near duplicates",
-        tooltip="List near-duplicate clusters; decide a whole cluster at once",
+        tooltip="Near-duplicate clusters: keep one and reject the rest, decide post by post or all",
         show=False,
         id="near_duplicates",
     ),
@@ -375,7 +375,7 @@ CLUSTER_POST_BINDINGS = [
         "screen.decide_post('changes_requested')",
         "Changes",
         tooltip="Request changes on the highlighted post of the cluster (only this one)",
-        id="cluster_post_request_changes",
+        id="cluster_post_changes",
     ),
     Binding(
         "K",

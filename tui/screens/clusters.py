@@ -299,7 +299,7 @@ class ClustersScreen(Screen[ClustersResult]):
             deciding = [
                 ("cluster_post_approve", "approve"),
                 ("cluster_post_reject", "reject"),
-                ("cluster_post_request_changes", "changes"),
+                ("cluster_post_changes", "changes"),
                 ("clusters_keep", "keep one"),
             ]
         else:
