@@ -24,6 +24,7 @@ from storage.session import DecisionOutcome, UndoOutcome, advance_after, plural
 from tui.consistency import conflict_question, conflicts, may_conflict
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.note import NoteScreen
+from tui.text import clean_line
 
 if TYPE_CHECKING:
     from tui.screens.review import ReviewScreen
@@ -128,7 +129,7 @@ class DecisionFlow:
                     lambda store: hop(store, checked=False)
                 )
         except (StoreError, OSError, ValueError) as error:
-            screen.notify(f"not saved: {error}", severity="error", markup=False)
+            screen.notify(f"not saved: {clean_line(str(error))}", severity="error", markup=False)
             back = post_list.index_of(start_id) if start_id is not None else None
             if back is not None and back != post_list.cursor:
                 post_list.move_to(back)

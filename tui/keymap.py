@@ -260,7 +260,13 @@ NOTE_BINDINGS = [
 ]
 
 CONFIRM_BINDINGS = [
-    Binding("y,enter", "confirm", "Yes", tooltip="Apply the bulk decision", id="confirm"),
+    Binding(
+        "y,enter",
+        "confirm",
+        "Yes",
+        tooltip="Go ahead (a bulk decision, a keep, a decision against a near duplicate)",
+        id="confirm",
+    ),
     Binding("n,escape", "cancel", "No", tooltip="Keep things as they are", id="cancel"),
 ]
 

@@ -336,7 +336,7 @@ async def test_keep_after_confirm_then_u_restores_every_review_exactly(family):
         question = _static(app.screen, "#confirm-question")
         title = store.summary(keeper).title
         assert question.startswith(f'Keep {keeper} "{title}"?')
-        assert f"{FAMILY_COPIES} other posts of its cluster rejected" in question
+        assert f"the {FAMILY_COPIES} other posts of its cluster are rejected as" in question
         assert "u undoes it" in question
         await pilot.press("y")
         await _settle(app, pilot)

@@ -517,7 +517,9 @@ class ClustersScreen(Screen[ClustersResult]):
                     return
                 outcome = await gateway.call(lambda store: gateway.decide(store, [post_id], status))
         except (StoreError, OSError) as exc:
-            self.notify(str(exc), title="Could not save", severity="error", markup=False)
+            self.notify(
+                clean_line(str(exc)), title="Could not save", severity="error", markup=False
+            )
             return
         if not self.is_attached:
             return
@@ -553,22 +555,25 @@ class ClustersScreen(Screen[ClustersResult]):
         try:
             plan: KeepPlan = await gateway.call(lambda store: plan_keep(store, post_id))
         except (StoreError, OSError) as exc:
-            self.notify(str(exc), title="Cannot keep", severity="error", markup=False)
+            self.notify(clean_line(str(exc)), title="Cannot keep", severity="error", markup=False)
             return
-        others = plural(len(plan.rejected), "other post")
+        count = len(plan.rejected)
+        others = f"the {plural(count, 'other post')} of its cluster {'is' if count == 1 else 'are'}"
         undo = self._keys("cluster_undo") or "the Undo command"
         title = clean_line(member.title, max_chars=200)
         question = (
             f'Keep {clean_name(post_id)} "{title}"?\n'
-            f"It is approved, and {others} of its cluster rejected as near duplicates of "
-            f"it (their notes say so). {undo} undoes it."
+            f"It is approved; {others} rejected as near duplicates of it (their notes name "
+            f"it). {undo} undoes it."
         )
         if not await self.app.push_screen_wait(ConfirmScreen(question)):
             return
         try:
             result = await gateway.call(lambda store: gateway.keep(store, post_id))
         except (StoreError, OSError) as exc:
-            self.notify(str(exc), title="Could not save", severity="error", markup=False)
+            self.notify(
+                clean_line(str(exc)), title="Could not save", severity="error", markup=False
+            )
             return
         if not self.is_attached:
             return
@@ -588,7 +593,7 @@ class ClustersScreen(Screen[ClustersResult]):
         try:
             outcome = await gateway.call(gateway.undo)
         except (StoreError, OSError) as exc:
-            self.notify(str(exc), title="Cannot undo", severity="error", markup=False)
+            self.notify(clean_line(str(exc)), title="Cannot undo", severity="error", markup=False)
             return
         if not self.is_attached:
             return
@@ -632,7 +637,9 @@ class ClustersScreen(Screen[ClustersResult]):
         try:
             outcome = await gateway.call(lambda store: gateway.decide(store, ids, status))
         except (StoreError, OSError) as exc:
-            self.notify(str(exc), title="Could not save", severity="error", markup=False)
+            self.notify(
+                clean_line(str(exc)), title="Could not save", severity="error", markup=False
+            )
             return
         if not self.is_attached:
             return
