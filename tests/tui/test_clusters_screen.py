@@ -511,3 +511,33 @@ def test_clusters_screen_snapshot(family, snap_compare):
 
     app = Host(lambda gateway: ClustersScreen(gateway), store=store)
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+async def test_keep_and_undo_keys_are_remappable(family):
+    store, _members = family
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
+    remap = {"clusters_keep": "f5", "cluster_undo": "z"}
+    app.keymap_overrides = remap
+    app.set_keymap(remap)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_family(app, pilot)
+        header = _static(screen, "#clusters-header")
+        assert "f5 keep one" in header and "z undo" in header
+        await pilot.press("u")  # no longer undo: nothing happens, nothing said
+        await pilot.press("K")
+        await _settle(app, pilot)
+        assert app.screen is screen and screen.flash == ""
+        await pilot.press("z")
+        await _settle(app, pilot)
+        assert screen.flash == "Nothing to undo"
+        await pilot.press("f5")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert _static(app.screen, "#confirm-question").endswith("z undoes it.")
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert screen.flash.endswith("z undoes it.")
+        assert len(store.reviews()) == FAMILY_COPIES + 1
+        await pilot.press("z")
+        await _settle(app, pilot)
+        assert store.reviews() == {}
