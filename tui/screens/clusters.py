@@ -39,7 +39,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from storage import PostSummary, Review, ReviewStore, Status, StoreError
-from storage.families import KeepPlan, plan_keep
+from storage.families import Inconsistency, KeepPlan, plan_keep
 from storage.session import DecisionOutcome, next_pending, plural
 from storage.similarity import NEAR_DUPLICATE_THRESHOLD, NEIGHBOURS_KEPT
 from tui.consistency import conflict_question, conflicts
@@ -502,7 +502,7 @@ class ClustersScreen(Screen[ClustersResult]):
         a near duplicate asks first (no: nothing is saved)."""
         gateway = self._gateway
 
-        def hop(store: ReviewStore) -> tuple[list, DecisionOutcome | None]:
+        def hop(store: ReviewStore) -> tuple[list[Inconsistency], DecisionOutcome | None]:
             found = conflicts(store, post_id, status)
             if found:
                 return found, None
@@ -523,7 +523,7 @@ class ClustersScreen(Screen[ClustersResult]):
             return
         if not self.is_attached:
             return
-        self._apply({post_id: status for post_id in outcome.saved})
+        self._apply(dict.fromkeys(outcome.saved, status))
         self.say(f"{clean_name(post_id)}: {status.label}")
         self._to_next_pending(post_id)
 
@@ -630,7 +630,7 @@ class ClustersScreen(Screen[ClustersResult]):
     @work(group="decide")
     async def _decide(self, index: int, status: Status) -> None:
         """Save ``status`` on every post of cluster ``index`` in one durable write, each post
-        keeping its note (``u`` on the review screen undoes it)."""
+        keeping its note (``u`` here or on the review screen undoes it)."""
         cluster = self.clusters[index]
         ids = [member.id for member in cluster.members]
         gateway = self._gateway
