@@ -312,6 +312,10 @@ async def test_the_family_has_more_posts_than_its_list_shows(family):
         await _settle(app, pilot)
         assert member_list.highlighted == len(members) - 1
         assert member_list.scroll_offset.y > 0  # the last row scrolled into view
+        await pilot.press("k")  # k moves up here too (K keeps)
+        await _settle(app, pilot)
+        assert member_list.highlighted == len(members) - 2
+        assert app.screen is screen and store.reviews() == {}
 
 
 async def test_keep_after_confirm_then_u_restores_every_review_exactly(family):
