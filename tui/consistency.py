@@ -8,6 +8,11 @@ post found in conflict is not saved: the reviewer is asked, and a yes saves it i
 second hop). Only a post with near duplicates can be in conflict, and what the review
 screen has read of a post says whether it has any (``may_conflict``), so the normal loop
 makes no extra store call.
+
+A bulk decision on tagged posts has its own confirm; when tagged posts have near
+duplicates (their list rows carry the ``near_duplicate`` hint), that confirm also names the
+near duplicates the decision would contradict (``bulk_conflicts``: other tagged posts are
+decided alike, so they are left out).
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ from storage.families import Inconsistency, inconsistencies
 from tui.gateway import PostView
 from tui.text import clean_line, clean_name
 
-__all__ = ["conflicts", "conflict_question", "may_conflict"]
+__all__ = [
+    "bulk_conflict_lines",
+    "bulk_conflicts",
+    "conflict_question",
+    "conflicts",
+    "may_conflict",
+]
 
 SHOWN = 3  # near duplicates named in the question; the rest are counted
 
@@ -56,4 +67,40 @@ def conflict_question(post_id: str, status: Status, found: Sequence[Inconsistenc
     if len(found) > SHOWN:
         more = len(found) - SHOWN
         lines.append(f"… and {more} more near duplicate{'s' if more != 1 else ''} decided so.")
+    return "\n".join(lines)
+
+
+def bulk_conflicts(
+    store: ReviewStore, post_ids: Sequence[str], status: Status, deciding: Sequence[str]
+) -> dict[str, list[Inconsistency]]:
+    """On the store thread: for each of ``post_ids`` the near duplicates ``status`` would
+    contradict, leaving out the posts of ``deciding`` (decided the same way with it)."""
+    left_out = set(deciding)
+    found: dict[str, list[Inconsistency]] = {}
+    for post_id in post_ids:
+        against = [
+            item for item in conflicts(store, post_id, status) if item.post_id not in left_out
+        ]
+        if against:
+            found[post_id] = against
+    return found
+
+
+def bulk_conflict_lines(found: dict[str, list[Inconsistency]]) -> str:
+    """The lines the bulk confirm adds: how many posts contradict a near duplicate, and the
+    first few pairs (ids and titles cleaned)."""
+    count = len(found)
+    lines = [
+        f"{count} of them contradict{'s' if count == 1 else ''} a near duplicate decided "
+        "the other way:"
+    ]
+    pairs = [(post_id, item) for post_id, items in found.items() for item in items]
+    for post_id, item in pairs[:SHOWN]:
+        title = clean_line(item.title, max_chars=80)
+        lines.append(
+            f'{clean_name(post_id)}: its near duplicate {clean_name(item.post_id)} "{title}" '
+            f"is {item.status.label}."
+        )
+    if len(pairs) > SHOWN:
+        lines.append(f"… and {len(pairs) - SHOWN} more.")
     return "\n".join(lines)

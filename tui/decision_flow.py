@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 from storage import PostSummary, QueueProgress, ReviewStore, Status, StoreError
 from storage.families import Inconsistency
 from storage.session import DecisionOutcome, UndoOutcome, advance_after, plural
-from tui.consistency import conflict_question, conflicts, may_conflict
+from tui.consistency import (
+    bulk_conflict_lines,
+    bulk_conflicts,
+    conflict_question,
+    conflicts,
+    may_conflict,
+)
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.note import NoteScreen
 from tui.text import clean_line
@@ -61,6 +67,15 @@ class DecisionFlow:
         tagged = screen.post_list.tagged_ids
         if tagged:
             question = f"Mark {plural(len(tagged), 'tagged post')} as {status.label}?"
+            marked = set(tagged)
+            near = [
+                row.id
+                for row in screen.post_list.rows
+                if row.id in marked and "near_duplicate" in row.hint_codes
+            ]
+            if near:  # the confirm names the near duplicates it would contradict
+                screen.run_worker(self._confirm_bulk(tagged, near, status, question))
+                return
 
             def confirmed(ok: bool | None) -> None:
                 if ok:
@@ -72,6 +87,21 @@ class DecisionFlow:
         if post_id is not None:
             check = may_conflict(screen.gateway.cached(post_id))
             screen.run_worker(self._decide([post_id], status, check=check), group="decide")
+
+    async def _confirm_bulk(
+        self, tagged: list[str], near: list[str], status: Status, question: str
+    ) -> None:
+        """The bulk confirm, with the near duplicates of ``near`` (tagged posts with
+        near-duplicate hints) that the decision would contradict."""
+        screen, gateway = self.screen, self.screen.gateway
+        try:
+            found = await gateway.call(lambda store: bulk_conflicts(store, near, status, tagged))
+        except (StoreError, OSError):
+            found = {}  # the check is help: the confirm still asks
+        if found:
+            question = f"{question}\n{bulk_conflict_lines(found)}"
+        if await screen.app.push_screen_wait(ConfirmScreen(question)):
+            await self._decide(tagged, status, bulk=True)
 
     def undo(self) -> None:
         self.screen.run_worker(self._undo(), group="decide")

@@ -216,3 +216,52 @@ async def test_a_keep_in_near_duplicates_shows_in_the_list_and_u_there_undoes_it
         assert (
             screen.flash == f"Undid keeping {keeper}: {FAMILY_COPIES + 1} posts back as they were"
         )
+
+
+async def test_the_bulk_confirm_names_the_near_duplicates_it_would_contradict(
+    family, make_app, settle
+):
+    store, source, copies = family
+    store.set_review(copies[0], "rejected", "thin")
+    store.set_review(copies[2], "approved", "")  # tagged below: decided with the others
+    before = store.reviews()
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _review_on(app, pilot, settle, copies[1])
+        post_list = screen.post_list
+        await pilot.press("space")
+        for post_id in (copies[2], source):
+            screen.jump_to(post_id)
+            await settle(pilot)
+            await pilot.press("space")
+        await settle(pilot)
+        assert set(post_list.tagged_ids) == {copies[1], copies[2], source}
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        question = _question(app)
+        # the approved copies[2] is tagged (decided with them), and rejecting agrees with
+        # the rejected copies[0]: nothing to add
+        assert question == "Mark 3 tagged posts as rejected?"
+        await pilot.press("n")
+        await settle(pilot)
+        assert store.reviews() == before
+        await pilot.press("a")
+        await settle(pilot)
+        question = _question(app)
+        assert question.startswith("Mark 3 tagged posts as approved?\n3 of them contradict")
+        title = store.summary(copies[0]).title[:40]
+        assert f'its near duplicate {copies[0]} "{title}' in question
+        assert f"near duplicate {copies[2]}" not in question  # tagged: left out
+        assert question.count(f"near duplicate {copies[0]}") == 3
+        await pilot.press("n")
+        await settle(pilot)
+        assert store.reviews() == before
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        for post_id in (copies[1], copies[2], source):
+            assert store.review(post_id).status == "approved"
+        assert store.review(copies[0]).status == "rejected"
+        assert post_list.tagged_ids == []
