@@ -3,7 +3,10 @@
 Decide (each post keeps its note), write a note (the post keeps its decision), undo the
 last step (a note-only step says so), and find the next pending post of a list. A bulk
 or cluster decision is one durable write (``ReviewStore.set_reviews``) and its undo one
-more (``ReviewStore.restore_reviews``). The TUI's review and clusters screens use it;
+more (``ReviewStore.restore_reviews``). Keeping one post of a near-copy family
+(``storage.families.keep``) is a step too, so that one undo stack holds every change the
+reviewer made, whichever screen made it: ``u`` never undoes an older step over a newer
+keep. The TUI's review and clusters screens use it;
 the CLI can too. It only uses the ``ReviewStore`` protocol and keeps no other state than
 its undo steps, so a session over a store another process also writes stays truthful.
 """
@@ -14,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .families import KeepResult, keep, undo_keep
 from .models import Review, Status
 from .protocol import DecisionRequest, ReviewStore
 
@@ -31,6 +35,7 @@ __all__ = [
 class StepKind(StrEnum):
     DECISION = "decision"
     NOTE = "note"
+    KEEP = "keep"  # a near-copy family's keeper approved, the others rejected
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,7 @@ class _Step:
     kind: StepKind
     previous: Mapping[str, Review | None]
     status: Status | None  # the status decided (None for a note)
+    kept: KeepResult | None = None  # a keep: what it wrote (its undo is ``undo_keep``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,7 @@ class UndoOutcome:
     kind: StepKind
     restored: Mapping[str, Review | None]
     undone_status: Status | None
+    keeper: str | None = None  # an undone keep: the post it kept
 
     @property
     def post_ids(self) -> list[str]:
@@ -75,6 +82,9 @@ class UndoOutcome:
         """What the reviewer reads: the note or the decision, never one for the other."""
         if self.kind is StepKind.NOTE:
             return "Undid the note: the previous note is back"
+        if self.kind is StepKind.KEEP:
+            count = plural(len(self.restored), "post")
+            return f"Undid keeping {self.keeper}: {count} back as they were"
         label = self.undone_status.label if self.undone_status is not None else "decision"
         return f"Undid {label} on {plural(len(self.restored), 'post')}"
 
@@ -143,6 +153,13 @@ class ReviewSession:
         self._push(_Step(StepKind.DECISION, previous, status))
         return DecisionOutcome({post_id: saved[post_id] for post_id in ids}, status)
 
+    def keep(self, keeper: str) -> KeepResult:
+        """``storage.families.keep``: approve ``keeper``, reject the other members of its
+        cluster as duplicates of it (one durable write); undone as one step."""
+        result = keep(self.store, keeper)
+        self._push(_Step(StepKind.KEEP, dict(result.previous), Status.APPROVED, result))
+        return result
+
     def note_of(self, post_id: str) -> str:
         review = self.store.review(post_id)
         return review.note if review is not None else ""
@@ -163,9 +180,13 @@ class ReviewSession:
         if not self._steps:
             return None
         step = self._steps[-1]
-        self.store.restore_reviews(step.previous)
+        if step.kept is not None:
+            undo_keep(self.store, step.kept)
+        else:
+            self.store.restore_reviews(step.previous)
         self._steps.pop()
-        return UndoOutcome(step.kind, dict(step.previous), step.status)
+        keeper = step.kept.keeper if step.kept is not None else None
+        return UndoOutcome(step.kind, dict(step.previous), step.status, keeper)
 
     def _push(self, step: _Step) -> None:
         self._steps.append(step)

@@ -5,6 +5,12 @@ thread); this module is the screen's side: the confirm before a bulk decision, o
 hop per key (the write, then the list read again when the query can hold or drop posts
 by their decision, so that the list, its count and an export of the view agree), and
 where the cursor goes after it. A decision is shown once it is on disk.
+
+The consistency guard (``tui.consistency``): deciding one post that has near duplicates
+checks, in the hop that would save it, whether a near duplicate was decided the other
+way; then nothing is saved and a confirm names that post and its decision (yes saves, no
+leaves the post as it was). A post without near duplicates (what the screen read of it
+says so) is decided exactly as before: the cursor moves at once, one hop.
 """
 
 from __future__ import annotations
@@ -13,9 +19,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storage import PostSummary, QueueProgress, ReviewStore, Status, StoreError
+from storage.families import Inconsistency
 from storage.session import DecisionOutcome, UndoOutcome, advance_after, plural
+from tui.consistency import (
+    bulk_conflict_lines,
+    bulk_conflicts,
+    conflict_question,
+    conflicts,
+    may_conflict,
+)
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.note import NoteScreen
+from tui.text import clean_line
 
 if TYPE_CHECKING:
     from tui.screens.review import ReviewScreen
@@ -52,6 +67,15 @@ class DecisionFlow:
         tagged = screen.post_list.tagged_ids
         if tagged:
             question = f"Mark {plural(len(tagged), 'tagged post')} as {status.label}?"
+            marked = set(tagged)
+            near = [
+                row.id
+                for row in screen.post_list.rows
+                if row.id in marked and "near_duplicate" in row.hint_codes
+            ]
+            if near:  # the confirm names the near duplicates it would contradict
+                screen.run_worker(self._confirm_bulk(tagged, near, status, question))
+                return
 
             def confirmed(ok: bool | None) -> None:
                 if ok:
@@ -61,7 +85,23 @@ class DecisionFlow:
             return
         post_id = screen.post_list.highlighted_id
         if post_id is not None:
-            screen.run_worker(self._decide([post_id], status), group="decide")
+            check = may_conflict(screen.gateway.cached(post_id))
+            screen.run_worker(self._decide([post_id], status, check=check), group="decide")
+
+    async def _confirm_bulk(
+        self, tagged: list[str], near: list[str], status: Status, question: str
+    ) -> None:
+        """The bulk confirm, with the near duplicates of ``near`` (tagged posts with
+        near-duplicate hints) that the decision would contradict."""
+        screen, gateway = self.screen, self.screen.gateway
+        try:
+            found = await gateway.call(lambda store: bulk_conflicts(store, near, status, tagged))
+        except (StoreError, OSError):
+            found = {}  # the check is help: the confirm still asks
+        if found:
+            question = f"{question}\n{bulk_conflict_lines(found)}"
+        if await screen.app.push_screen_wait(ConfirmScreen(question)):
+            await self._decide(tagged, status, bulk=True)
 
     def undo(self) -> None:
         self.screen.run_worker(self._undo(), group="decide")
@@ -73,11 +113,15 @@ class DecisionFlow:
         screen = self.screen
         return max(screen.list_window, screen.post_list.row_count)
 
-    async def _decide(self, post_ids: list[str], status: Status, *, bulk: bool = False) -> None:
+    async def _decide(
+        self, post_ids: list[str], status: Status, *, bulk: bool = False, check: bool = False
+    ) -> None:
         """The cursor moves on to the next pending post at once, while the write is made
         (the two overlap: the key settles when the slower is done); the decided rows and
         the flags pane change once the write is on disk. A failed write puts the cursor
-        back."""
+        back. With ``check`` (one post that may have near duplicates) the cursor waits for
+        the hop, which saves nothing when a near duplicate was decided the other way: the
+        reviewer is asked first."""
         screen = self.screen
         gateway, query, limit = screen.gateway, screen.query_text, self._rows_limit()
         post_list = screen.post_list
@@ -90,22 +134,41 @@ class DecisionFlow:
 
         target = advance_after(order, cursor, post_ids, status_after, screen.team.skip())
         target_id = order[target] if target is not None else None
-        if target is not None and target != cursor:
+        if not check and target is not None and target != cursor:
             post_list.move_to(target)
 
-        def hop(store: ReviewStore) -> tuple[DecisionOutcome, QueueProgress, Rows | None]:
+        Hop = tuple[list[Inconsistency], DecisionOutcome | None, QueueProgress | None, Rows | None]
+
+        def hop(store: ReviewStore, *, checked: bool = check) -> Hop:
+            if checked:
+                found = conflicts(store, post_ids[0], status)
+                if found:
+                    return found, None, None, None
             outcome = gateway.decide(store, post_ids, status)
             rows = read_rows(store, query, limit) if query.strip() else None
-            return outcome, store.progress(), rows
+            return [], outcome, store.progress(), rows
 
         try:
-            outcome, progress, rows = await gateway.call(hop)
+            found, outcome, progress, rows = await gateway.call(hop)
+            if outcome is None:  # a near duplicate was decided the other way: ask
+                question = conflict_question(post_ids[0], status, found)
+                if not await screen.app.push_screen_wait(ConfirmScreen(question)):
+                    screen.flash = f"Nothing saved: {post_ids[0]} is as it was"
+                    return
+                found, outcome, progress, rows = await gateway.call(
+                    lambda store: hop(store, checked=False)
+                )
         except (StoreError, OSError, ValueError) as error:
-            screen.notify(f"not saved: {error}", severity="error", markup=False)
+            screen.notify(f"not saved: {clean_line(str(error))}", severity="error", markup=False)
             back = post_list.index_of(start_id) if start_id is not None else None
-            if back is not None:
+            if back is not None and back != post_list.cursor:
                 post_list.move_to(back)
             return
+        assert outcome is not None and progress is not None
+        if check and target_id is not None and post_list.highlighted_id == start_id:
+            index = post_list.index_of(target_id)
+            if index is not None and index != post_list.cursor:
+                post_list.move_to(index)
         post_list.set_statuses(dict.fromkeys(outcome.post_ids, status), {})
         if bulk:
             post_list.clear_tags()

@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from storage import Review, ReviewStore, SimilarPost, Status, StoredPost, TeamDesk
 from storage.catalog import DerivedPendingError
+from storage.families import KeepResult
 from storage.session import DecisionOutcome, ReviewSession, UndoOutcome
 
 __all__ = ["PostView", "StoreGateway"]
@@ -210,6 +211,13 @@ class StoreGateway:
         outcome = self.session.decide(post_ids, status)
         self._follow(outcome.saved)
         return outcome
+
+    def keep(self, store: ReviewStore, keeper: str) -> KeepResult:
+        """On the store thread: keep ``keeper`` of its near-copy family (one write; the
+        session's undo puts every member back)."""
+        result = self.session.keep(keeper)
+        self._follow(result.saved)
+        return result
 
     def save_note(self, store: ReviewStore, post_id: str, note: str) -> Review | None:
         review = self.session.save_note(post_id, note)

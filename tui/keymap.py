@@ -168,7 +168,7 @@ REVIEW_BINDINGS = [
         id="request_changes",
     ),
     Binding("n", "note", "Note", tooltip="Write or edit the review note of this post", id="note"),
-    Binding("u", "undo", "Undo", tooltip="Undo the last decision or note", id="undo"),
+    Binding("u", "undo", "Undo", tooltip="Undo the last decision, note or keep", id="undo"),
     Binding("slash", "search", "Search", tooltip="Filter the list as you type", id="search"),
     Binding(
         "ctrl+o",
@@ -212,7 +212,7 @@ REVIEW_BINDINGS = [
         "D",
         "near_duplicates",
         "Near duplicates",
-        tooltip="List near-duplicate clusters; decide a whole cluster at once",
+        tooltip="Near-duplicate clusters: keep one and reject the rest, decide post by post or all",
         show=False,
         id="near_duplicates",
     ),
@@ -287,7 +287,13 @@ NOTE_BINDINGS = [
 ]
 
 CONFIRM_BINDINGS = [
-    Binding("y,enter", "confirm", "Yes", tooltip="Apply the bulk decision", id="confirm"),
+    Binding(
+        "y,enter",
+        "confirm",
+        "Yes",
+        tooltip="Go ahead (a bulk decision, a keep, a decision against a near duplicate)",
+        id="confirm",
+    ),
     Binding("n,escape", "cancel", "No", tooltip="Keep things as they are", id="cancel"),
 ]
 
@@ -334,6 +340,8 @@ COMPARE_BINDINGS = [
     ),
 ]
 
+# The Near duplicates screen. a / x / c on the cluster list decide the whole cluster; on
+# the post list (CLUSTER_POST_BINDINGS, which sit on that list) they decide one post.
 CLUSTERS_BINDINGS = [
     Binding(
         "enter",
@@ -353,22 +361,62 @@ CLUSTERS_BINDINGS = [
         "a",
         "decide_cluster('approved')",
         "Approve all",
-        tooltip="Approve every post of this cluster (after a confirm)",
+        tooltip="On the cluster list: approve every post of this cluster (after a confirm)",
         id="cluster_approve",
     ),
     Binding(
         "x",
         "decide_cluster('rejected')",
         "Reject all",
-        tooltip="Reject every post of this cluster (after a confirm)",
+        tooltip="On the cluster list: reject every post of this cluster (after a confirm)",
         id="cluster_reject",
     ),
     Binding(
         "c",
         "decide_cluster('changes_requested')",
         "Changes all",
-        tooltip="Request changes on every post of this cluster (after a confirm)",
+        tooltip="On the cluster list: request changes on every post of this cluster (confirm)",
         id="cluster_request_changes",
+    ),
+    Binding(
+        "u",
+        "undo",
+        "Undo",
+        tooltip="Undo the last step (a keep, a decision or a note: the review screen's u too)",
+        id="cluster_undo",
+    ),
+]
+
+# On the post list of the Near duplicates screen: one post at a time.
+CLUSTER_POST_BINDINGS = [
+    Binding(
+        "a",
+        "screen.decide_post('approved')",
+        "Approve",
+        tooltip="Approve the highlighted post of the cluster (only this one)",
+        id="cluster_post_approve",
+    ),
+    Binding(
+        "x",
+        "screen.decide_post('rejected')",
+        "Reject",
+        tooltip="Reject the highlighted post of the cluster (only this one)",
+        id="cluster_post_reject",
+    ),
+    Binding(
+        "c",
+        "screen.decide_post('changes_requested')",
+        "Changes",
+        tooltip="Request changes on the highlighted post of the cluster (only this one)",
+        id="cluster_post_changes",
+    ),
+    Binding(
+        "K",
+        "screen.keep",
+        "Keep",
+        tooltip="Keep the highlighted post: approve it, reject the rest of the cluster as its "
+        "duplicates (after a confirm; u undoes it)",
+        id="clusters_keep",
     ),
 ]
 
@@ -484,6 +532,7 @@ BINDING_GROUPS: list[tuple[str, list[Binding]]] = [
     ("View name", NAME_BINDINGS),
     ("Compare", COMPARE_BINDINGS),
     ("Near duplicates", CLUSTERS_BINDINGS),
+    ("Cluster posts", CLUSTER_POST_BINDINGS),
     ("Conflicts", CONFLICTS_BINDINGS),
     ("What changed", CHANGES_BINDINGS),
     ("Boilerplate", BOILERPLATE_BINDINGS),
@@ -500,6 +549,7 @@ LIVE_TOGETHER: list[set[str]] = [
     {"Views list", "Every list", "Every sub-screen", "Application"},
     {"Conflicts", "Every list", "Every sub-screen", "Application"},
     {"Near duplicates", "Every list", "Every sub-screen", "Application"},
+    {"Cluster posts", "Near duplicates", "Every list", "Every sub-screen", "Application"},
     {"Compare", "Every sub-screen", "Application"},
     {"What changed", "Every list", "Every sub-screen", "Application"},
     {"Boilerplate", "Every list", "Every sub-screen", "Application"},

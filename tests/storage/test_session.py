@@ -141,3 +141,28 @@ def test_review_type_is_the_store_type(store):
     session = ReviewSession(store)
     outcome = session.decide([FIRST], "approved")
     assert isinstance(outcome.saved[FIRST], Review)
+
+
+NEAR_COPY = Path(__file__).resolve().parents[1] / "data" / "similar" / "004_near_copy.txt"
+COPY = "anp-ref-012396-7001"  # a near copy of SECOND
+
+
+def test_a_keep_is_one_step_undone_in_one_write_over_older_steps(store):
+    assert store.import_paths([NEAR_COPY]).ok
+    store.set_review(COPY, "changes_requested", "fix the intro")
+    before = store.reviews()
+    counting = CountingStore(store)
+    session = ReviewSession(counting)  # type: ignore[arg-type]
+    session.decide([FIRST], Status.REJECTED)
+    result = session.keep(COPY)
+    assert result.keeper == COPY and result.rejected == (SECOND,)
+    assert store.review(COPY).status == "approved" and store.review(COPY).note == "fix the intro"
+    assert store.review(SECOND).status == "rejected"
+    undone = session.undo()  # the keep, not the older decision
+    assert undone is not None and undone.kind is StepKind.KEEP and undone.keeper == COPY
+    assert undone.message == f"Undid keeping {COPY}: 2 posts back as they were"
+    assert store.review(COPY) == before[COPY] and store.review(SECOND) is None
+    assert store.review(FIRST).status == "rejected"
+    assert counting.writes == ["set_reviews", "set_reviews", "restore_reviews"]
+    session.undo()
+    assert store.reviews() == before

@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 from textual.app import App
 from textual.widgets import OptionList, Static
-from tui_support import Host
+from tui_support import (
+    FAMILY_COPIES,
+    Host,
+    build_family_store,
+    copy_store_files,
+    flat,
+    static_text,
+)
 
 from storage import Store, samples_dir
+from storage.families import duplicate_note
 from storage.similarity import NEAR_DUPLICATE_THRESHOLD
 from tui.screens.clusters import ClustersResult, ClustersScreen, status_summary
 from tui.screens.confirm import ConfirmScreen
@@ -258,11 +266,282 @@ async def test_only_the_largest_clusters_are_listed_with_a_note(store, tmp_path)
         assert screen.query_one("#cluster-list", OptionList).option_count == 1
 
 
-def test_clusters_screen_snapshot(store, snap_compare):
-    store.set_review(SEED_004, "approved", "")
+# -- a family of FAMILY_COPIES + 1 near copies in a synthesized corpus (issue 18) ---------
+
+
+@pytest.fixture(scope="module")
+def family_template(tmp_path_factory):
+    return build_family_store(tmp_path_factory.mktemp("family"))
+
+
+@pytest.fixture
+def family(family_template, tmp_path, monkeypatch):
+    """(store, the family's ids sorted as the screen lists them)."""
+    monkeypatch.setenv("COPYDESK_REVIEWER", "alice")
+    db, _source, _copies = family_template
+    with Store.open(copy_store_files(db, tmp_path / "family")) as s:
+        [members] = [c for c in s.clusters() if len(c) == FAMILY_COPIES + 1]
+        yield s, members
+
+
+async def _open_family(app, pilot) -> ClustersScreen:
+    """Settle, check the family is the first cluster, and focus its posts."""
+    await _settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, ClustersScreen)
+    assert len(screen.clusters[0].members) == FAMILY_COPIES + 1
+    await pilot.press("tab")
+    assert screen.member_list.has_focus
+    await _settle(app, pilot)
+    return screen
+
+
+def _marks(screen) -> list[str]:
+    return [prompt[0] for prompt in _prompts(screen, "#cluster-members")]
+
+
+async def test_the_family_has_more_posts_than_its_list_shows(family):
+    store, members = family
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_family(app, pilot)
+        member_list = screen.member_list
+        assert member_list.option_count == len(members) > member_list.size.height
+        for _ in range(len(members) - 1):
+            await pilot.press("j")
+        await _settle(app, pilot)
+        assert member_list.highlighted == len(members) - 1
+        assert member_list.scroll_offset.y > 0  # the last row scrolled into view
+        await pilot.press("k")  # k moves up here too (K keeps)
+        await _settle(app, pilot)
+        assert member_list.highlighted == len(members) - 2
+        assert app.screen is screen and store.reviews() == {}
+
+
+async def test_keep_after_confirm_then_u_restores_every_review_exactly(family):
+    store, members = family
+    store.set_review(members[3], "changes_requested", "fix the intro")
+    store.set_review(members[5], "approved", "")
+    store.set_review(members[7], "rejected", "line one\n" + duplicate_note(members[9]))
+    before = {post_id: store.review(post_id) for post_id in members}
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_family(app, pilot)
+        order = [m.id for m in screen.clusters[0].members]
+        marks_before = _marks(screen)
+        steps = 15  # below the rows the list shows at first
+        for _ in range(steps):
+            await pilot.press("down")
+        keeper = order[steps]
+        await _settle(app, pilot)
+        await pilot.press("K")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        question = _static(app.screen, "#confirm-question")
+        title = store.summary(keeper).title
+        assert question.startswith(f'Keep {keeper} "{title}"?')
+        assert f"the {FAMILY_COPIES} other posts of its cluster are rejected as" in question
+        assert "u undoes it" in question
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert app.screen is screen
+        # the store: the keeper approved, every other member rejected naming it
+        assert store.review(keeper).status == "approved"
+        for post_id in members:
+            if post_id == keeper:
+                continue
+            review = store.review(post_id)
+            assert review.status == "rejected"
+            assert review.note.split("\n")[-1] == duplicate_note(keeper)
+        assert store.review(members[3]).note == "fix the intro\n" + duplicate_note(keeper)
+        assert store.review(members[7]).note == "line one\n" + duplicate_note(keeper)
+        # the rows in place, the header says what happened and how to undo it
+        assert _marks(screen) == ["✓" if i == keeper else "✗" for i in order]
+        assert _prompts(screen, "#cluster-list")[0].endswith(
+            f"1 approved · {FAMILY_COPIES} rejected"
+        )
+        assert screen.flash == (
+            f"Kept {keeper} (approved); {FAMILY_COPIES} posts rejected as its duplicates. "
+            "u undoes it."
+        )
+        assert screen.member_list.highlighted == steps
+        await pilot.press("u")
+        await _settle(app, pilot)
+        assert {post_id: store.review(post_id) for post_id in members} == before
+        assert _marks(screen) == marks_before
+        assert screen.flash == f"Undid keeping {keeper}: {len(members)} posts back as they were"
+        await pilot.press("escape")
+        await _settle(app, pilot)
+    [result] = app.results
+    assert result.open_id is None and sorted(result.changed_ids) == sorted(members)
+
+
+@pytest.mark.parametrize("answer", ["n", "escape"])
+async def test_declining_the_keep_changes_nothing(family, answer):
+    store, members = family
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_family(app, pilot)
+        await pilot.press("K")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(answer)
+        await _settle(app, pilot)
+        assert app.screen is screen
+        assert store.reviews() == {}
+        assert set(_marks(screen)) == {"·"}
+        await pilot.press("q")
+        await _settle(app, pilot)
+    assert app.results == [ClustersResult(None, [])]
+
+
+async def test_k_on_the_cluster_list_only_moves_up(family):
+    """K keeps only from the post list; the cluster list keeps its list keys."""
+    store, _members = family
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert screen.cluster_list.has_focus
+        await pilot.press("K")
+        await _settle(app, pilot)
+        assert app.screen is screen and store.reviews() == {}
+
+
+async def test_a_x_c_on_the_post_list_decide_only_the_highlighted_post(family):
+    store, members = family
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_family(app, pilot)
+        order = [m.id for m in screen.clusters[0].members]
+        footer_keys = {b.binding.id for b in screen.active_bindings.values() if b.binding.show}
+        assert {"cluster_post_approve", "clusters_keep", "cluster_undo"} <= footer_keys
+        assert "cluster_approve" not in footer_keys  # a is one post's here
+        await pilot.press("down", "down")
+        await pilot.press("a")
+        await _settle(app, pilot)
+        assert store.reviews().keys() == {order[2]}
+        assert store.review(order[2]).status == "approved"
+        assert _marks(screen)[2] == "✓" and _marks(screen).count("·") == FAMILY_COPIES
+        assert screen.member_list.highlighted == 3  # on to the next pending post
+        assert screen.flash == f"{order[2]}: approved"
+        await pilot.press("u")  # undoes that one decision
+        await _settle(app, pilot)
+        assert store.reviews() == {}
+        await pilot.press("c")  # order[3], nothing decided: no question
+        await _settle(app, pilot)
+        assert app.screen is screen
+        assert store.review(order[3]).status == "changes_requested"
+        assert store.reviews().keys() == {order[3]}
+        await pilot.press("escape")
+        await _settle(app, pilot)
+    [result] = app.results
+    assert result.changed_ids == [order[2], order[3]]
+
+
+async def test_deciding_one_post_against_a_decided_near_copy_asks_first(family):
+    store, members = family
+    store.set_review(members[1], "rejected", "thin")
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_family(app, pilot)
+        order = [m.id for m in screen.clusters[0].members]
+        target = next(i for i, post_id in enumerate(order) if post_id != members[1])
+        screen.member_list.highlighted = target
+        await _settle(app, pilot)
+        await pilot.press("a")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        question = _static(app.screen, "#confirm-question")
+        assert question.startswith(f"Mark {order[target]} as approved anyway?")
+        other_title = store.summary(members[1]).title
+        assert f'Its near duplicate {members[1]} "{other_title}"' in question
+        assert "is rejected." in question
+        await pilot.press("n")
+        await _settle(app, pilot)
+        assert store.reviews().keys() == {members[1]}
+        assert screen.flash == f"Nothing saved: {order[target]} is as it was"
+        await pilot.press("a")
+        await _settle(app, pilot)
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert store.review(order[target]).status == "approved"
+        assert store.review(members[1]).status == "rejected"
+
+
+async def test_the_preview_shows_the_highlighted_post(family):
+    store, members = family
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_family(app, pilot)
+        order = [m.id for m in screen.clusters[0].members]
+        first = store.get(order[0])
+        paragraph = next(b["text"] for b in first.body if b["type"] == "paragraph")
+        shown = flat(static_text(screen.preview))
+        assert shown.startswith(flat(first.title))
+        assert flat(paragraph)[:60] in shown
+        for _ in range(12):
+            await pilot.press("j")
+        await _settle(app, pilot)
+        assert screen.preview_id == order[12]
+        assert flat(static_text(screen.preview)).startswith(flat(store.summary(order[12]).title))
+        await pilot.press("tab")  # the cluster list: next cluster
+        await pilot.press("j")
+        await _settle(app, pilot)
+        second = screen.clusters[1].members[0]
+        assert screen.preview_id == second.id
+        assert flat(static_text(screen.preview)).startswith(flat(second.title))
+
+
+async def test_the_preview_shows_a_hostile_body_literally(hostile_store):
+    app = Host(lambda gateway: ClustersScreen(gateway), store=hostile_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        shown = static_text(app.screen.preview)
+        assert "[bold red]not bold[/bold red]" in shown
+        assert "\x1b" not in shown and "\x07" not in shown
+        assert "this paragraph says the same thing in both copies" in shown
+
+
+def test_clusters_screen_snapshot(family, snap_compare):
+    """The family's posts (more than the list shows), the third highlighted and previewed."""
+    store, members = family
+    store.set_review(members[1], "approved", "")
 
     async def run_before(pilot):
+        await _open_family(pilot.app, pilot)
+        await pilot.press("down", "down")
         await _settle(pilot.app, pilot)
 
     app = Host(lambda gateway: ClustersScreen(gateway), store=store)
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+async def test_keep_and_undo_keys_are_remappable(family):
+    store, _members = family
+    app = Host(lambda gateway: ClustersScreen(gateway), store=store)
+    remap = {"clusters_keep": "f5", "cluster_undo": "z"}
+    app.keymap_overrides = remap
+    app.set_keymap(remap)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_family(app, pilot)
+        header = _static(screen, "#clusters-header")
+        assert "f5 keep one" in header and "z undo" in header
+        await pilot.press("u")  # no longer undo: nothing happens, nothing said
+        await pilot.press("K")
+        await _settle(app, pilot)
+        assert app.screen is screen and screen.flash == ""
+        await pilot.press("z")
+        await _settle(app, pilot)
+        assert screen.flash == "Nothing to undo"
+        await pilot.press("f5")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert _static(app.screen, "#confirm-question").endswith("z undoes it.")
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert screen.flash.endswith("z undoes it.")
+        assert len(store.reviews()) == FAMILY_COPIES + 1
+        await pilot.press("z")
+        await _settle(app, pilot)
+        assert store.reviews() == {}

@@ -55,3 +55,62 @@ def static_text(widget) -> str:
         return text
     renderable = getattr(widget, "renderable", None)
     return plain(renderable if renderable is not None else widget.content)
+
+
+# A store for the family features: a synthesized corpus (with the synthesizer's planted
+# near copies) and a hand-planted family of FAMILY_COPIES copies of its first post, so
+# one cluster has more posts than the Near duplicates screen's post list shows.
+FAMILY_CORPUS_SIZE = 240
+FAMILY_COPIES = 18
+
+
+def copy_reference(number: int) -> str:
+    return f"anp-ref-99{number:04d}-{number:04d}"
+
+
+def build_family_store(directory, copies: int = FAMILY_COPIES):
+    """Synthesize the corpus into ``directory/corpus``, plant ``copies`` copies of its
+    first post (new references, titles "... (copy N)"), import it into
+    ``directory/db/db.json``; returns (db path, the first post's id, the copies' ids)."""
+    from pathlib import Path
+
+    import seeds
+    from seeds.synth import synthesize
+    from storage import Store
+
+    directory = Path(directory)
+    corpus = directory / "corpus"
+    paths = synthesize(FAMILY_CORPUS_SIZE, corpus, seed=5)
+    source = seeds.read_file(paths[0])
+    text = paths[0].read_text(encoding="utf-8")
+    ids = []
+    for number in range(copies):
+        reference = copy_reference(number)
+        copy = text.replace(source.reference, reference).replace(
+            source.title, f"{source.title} (copy {number + 1})", 1
+        )
+        (corpus / f"copy_{number:02d}.txt").write_text(copy, encoding="utf-8")
+        ids.append(reference)
+    db = directory / "db" / "db.json"
+    with Store.open(db) as store:
+        report = store.import_paths([corpus])
+        assert report.ok and len(report.imported) == FAMILY_CORPUS_SIZE + copies
+        assert sorted([source.id, *ids]) in store.clusters()
+    return db, source.id, ids
+
+
+def copy_store_files(template_db, directory):
+    """A private copy of a store (the manifest, its .bak and the .d directory)."""
+    import shutil
+    from pathlib import Path
+
+    template_db, directory = Path(template_db), Path(directory)
+    directory.mkdir(parents=True)
+    for suffix in ("", ".bak"):
+        source = template_db.with_name(template_db.name + suffix)
+        if source.exists():
+            shutil.copy2(source, directory / source.name)
+    shutil.copytree(
+        template_db.with_name(template_db.name + ".d"), directory / (template_db.name + ".d")
+    )
+    return directory / template_db.name

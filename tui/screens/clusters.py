@@ -1,20 +1,32 @@
 """Near duplicates: posts scoring at or above the near-duplicate threshold, in clusters.
 
 Left, the clusters (biggest first, as ``Store.clusters`` gives them); right, the posts of
-the highlighted cluster with their score against its first post. ``a`` / ``x`` / ``c``
-decide every post of the cluster after a confirm (each post keeps its note: the rules of
-``storage.session``, one durable write for the cluster, undone by ``u`` on the review
-screen); ``enter`` on a post closes the view and asks the caller to open that post.
+the highlighted cluster with their score against its first post, and below them a preview
+of the highlighted post's body (read through the gateway in an exclusive worker, so a
+reviewer can read before deciding).
+
+Keys act on what the focused list holds:
+
+- on the cluster list, ``a`` / ``x`` / ``c`` decide every post of the cluster after a
+  confirm (each post keeps its note: the rules of ``storage.session``, one durable write);
+- on the post list, ``a`` / ``x`` / ``c`` decide the highlighted post only (asking first
+  when that contradicts a near duplicate already decided: ``tui.consistency``), and ``K``
+  keeps it: after a confirm naming it and how many posts will be rejected, the keeper is
+  approved and every other member rejected as its duplicate (``storage.families.keep``,
+  one write);
+- ``u`` undoes the last step, in one write: the session's undo stack, shared with the
+  review screen, so ``u`` there does not undo an older step over a keep made here;
+- ``enter`` on a post closes the view and asks the caller to open that post.
 
 The clusters and their rows load through the gateway (a 100,000-post store holds about
 2,000 of them); a decision updates the rows in place. The screen dismisses with a
-:class:`ClustersResult`.
+:class:`ClustersResult` whose ``changed_ids`` holds every post a step here changed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
@@ -26,16 +38,22 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from storage import PostSummary, ReviewStore, Status, StoreError
-from storage.session import plural
+from storage import PostSummary, Review, ReviewStore, Status, StoreError
+from storage.families import Inconsistency, KeepPlan, plan_keep
+from storage.session import DecisionOutcome, next_pending, plural
 from storage.similarity import NEAR_DUPLICATE_THRESHOLD, NEIGHBOURS_KEPT
+from tui.consistency import conflict_question, conflicts
 from tui.gateway import StoreGateway
-from tui.keymap import CLOSE_BINDINGS, CLUSTERS_BINDINGS, keys_for
+from tui.keymap import CLOSE_BINDINGS, CLUSTER_POST_BINDINGS, CLUSTERS_BINDINGS, keys_for
 from tui.screens.confirm import ConfirmScreen
-from tui.text import clean_line
+from tui.text import clean_line, clean_name
+from tui.widgets.body_render import body_prefix
 from tui.widgets.key_list import KeyList
+from tui.widgets.post_body import BodyContent, PostBody
 
 MAX_CLUSTERS = 2000  # the largest clusters shown; a note says when there are more
+# Characters of a body the preview shows (a few screens of the pane); enter opens the rest.
+PREVIEW_CHARS = 6_000
 
 STATUS_ORDER = (Status.PENDING, Status.APPROVED, Status.CHANGES_REQUESTED, Status.REJECTED)
 STATUS_STYLES = {
@@ -76,6 +94,34 @@ class _Choices(KeyList):
         if action == "select":
             return False
         return super().check_action(action, parameters)
+
+
+class _Members(_Choices):
+    """The posts of the shown cluster: the keys that decide one post sit here, so they act
+    (and the footer shows them) only while this list has focus."""
+
+    BINDINGS: ClassVar = [*_Choices.BINDINGS, *CLUSTER_POST_BINDINGS]
+
+
+class _Preview(PostBody):
+    """The highlighted post's body; never focused (the lists keep the keys)."""
+
+    can_focus = False
+
+
+def preview_content(
+    title: str, blocks: Sequence[Mapping[str, object]], language: object
+) -> BodyContent:
+    """The first ``PREVIEW_CHARS`` characters of a body, with a line when there is more."""
+    prefix = body_prefix(blocks, PREVIEW_CHARS)
+    code_language = language if isinstance(language, str) else None
+    note = None
+    if not prefix.complete:
+        note = (
+            f"… the first {prefix.shown_chars:,} of {prefix.total_chars:,} characters: "
+            "open the post (enter) to read all of it"
+        )
+    return BodyContent(title, prefix.blocks, code_language, note)
 
 
 def status_summary(statuses: Sequence[str]) -> str:
@@ -122,6 +168,9 @@ class ClustersScreen(Screen[ClustersResult]):
     ClustersScreen _Choices { height: 1fr; }
     ClustersScreen #clusters-empty { height: 1fr; padding: 1 2; }
     ClustersScreen _Choices { text-wrap: nowrap; text-overflow: ellipsis; }
+    ClustersScreen #cluster-members { height: auto; max-height: 40%; }
+    ClustersScreen #cluster-preview { height: 1fr; }
+    ClustersScreen #clusters-flash { height: auto; padding: 0 1; color: $warning; }
     """
 
     def __init__(self, gateway: StoreGateway, *, max_clusters: int = MAX_CLUSTERS) -> None:
@@ -134,21 +183,27 @@ class ClustersScreen(Screen[ClustersResult]):
         self.loaded = False
         self.changed_ids: list[str] = []
         self._shown: int | None = None  # index of the cluster in the members list
+        self._cluster_of: dict[str, int] = {}  # post id -> index of its cluster
+        self.preview_id: str | None = None  # the post the preview shows (or loads)
 
     def compose(self):
         yield Static(Text("Looking for near-duplicate clusters…"), id="clusters-header")
+        yield Static("", id="clusters-flash")
         with Horizontal(id="clusters-body"):
             with Vertical(id="cluster-left"):
                 yield Static(Text("Clusters, biggest first"), classes="cluster-pane-title")
                 yield _Choices(id="cluster-list")
             with Vertical(id="cluster-side"):
                 yield Static("", id="cluster-members-title", classes="cluster-pane-title")
-                yield _Choices(id="cluster-members")
+                yield _Members(id="cluster-members")
+                yield Static("", id="cluster-preview-title", classes="cluster-pane-title")
+                yield _Preview(id="cluster-preview")
         yield Static("", id="clusters-empty")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#clusters-empty").display = False
+        self.query_one("#clusters-flash").display = False
         self.query_one("#cluster-list").focus()
         self._load()
 
@@ -159,6 +214,23 @@ class ClustersScreen(Screen[ClustersResult]):
     @property
     def member_list(self) -> OptionList:
         return self.query_one("#cluster-members", OptionList)
+
+    @property
+    def preview(self) -> PostBody:
+        return self.query_one("#cluster-preview", PostBody)
+
+    @property
+    def flash(self) -> str:
+        """What the last step did (shown under the header)."""
+        return str(self.query_one("#clusters-flash", Static).content)
+
+    def say(self, message: str) -> None:
+        """Show what a step did under the header, and as a notification."""
+        flash = self.query_one("#clusters-flash", Static)
+        flash.update(Text(message))
+        flash.display = bool(message)
+        if message:
+            self.notify(message, markup=False, timeout=4)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -184,6 +256,11 @@ class ClustersScreen(Screen[ClustersResult]):
         if not self.is_attached:
             return
         self.clusters = loaded.clusters
+        self._cluster_of = {
+            member.id: index
+            for index, cluster in enumerate(self.clusters)
+            for member in cluster.members
+        }
         self.total_clusters = loaded.total_clusters
         self.total_posts = loaded.total_posts
         self.loaded = True
@@ -218,12 +295,24 @@ class ClustersScreen(Screen[ClustersResult]):
         )
         if len(self.clusters) < count:
             text.append(f" (showing the {len(self.clusters)} largest)", style="yellow")
+        if self.member_list.has_focus:
+            deciding = [
+                ("cluster_post_approve", "approve"),
+                ("cluster_post_reject", "reject"),
+                ("cluster_post_changes", "changes"),
+                ("clusters_keep", "keep one"),
+            ]
+        else:
+            deciding = [
+                ("cluster_approve", "approve all"),
+                ("cluster_reject", "reject all"),
+                ("cluster_request_changes", "changes all"),
+            ]
         hints = [
             ("cluster_open", "open"),
             ("cluster_switch_list", "clusters/posts"),
-            ("cluster_approve", "approve all"),
-            ("cluster_reject", "reject all"),
-            ("cluster_request_changes", "changes all"),
+            *deciding,
+            ("cluster_undo", "undo"),
             ("close", "back"),
         ]
         if not self.clusters:
@@ -250,7 +339,7 @@ class ClustersScreen(Screen[ClustersResult]):
         member = cluster.members[index]
         status = Status(member.status)
         text = Text()
-        text.append(status.mark, style=STATUS_STYLES[status])
+        text.append(status.mark, style=STATUS_STYLES.get(status, "magenta"))
         text.append(f" {clean_line(member.reference, max_chars=60)} ", style="dim")
         score = cluster.scores.get(member.id) if index else None
         text.append(f"{score:>3} " if score is not None else "    ", style="bold")
@@ -264,6 +353,7 @@ class ClustersScreen(Screen[ClustersResult]):
         self._shown = index
         if index is None or not 0 <= index < len(self.clusters):
             title.update("")
+            self._preview(None)
             return
         cluster = self.clusters[index]
         options.add_options(
@@ -300,6 +390,56 @@ class ClustersScreen(Screen[ClustersResult]):
     def _member_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self._open(event.option_index)
+
+    @on(OptionList.OptionHighlighted, "#cluster-members")
+    def _member_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        member = self.highlighted_member
+        self._preview(member.id if member is not None else None)
+
+    def on_descendant_focus(self) -> None:
+        if self.loaded:
+            self._update_header()  # the deciding keys follow the focused list
+
+    # -- the preview -----------------------------------------------------------------------
+
+    def _preview(self, post_id: str | None) -> None:
+        if post_id == self.preview_id:
+            return
+        self.preview_id = post_id
+        title = self.query_one("#cluster-preview-title", Static)
+        if post_id is None:
+            title.update("")
+            self.preview.show_message("")
+            return
+        title.update(Text(f"Preview of {clean_name(post_id, max_chars=60)} · enter opens it"))
+        self._load_preview(post_id)
+
+    @work(exclusive=True, group="preview")
+    async def _load_preview(self, post_id: str) -> None:
+        """Read the post (the gateway's cache first) and render its first characters."""
+        try:
+            view = await self._gateway.view(post_id)
+        except (StoreError, OSError) as exc:
+            if self.is_attached and self.preview_id == post_id:
+                message = f"cannot read {clean_name(post_id)}: {clean_line(str(exc))}"
+                self.preview.show_message(message)
+            return
+        if not self.is_attached or self.preview_id != post_id:
+            return
+        post = view.post
+        self.preview.show_post(
+            preview_content(post.title, post.body, (post.meta or {}).get("code_language"))
+        )
+
+    @property
+    def highlighted_member(self) -> PostSummary | None:
+        """The post highlighted in the post list (None: no cluster shown)."""
+        index = self.member_list.highlighted
+        if self._shown is None or index is None:
+            return None
+        members = self.clusters[self._shown].members
+        return members[index] if 0 <= index < len(members) else None
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -340,27 +480,171 @@ class ClustersScreen(Screen[ClustersResult]):
 
         self.app.push_screen(ConfirmScreen(question), callback=confirmed)
 
+    def _no_post(self) -> bool:
+        """Say why there is no post to act on; True when there is none."""
+        if self.highlighted_member is not None:
+            return False
+        message = "Still loading the clusters." if not self.loaded else "No post here."
+        self.notify(message, severity="warning", markup=False, timeout=3)
+        return True
+
+    def action_decide_post(self, status: str) -> None:
+        """Decide the highlighted post of the cluster only."""
+        if self._no_post():
+            return
+        member = self.highlighted_member
+        assert member is not None
+        self._decide_post(member.id, Status(status))
+
+    @work(group="decide")
+    async def _decide_post(self, post_id: str, status: Status) -> None:
+        """One post: the consistency check and the write in one store hop; a conflict with
+        a near duplicate asks first (no: nothing is saved)."""
+        gateway = self._gateway
+
+        def hop(store: ReviewStore) -> tuple[list[Inconsistency], DecisionOutcome | None]:
+            found = conflicts(store, post_id, status)
+            if found:
+                return found, None
+            return [], gateway.decide(store, [post_id], status)
+
+        try:
+            found, outcome = await gateway.call(hop)
+            if outcome is None:
+                question = conflict_question(post_id, status, found)
+                if not await self.app.push_screen_wait(ConfirmScreen(question)):
+                    self.say(f"Nothing saved: {clean_name(post_id)} is as it was")
+                    return
+                outcome = await gateway.call(lambda store: gateway.decide(store, [post_id], status))
+        except (StoreError, OSError) as exc:
+            self.notify(
+                clean_line(str(exc)), title="Could not save", severity="error", markup=False
+            )
+            return
+        if not self.is_attached:
+            return
+        self._apply(dict.fromkeys(outcome.saved, status))
+        self.say(f"{clean_name(post_id)}: {status.label}")
+        self._to_next_pending(post_id)
+
+    def _to_next_pending(self, post_id: str) -> None:
+        """After a decision on one post, the post list moves to the cluster's next pending
+        post (it stays when none is left)."""
+        if self._shown is None:
+            return
+        members = self.clusters[self._shown].members
+        ids = [member.id for member in members]
+        if post_id not in ids:
+            return
+        statuses = {member.id: Status(member.status) for member in members}
+        target = next_pending(ids, ids.index(post_id), statuses.__getitem__)
+        if target is not None:
+            self.member_list.highlighted = target
+
+    def action_keep(self) -> None:
+        """Keep the highlighted post: approve it, reject the rest of its cluster."""
+        if self._no_post():
+            return
+        member = self.highlighted_member
+        assert member is not None
+        self._keep(member)
+
+    @work(exclusive=True, group="keep")
+    async def _keep(self, member: PostSummary) -> None:
+        gateway, post_id = self._gateway, member.id
+        try:
+            plan: KeepPlan = await gateway.call(lambda store: plan_keep(store, post_id))
+        except (StoreError, OSError) as exc:
+            self.notify(clean_line(str(exc)), title="Cannot keep", severity="error", markup=False)
+            return
+        count = len(plan.rejected)
+        others = f"the {plural(count, 'other post')} of its cluster {'is' if count == 1 else 'are'}"
+        undo = self._keys("cluster_undo") or "the Undo command"
+        title = clean_line(member.title, max_chars=200)
+        question = (
+            f'Keep {clean_name(post_id)} "{title}"?\n'
+            f"It is approved; {others} rejected as near duplicates of it (their notes name "
+            f"it). {undo} undoes it."
+        )
+        if not await self.app.push_screen_wait(ConfirmScreen(question)):
+            return
+        try:
+            result = await gateway.call(lambda store: gateway.keep(store, post_id))
+        except (StoreError, OSError) as exc:
+            self.notify(
+                clean_line(str(exc)), title="Could not save", severity="error", markup=False
+            )
+            return
+        if not self.is_attached:
+            return
+        self._apply({pid: Status(review.status) for pid, review in result.saved.items()})
+        self.say(
+            f"Kept {clean_name(post_id)} (approved); {plural(len(result.rejected), 'post')} "
+            f"rejected as its duplicates. {undo} undoes it."
+        )
+
+    def action_undo(self) -> None:
+        self._undo()
+
+    @work(group="decide")
+    async def _undo(self) -> None:
+        """Undo the last step of the session (this screen's or the review screen's)."""
+        gateway = self._gateway
+        try:
+            outcome = await gateway.call(gateway.undo)
+        except (StoreError, OSError) as exc:
+            self.notify(clean_line(str(exc)), title="Cannot undo", severity="error", markup=False)
+            return
+        if not self.is_attached:
+            return
+        if outcome is None:
+            self.say("Nothing to undo")
+            return
+        self._apply(outcome.restored)
+        self.say(clean_line(outcome.message))
+
+    def _apply(self, statuses: Mapping[str, Status | Review | None]) -> None:
+        """New statuses (a status, a review, or None: undecided) into the rows, in place;
+        the posts count as changed for the review screen."""
+        touched: set[int] = set()
+        for post_id, value in statuses.items():
+            if post_id not in self.changed_ids:
+                self.changed_ids.append(post_id)
+            index = self._cluster_of.get(post_id)
+            if index is None:
+                continue
+            if value is None:
+                status = Status.PENDING
+            elif isinstance(value, Review):
+                status = Status(value.status)
+            else:
+                status = value
+            cluster = self.clusters[index]
+            cluster.members = [
+                replace(m, status=status) if m.id == post_id else m for m in cluster.members
+            ]
+            touched.add(index)
+        for index in sorted(touched):
+            self._refresh_rows(index)
+
     @work(group="decide")
     async def _decide(self, index: int, status: Status) -> None:
         """Save ``status`` on every post of cluster ``index`` in one durable write, each post
-        keeping its note (``u`` on the review screen undoes it)."""
+        keeping its note (``u`` here or on the review screen undoes it)."""
         cluster = self.clusters[index]
         ids = [member.id for member in cluster.members]
         gateway = self._gateway
         try:
             outcome = await gateway.call(lambda store: gateway.decide(store, ids, status))
         except (StoreError, OSError) as exc:
-            self.notify(str(exc), title="Could not save", severity="error", markup=False)
+            self.notify(
+                clean_line(str(exc)), title="Could not save", severity="error", markup=False
+            )
             return
-        done = set(outcome.saved)
-        cluster.members = [
-            replace(m, status=status) if m.id in done else m for m in cluster.members
-        ]
-        for post_id in outcome.post_ids:
-            if post_id not in self.changed_ids:
-                self.changed_ids.append(post_id)
-        self._refresh_rows(index)
-        self.notify(outcome.message, markup=False, timeout=3)
+        if not self.is_attached:
+            return
+        self._apply(dict.fromkeys(outcome.saved, status))
+        self.say(outcome.message)
 
     def _refresh_rows(self, index: int) -> None:
         """Update, in place, the rows of cluster ``index`` (a post is in one cluster)."""
