@@ -517,15 +517,16 @@ class ClustersScreen(Screen[ClustersResult]):
                     return
                 outcome = await gateway.call(lambda store: gateway.decide(store, [post_id], status))
         except (StoreError, OSError) as exc:
-            self.notify(
-                clean_line(str(exc)), title="Could not save", severity="error", markup=False
-            )
+            self._could_not_save(exc)
             return
         if not self.is_attached:
             return
         self._apply(dict.fromkeys(outcome.saved, status))
         self.say(f"{clean_name(post_id)}: {status.label}")
         self._to_next_pending(post_id)
+
+    def _could_not_save(self, exc: Exception) -> None:
+        self.notify(clean_line(str(exc)), title="Could not save", severity="error", markup=False)
 
     def _to_next_pending(self, post_id: str) -> None:
         """After a decision on one post, the post list moves to the cluster's next pending
@@ -571,9 +572,7 @@ class ClustersScreen(Screen[ClustersResult]):
         try:
             result = await gateway.call(lambda store: gateway.keep(store, post_id))
         except (StoreError, OSError) as exc:
-            self.notify(
-                clean_line(str(exc)), title="Could not save", severity="error", markup=False
-            )
+            self._could_not_save(exc)
             return
         if not self.is_attached:
             return
@@ -637,9 +636,7 @@ class ClustersScreen(Screen[ClustersResult]):
         try:
             outcome = await gateway.call(lambda store: gateway.decide(store, ids, status))
         except (StoreError, OSError) as exc:
-            self.notify(
-                clean_line(str(exc)), title="Could not save", severity="error", markup=False
-            )
+            self._could_not_save(exc)
             return
         if not self.is_attached:
             return
