@@ -55,7 +55,10 @@ class TeamDesk(Protocol):
     """What only a shared store has: claims with leases. ``ReviewStore.team`` is None on a
     single-reviewer store."""
 
-    reviewer: str
+    lease_s: float  # a claim's default lease
+
+    @property
+    def reviewer(self) -> str: ...
 
     def claim_next(self, count: int = 1, lease_s: float | None = None) -> list[str]: ...
 
@@ -66,6 +69,21 @@ class TeamDesk(Protocol):
     def release(self, post_ids: Iterable[str] | None = None) -> int: ...
 
     def claims(self) -> list[Claim]: ...
+
+    # From the last refresh, no query (safe on the UI thread):
+
+    def holder(self, post_id: str) -> Claim | None: ...
+
+    def held_by_other(self, post_id: str) -> Claim | None:
+        """Another reviewer's live claim on the post, else None."""
+        ...
+
+    def decided_by_me(self, post_id: str) -> bool: ...
+
+    def skips(self, post_id: str) -> bool:
+        """Whether this reviewer's next-pending passes over the post (held by another,
+        or already decided by this reviewer)."""
+        ...
 
 
 @runtime_checkable

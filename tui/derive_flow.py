@@ -40,7 +40,8 @@ class DeriveFlow:
         self.process: asyncio.subprocess.Process | None = None
 
     def start(self) -> None:
-        self.screen.run_worker(self._run, group="derive", exclusive=True)
+        # textual types a worker as Coroutine[None, None, T]; an async def is [Any, Any, T]
+        self.screen.run_worker(self._run, group="derive", exclusive=True)  # type: ignore[arg-type]
 
     async def _run(self) -> None:
         screen = self.screen

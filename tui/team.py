@@ -10,29 +10,39 @@ safe on the UI thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
+from storage import Claim, PostSummary, ReviewStore, TeamDesk
 from tui.text import clean_line
 
 if TYPE_CHECKING:
     from tui.screens.review import ReviewScreen
+
+
+class HasTeam(Protocol):
+    """A store, or the gateway (its ``team`` is the desk's last refresh)."""
+
+    @property
+    def team(self) -> TeamDesk | None: ...
+
+
+RowNote = Callable[[str], str | None]
 
 # How often the screen asks a team store for news (a socket check; the store queries the
 # server at most once a second): others' decisions and claims show within a second.
 TEAM_POLL_SECONDS = 0.25
 
 
-def team_of(store: Any) -> Any | None:
-    return getattr(store, "team", None)
+def team_of(store: HasTeam) -> TeamDesk | None:
+    return store.team
 
 
-def poll_seconds(store: Any, local_seconds: float) -> float:
+def poll_seconds(store: HasTeam, local_seconds: float) -> float:
     return local_seconds if team_of(store) is None else TEAM_POLL_SECONDS
 
 
-def hold(store: Any, post_id: str) -> Any | None:
+def hold(store: ReviewStore, post_id: str) -> Claim | None:
     """Claim the opened post for this reviewer when it is in the queue. Returns the
     other reviewer's claim when someone else holds it (the screen asks before a steal)."""
     team = team_of(store)
@@ -48,13 +58,13 @@ def hold(store: Any, post_id: str) -> Any | None:
     return None
 
 
-def steal(store: Any, post_id: str) -> None:
+def steal(store: HasTeam, post_id: str) -> None:
     team = team_of(store)
     if team is not None:
         team.claim(post_id, steal=True)
 
 
-def renew(store: Any, post_id: str | None) -> None:
+def renew(store: HasTeam, post_id: str | None) -> None:
     """Keep the open post's lease running: renewed once half of it is gone."""
     team = team_of(store)
     if team is None or post_id is None:
@@ -64,43 +74,31 @@ def renew(store: Any, post_id: str | None) -> None:
         team.renew([post_id])
 
 
-def release_all(store: Any) -> None:
+def release_all(store: HasTeam) -> None:
     team = team_of(store)
     if team is not None:
         team.release()
 
 
-def skips(store: Any, row: Any) -> bool:
+def skips(store: HasTeam, row: PostSummary) -> bool:
     team = team_of(store)
     return team is not None and team.skips(row.id)
 
 
-def next_free_pending(post_list: Any, store: Any, after: int) -> int | None:
-    """``post_list.next_pending_index`` passing over rows another reviewer holds."""
-    index = post_list.next_pending_index(after)
-    seen = 0
-    while index is not None and skips(store, post_list.rows[index]):
-        seen += 1
-        if seen >= post_list.row_count:
-            return None
-        index = post_list.next_pending_index(index)
-    return index
-
-
-def first_free_pending(rows: Sequence[Any], store: Any) -> int:
+def first_free_pending(rows: Sequence[PostSummary], store: HasTeam) -> int:
     return next(
         (i for i, row in enumerate(rows) if row.status == "pending" and not skips(store, row)),
         0,
     )
 
 
-def steal_question(claim: Any) -> str:
+def steal_question(claim: Claim) -> str:
     minutes = max(1, round(claim.expires_in_s / 60))
     who = clean_line(claim.reviewer, max_chars=40)
     return f"{who} holds this post ({minutes} min left on the lease). Take it over?"
 
 
-def row_note(store: Any):
+def row_note(store: HasTeam) -> RowNote | None:
     """For the post list: a row's "held by NAME, Nm" note, or None."""
     team = team_of(store)
     if team is None:
@@ -116,7 +114,7 @@ def row_note(store: Any):
     return note
 
 
-def skip_of(store: Any) -> Any:
+def skip_of(store: HasTeam) -> Callable[[str], bool] | None:
     """For next-pending: a test "pass over this post", or None on a local store."""
     team = team_of(store)
     return None if team is None else team.skips
@@ -134,18 +132,21 @@ class TeamFlow:
     def poll_seconds(self, local_seconds: float) -> float:
         return poll_seconds(self.gateway, local_seconds)
 
-    def skip(self) -> Any:
+    def skip(self) -> Callable[[str], bool] | None:
         return skip_of(self.gateway)
 
-    def row_note(self) -> Any:
+    def row_note(self) -> RowNote | None:
         return row_note(self.gateway)
 
     def opened(self, post_id: str) -> None:
         if self.active:
-            # a partial, not a coroutine: an exclusive worker cancelled before it starts
-            # would leave a coroutine never awaited
-            hold_it = partial(self._hold, post_id)
-            self.screen.run_worker(hold_it, group="team-hold", exclusive=True)
+            # a coroutine function, not a coroutine: an exclusive worker cancelled before
+            # it starts would leave a coroutine never awaited
+            async def hold_it() -> None:
+                await self._hold(post_id)
+
+            # textual types a worker as Coroutine[None, None, T]; an async def is [Any, Any, T]
+            self.screen.run_worker(hold_it, group="team-hold", exclusive=True)  # type: ignore[arg-type]
 
     async def _hold(self, post_id: str) -> None:
         screen = self.screen
