@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from storage import StoreError
 from tui.cli.posts import EXIT_BUSY
+from tui.workers import run_async
 
 if TYPE_CHECKING:
     from tui.screens.review import ReviewScreen
@@ -40,8 +41,7 @@ class DeriveFlow:
         self.process: asyncio.subprocess.Process | None = None
 
     def start(self) -> None:
-        # textual types a worker as Coroutine[None, None, T]; an async def is [Any, Any, T]
-        self.screen.run_worker(self._run, group="derive", exclusive=True)  # type: ignore[arg-type]
+        run_async(self.screen, self._run, group="derive", exclusive=True)
 
     async def _run(self) -> None:
         screen = self.screen

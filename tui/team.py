@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from storage import Claim, PostSummary, ReviewStore, TeamDesk
 from tui.text import clean_line
+from tui.workers import run_async
 
 if TYPE_CHECKING:
     from tui.screens.review import ReviewScreen
@@ -140,13 +141,11 @@ class TeamFlow:
 
     def opened(self, post_id: str) -> None:
         if self.active:
-            # a coroutine function, not a coroutine: an exclusive worker cancelled before
-            # it starts would leave a coroutine never awaited
+
             async def hold_it() -> None:
                 await self._hold(post_id)
 
-            # textual types a worker as Coroutine[None, None, T]; an async def is [Any, Any, T]
-            self.screen.run_worker(hold_it, group="team-hold", exclusive=True)  # type: ignore[arg-type]
+            run_async(self.screen, hold_it, group="team-hold", exclusive=True)
 
     async def _hold(self, post_id: str) -> None:
         screen = self.screen

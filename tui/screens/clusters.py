@@ -39,10 +39,9 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from storage import PostSummary, Review, ReviewStore, Status, StoreError
-from storage.families import Inconsistency, KeepPlan, plan_keep
-from storage.session import DecisionOutcome, next_pending, plural
+from storage.session import plural
 from storage.similarity import NEAR_DUPLICATE_THRESHOLD, NEIGHBOURS_KEPT
-from tui.consistency import conflict_question, conflicts
+from tui.cluster_decisions import ClusterDecisions
 from tui.gateway import StoreGateway
 from tui.keymap import CLOSE_BINDINGS, CLUSTER_POST_BINDINGS, CLUSTERS_BINDINGS, keys_for
 from tui.screens.confirm import ConfirmScreen
@@ -107,6 +106,26 @@ class _Preview(PostBody):
     """The highlighted post's body; never focused (the lists keep the keys)."""
 
     can_focus = False
+    wanted: str | None = None  # the post to show; a read of another one is dropped
+
+    def clear(self) -> None:
+        self.wanted = None
+        self.show_message("")
+
+    @work(exclusive=True, group="preview")
+    async def load(self, gateway: StoreGateway, post_id: str) -> None:
+        """Read the post (the gateway's cache first) and render its first characters."""
+        self.wanted = post_id
+        try:
+            view = await gateway.view(post_id)
+        except (StoreError, OSError) as exc:
+            if self.is_attached and self.wanted == post_id:
+                self.show_message(f"cannot read {clean_name(post_id)}: {clean_line(str(exc))}")
+            return
+        if self.is_attached and self.wanted == post_id:
+            post = view.post
+            language = (post.meta or {}).get("code_language")
+            self.show_post(preview_content(post.title, post.body, language))
 
 
 def preview_content(
@@ -122,6 +141,28 @@ def preview_content(
             "open the post (enter) to read all of it"
         )
     return BodyContent(title, prefix.blocks, code_language, note)
+
+
+def cluster_prompt(cluster: _Cluster) -> Text:
+    first = cluster.members[0]
+    text = Text()
+    text.append(f"{len(cluster.members)} posts  ", style="bold")
+    text.append(clean_line(first.title, max_chars=200) or clean_line(first.reference))
+    summary = status_summary([m.status for m in cluster.members])
+    text.append(f"\n  {summary}", style="dim")
+    return text
+
+
+def member_prompt(cluster: _Cluster, index: int) -> Text:
+    member = cluster.members[index]
+    status = Status(member.status)
+    text = Text()
+    text.append(status.mark, style=STATUS_STYLES.get(status, "magenta"))
+    text.append(f" {clean_line(member.reference, max_chars=60)} ", style="dim")
+    score = cluster.scores.get(member.id) if index else None
+    text.append(f"{score:>3} " if score is not None else "    ", style="bold")
+    text.append(clean_line(member.title, max_chars=200))
+    return text
 
 
 def status_summary(statuses: Sequence[str]) -> str:
@@ -175,7 +216,8 @@ class ClustersScreen(Screen[ClustersResult]):
 
     def __init__(self, gateway: StoreGateway, *, max_clusters: int = MAX_CLUSTERS) -> None:
         super().__init__(id="clusters")
-        self._gateway = gateway
+        self.gateway = gateway
+        self.decisions = ClusterDecisions(self)
         self._max_clusters = max_clusters
         self.clusters: list[_Cluster] = []
         self.total_clusters = 0
@@ -185,6 +227,9 @@ class ClustersScreen(Screen[ClustersResult]):
         self._shown: int | None = None  # index of the cluster in the members list
         self._cluster_of: dict[str, int] = {}  # post id -> index of its cluster
         self.preview_id: str | None = None  # the post the preview shows (or loads)
+        self.cluster_list: _Choices
+        self.member_list: _Members
+        self.preview: _Preview
 
     def compose(self):
         yield Static(Text("Looking for near-duplicate clusters…"), id="clusters-header")
@@ -202,22 +247,13 @@ class ClustersScreen(Screen[ClustersResult]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.cluster_list = self.query_one("#cluster-list", _Choices)
+        self.member_list = self.query_one("#cluster-members", _Members)
+        self.preview = self.query_one("#cluster-preview", _Preview)
         self.query_one("#clusters-empty").display = False
         self.query_one("#clusters-flash").display = False
         self.query_one("#cluster-list").focus()
         self._load()
-
-    @property
-    def cluster_list(self) -> OptionList:
-        return self.query_one("#cluster-list", OptionList)
-
-    @property
-    def member_list(self) -> OptionList:
-        return self.query_one("#cluster-members", OptionList)
-
-    @property
-    def preview(self) -> PostBody:
-        return self.query_one("#cluster-preview", PostBody)
 
     @property
     def flash(self) -> str:
@@ -238,19 +274,15 @@ class ClustersScreen(Screen[ClustersResult]):
     async def _load(self) -> None:
         max_clusters = self._max_clusters
         try:
-            loaded = await self._gateway.call(lambda store: read_clusters(store, max_clusters))
+            loaded = await self.gateway.call(lambda store: read_clusters(store, max_clusters))
         except (StoreError, OSError) as exc:
-            self._load_failed(str(exc))
+            if self.is_attached:
+                self.loaded = True
+                self.query_one("#clusters-header", Static).update(
+                    Text(f"Could not read the near-duplicate clusters: {clean_line(str(exc))}")
+                )
             return
         self._show(loaded)
-
-    def _load_failed(self, message: str) -> None:
-        if not self.is_attached:
-            return
-        self.loaded = True
-        self.query_one("#clusters-header", Static).update(
-            Text(f"Could not read the near-duplicate clusters: {clean_line(message)}")
-        )
 
     def _show(self, loaded: _Loaded) -> None:
         if not self.is_attached:
@@ -279,11 +311,11 @@ class ClustersScreen(Screen[ClustersResult]):
             return
         options = self.cluster_list
         options.clear_options()
-        options.add_options(Option(self._cluster_prompt(c)) for c in self.clusters)
+        options.add_options(Option(cluster_prompt(c)) for c in self.clusters)
         options.highlighted = 0
         self._show_members(0)
 
-    def _keys(self, binding_id: str) -> str:
+    def key_display(self, binding_id: str) -> str:
         keys = keys_for(binding_id, self.app.keymap_overrides)
         return "/".join(self.app.get_key_display(Binding(key, "")) for key in keys)
 
@@ -318,33 +350,8 @@ class ClustersScreen(Screen[ClustersResult]):
         if not self.clusters:
             hints = hints[-1:]
         for binding_id, label in hints:
-            text.append(f"  {self._keys(binding_id)} {label}", style="dim not bold")
+            text.append(f"  {self.key_display(binding_id)} {label}", style="dim not bold")
         self.query_one("#clusters-header", Static).update(text)
-
-    # -- rows ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _cluster_prompt(cluster: _Cluster) -> Text:
-        first = cluster.members[0]
-        size = len(cluster.members)
-        text = Text()
-        text.append(f"{size} posts  ", style="bold")
-        text.append(clean_line(first.title, max_chars=200) or clean_line(first.reference))
-        summary = status_summary([m.status for m in cluster.members])
-        text.append(f"\n  {summary}", style="dim")
-        return text
-
-    @staticmethod
-    def _member_prompt(cluster: _Cluster, index: int) -> Text:
-        member = cluster.members[index]
-        status = Status(member.status)
-        text = Text()
-        text.append(status.mark, style=STATUS_STYLES.get(status, "magenta"))
-        text.append(f" {clean_line(member.reference, max_chars=60)} ", style="dim")
-        score = cluster.scores.get(member.id) if index else None
-        text.append(f"{score:>3} " if score is not None else "    ", style="bold")
-        text.append(clean_line(member.title, max_chars=200))
-        return text
 
     def _show_members(self, index: int | None) -> None:
         options = self.member_list
@@ -356,9 +363,7 @@ class ClustersScreen(Screen[ClustersResult]):
             self._preview(None)
             return
         cluster = self.clusters[index]
-        options.add_options(
-            Option(self._member_prompt(cluster, i)) for i in range(len(cluster.members))
-        )
+        options.add_options(Option(member_prompt(cluster, i)) for i in range(len(cluster.members)))
         options.highlighted = 0
         title.update(
             Text(
@@ -410,27 +415,15 @@ class ClustersScreen(Screen[ClustersResult]):
         title = self.query_one("#cluster-preview-title", Static)
         if post_id is None:
             title.update("")
-            self.preview.show_message("")
+            self.preview.clear()
             return
         title.update(Text(f"Preview of {clean_name(post_id, max_chars=60)} · enter opens it"))
-        self._load_preview(post_id)
+        self.preview.load(self.gateway, post_id)
 
-    @work(exclusive=True, group="preview")
-    async def _load_preview(self, post_id: str) -> None:
-        """Read the post (the gateway's cache first) and render its first characters."""
-        try:
-            view = await self._gateway.view(post_id)
-        except (StoreError, OSError) as exc:
-            if self.is_attached and self.preview_id == post_id:
-                message = f"cannot read {clean_name(post_id)}: {clean_line(str(exc))}"
-                self.preview.show_message(message)
-            return
-        if not self.is_attached or self.preview_id != post_id:
-            return
-        post = view.post
-        self.preview.show_post(
-            preview_content(post.title, post.body, (post.meta or {}).get("code_language"))
-        )
+    @property
+    def shown_members(self) -> list[PostSummary]:
+        """The posts of the cluster in the post list (none: no cluster shown)."""
+        return self.clusters[self._shown].members if self._shown is not None else []
 
     @property
     def highlighted_member(self) -> PostSummary | None:
@@ -476,7 +469,7 @@ class ClustersScreen(Screen[ClustersResult]):
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self._decide(index, decided)
+                self.decisions.decide_cluster(index, decided)
 
         self.app.push_screen(ConfirmScreen(question), callback=confirmed)
 
@@ -494,53 +487,7 @@ class ClustersScreen(Screen[ClustersResult]):
             return
         member = self.highlighted_member
         assert member is not None
-        self._decide_post(member.id, Status(status))
-
-    @work(group="decide")
-    async def _decide_post(self, post_id: str, status: Status) -> None:
-        """One post: the consistency check and the write in one store hop; a conflict with
-        a near duplicate asks first (no: nothing is saved)."""
-        gateway = self._gateway
-
-        def hop(store: ReviewStore) -> tuple[list[Inconsistency], DecisionOutcome | None]:
-            found = conflicts(store, post_id, status)
-            if found:
-                return found, None
-            return [], gateway.decide(store, [post_id], status)
-
-        try:
-            found, outcome = await gateway.call(hop)
-            if outcome is None:
-                question = conflict_question(post_id, status, found)
-                if not await self.app.push_screen_wait(ConfirmScreen(question)):
-                    self.say(f"Nothing saved: {clean_name(post_id)} is as it was")
-                    return
-                outcome = await gateway.call(lambda store: gateway.decide(store, [post_id], status))
-        except (StoreError, OSError) as exc:
-            self._could_not_save(exc)
-            return
-        if not self.is_attached:
-            return
-        self._apply(dict.fromkeys(outcome.saved, status))
-        self.say(f"{clean_name(post_id)}: {status.label}")
-        self._to_next_pending(post_id)
-
-    def _could_not_save(self, exc: Exception) -> None:
-        self.notify(clean_line(str(exc)), title="Could not save", severity="error", markup=False)
-
-    def _to_next_pending(self, post_id: str) -> None:
-        """After a decision on one post, the post list moves to the cluster's next pending
-        post (it stays when none is left)."""
-        if self._shown is None:
-            return
-        members = self.clusters[self._shown].members
-        ids = [member.id for member in members]
-        if post_id not in ids:
-            return
-        statuses = {member.id: Status(member.status) for member in members}
-        target = next_pending(ids, ids.index(post_id), statuses.__getitem__)
-        if target is not None:
-            self.member_list.highlighted = target
+        self.decisions.decide_post(member.id, Status(status))
 
     def action_keep(self) -> None:
         """Keep the highlighted post: approve it, reject the rest of its cluster."""
@@ -548,61 +495,12 @@ class ClustersScreen(Screen[ClustersResult]):
             return
         member = self.highlighted_member
         assert member is not None
-        self._keep(member)
-
-    @work(exclusive=True, group="keep")
-    async def _keep(self, member: PostSummary) -> None:
-        gateway, post_id = self._gateway, member.id
-        try:
-            plan: KeepPlan = await gateway.call(lambda store: plan_keep(store, post_id))
-        except (StoreError, OSError) as exc:
-            self.notify(clean_line(str(exc)), title="Cannot keep", severity="error", markup=False)
-            return
-        count = len(plan.rejected)
-        others = f"the {plural(count, 'other post')} of its cluster {'is' if count == 1 else 'are'}"
-        undo = self._keys("cluster_undo") or "the Undo command"
-        title = clean_line(member.title, max_chars=200)
-        question = (
-            f'Keep {clean_name(post_id)} "{title}"?\n'
-            f"It is approved; {others} rejected as near duplicates of it (their notes name "
-            f"it). {undo} undoes it."
-        )
-        if not await self.app.push_screen_wait(ConfirmScreen(question)):
-            return
-        try:
-            result = await gateway.call(lambda store: gateway.keep(store, post_id))
-        except (StoreError, OSError) as exc:
-            self._could_not_save(exc)
-            return
-        if not self.is_attached:
-            return
-        self._apply({pid: Status(review.status) for pid, review in result.saved.items()})
-        self.say(
-            f"Kept {clean_name(post_id)} (approved); {plural(len(result.rejected), 'post')} "
-            f"rejected as its duplicates. {undo} undoes it."
-        )
+        self.decisions.keep(member)
 
     def action_undo(self) -> None:
-        self._undo()
+        self.decisions.undo()
 
-    @work(group="decide")
-    async def _undo(self) -> None:
-        """Undo the last step of the session (this screen's or the review screen's)."""
-        gateway = self._gateway
-        try:
-            outcome = await gateway.call(gateway.undo)
-        except (StoreError, OSError) as exc:
-            self.notify(clean_line(str(exc)), title="Cannot undo", severity="error", markup=False)
-            return
-        if not self.is_attached:
-            return
-        if outcome is None:
-            self.say("Nothing to undo")
-            return
-        self._apply(outcome.restored)
-        self.say(clean_line(outcome.message))
-
-    def _apply(self, statuses: Mapping[str, Status | Review | None]) -> None:
+    def apply_statuses(self, statuses: Mapping[str, Status | Review | None]) -> None:
         """New statuses (a status, a review, or None: undecided) into the rows, in place;
         the posts count as changed for the review screen."""
         touched: set[int] = set()
@@ -626,33 +524,14 @@ class ClustersScreen(Screen[ClustersResult]):
         for index in sorted(touched):
             self._refresh_rows(index)
 
-    @work(group="decide")
-    async def _decide(self, index: int, status: Status) -> None:
-        """Save ``status`` on every post of cluster ``index`` in one durable write, each post
-        keeping its note (``u`` here or on the review screen undoes it)."""
-        cluster = self.clusters[index]
-        ids = [member.id for member in cluster.members]
-        gateway = self._gateway
-        try:
-            outcome = await gateway.call(lambda store: gateway.decide(store, ids, status))
-        except (StoreError, OSError) as exc:
-            self._could_not_save(exc)
-            return
-        if not self.is_attached:
-            return
-        self._apply(dict.fromkeys(outcome.saved, status))
-        self.say(outcome.message)
-
     def _refresh_rows(self, index: int) -> None:
         """Update, in place, the rows of cluster ``index`` (a post is in one cluster)."""
         cluster = self.clusters[index]
-        self.cluster_list.replace_option_prompt_at_index(index, self._cluster_prompt(cluster))
+        self.cluster_list.replace_option_prompt_at_index(index, cluster_prompt(cluster))
         if self._shown == index:
             members = self.member_list
             for position in range(len(cluster.members)):
-                members.replace_option_prompt_at_index(
-                    position, self._member_prompt(cluster, position)
-                )
+                members.replace_option_prompt_at_index(position, member_prompt(cluster, position))
 
     def action_close(self) -> None:
         self.dismiss(ClustersResult(None, list(self.changed_ids)))
