@@ -36,6 +36,28 @@ def _is_connection_failure(exc: BaseException, conn: psycopg.Connection | None) 
     return isinstance(exc, psycopg.errors.AdminShutdown | psycopg.errors.CrashShutdown)
 
 
+# How long opening a store waits for a server that says it is starting up or shutting
+# down (SQLSTATE 57P03: a restart under way) before it reports that it cannot connect.
+STARTING_WAIT_S = 15.0
+
+
+# What a server says while it restarts (57P01 admin shutdown, 57P03 cannot connect now);
+# on a failed connect psycopg often has no SQLSTATE, only the server's message.
+_RESTARTING_STATES = {"57P01", "57P03"}
+_RESTARTING_TEXTS = (
+    "the database system is shutting down",
+    "the database system is starting up",
+    "terminating connection due to administrator command",
+)
+
+
+def _server_restarting(exc: psycopg.Error) -> bool:
+    text = str(exc)
+    return getattr(exc, "sqlstate", None) in _RESTARTING_STATES or any(
+        known in text for known in _RESTARTING_TEXTS
+    )
+
+
 class Link:
     """A psycopg connection (autocommit) that comes back after the server restarts."""
 
@@ -52,19 +74,28 @@ class Link:
         return redact(text, self._password, self.url)
 
     def connect(self) -> psycopg.Connection:
-        try:
-            conn = psycopg.connect(
-                self.url,
-                autocommit=True,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                application_name="copydesk",
-            )
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.location}: cannot connect ({self.error_text(exc)})") from None
-        except ValueError as exc:  # a malformed URL
-            raise StoreError(
-                f"{self.location}: bad database URL ({self.error_text(exc)})"
-            ) from None
+        deadline = time.monotonic() + STARTING_WAIT_S
+        restarting = False  # the server said it is going down or coming up
+        while True:
+            try:
+                conn = psycopg.connect(
+                    self.url,
+                    autocommit=True,
+                    connect_timeout=CONNECT_TIMEOUT_S,
+                    application_name="copydesk",
+                )
+                break
+            except psycopg.Error as exc:
+                # a restart: "shutting down", then refused, then "starting up"
+                restarting = restarting or _server_restarting(exc)
+                if restarting and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                message = f"{self.location}: cannot connect ({self.error_text(exc)})"
+                raise StoreError(message) from None
+            except ValueError as exc:  # a malformed URL
+                message = f"{self.location}: bad database URL ({self.error_text(exc)})"
+                raise StoreError(message) from None
         conn.add_notify_handler(self._notified)
         conn.execute(f"LISTEN {CHANNEL}")
         self._conn = conn
