@@ -188,14 +188,14 @@ REVIEW_BINDINGS = [
     ),
     Binding(
         "d",
-        "compare",
+        "open('compare')",
         "Compare",
         tooltip="Compare this post side by side with the highlighted (else the top) similar post",
         id="compare",
     ),
     Binding(
         "v",
-        "views",
+        "open('views')",
         "Views",
         tooltip="Pick a view: needs review, by status, saved queries, near duplicates, conflicts",
         id="views",
@@ -210,7 +210,7 @@ REVIEW_BINDINGS = [
     ),
     Binding(
         "D",
-        "near_duplicates",
+        "open('near_duplicates')",
         "Near duplicates",
         tooltip="Near-duplicate clusters: keep one and reject the rest, decide post by post or all",
         show=False,
@@ -218,7 +218,7 @@ REVIEW_BINDINGS = [
     ),
     Binding(
         "C",
-        "conflicts",
+        "open('conflicts')",
         "Conflicts",
         tooltip="Settle decisions that differ from a merged colleague's",
         show=False,
@@ -226,14 +226,14 @@ REVIEW_BINDINGS = [
     ),
     Binding(
         "e",
-        "export",
+        "open('export')",
         "Export",
         tooltip="Export review notes (md, csv, json, jsonl) of the current view or all posts",
         id="export",
     ),
     Binding(
         "R",
-        "changes_since_review",
+        "open('changes_since_review')",
         "What changed",
         tooltip="What changed in this post (Δ) since its decision: the reviewed text against "
         "the current one, block by block",
@@ -242,7 +242,7 @@ REVIEW_BINDINGS = [
     ),
     Binding(
         "B",
-        "boilerplate",
+        "open('boilerplate')",
         "Boilerplate",
         tooltip="Repeated passages: sentences and paragraphs many posts repeat (a template's "
         "boilerplate); enter lists their posts",
@@ -251,7 +251,7 @@ REVIEW_BINDINGS = [
     ),
     Binding(
         "H",
-        "hints_report",
+        "open('hints_report')",
         "Hints report",
         tooltip="How the posts with each hint were decided, against the posts without it; "
         "enter lists a hint's posts",

@@ -38,22 +38,9 @@ from tui.messages import (
     TagsChanged,
 )
 from tui.post_preparer import PostPreparer
-from tui.screens.boilerplate import BoilerplateScreen
-from tui.screens.changes import ChangesScreen
-from tui.screens.clusters import ClustersResult, ClustersScreen
-from tui.screens.compare import CompareScreen
-from tui.screens.conflicts import ConflictsScreen
-from tui.screens.export import ExportScreen
-from tui.screens.hints_report import HintsReportScreen
 from tui.screens.name_prompt import NamePromptScreen
-from tui.screens.views import (
-    BOILERPLATE,
-    CONFLICTS,
-    HINTS_REPORT,
-    NEAR_DUPLICATES,
-    ViewChoice,
-    ViewsScreen,
-)
+from tui.screens.views import QUERY, ViewChoice
+from tui.sub_screens import SubScreens
 from tui.team import TeamFlow
 from tui.text import clean_line
 from tui.trail import Place, Trail
@@ -124,6 +111,7 @@ class ReviewScreen(Screen[None]):
         self.decisions = DecisionFlow(self)
         self.team = TeamFlow(self)
         self.derive = DeriveFlow(self)
+        self.sub_screens = SubScreens(self)
         self.post_list: PostList
         self.panes: PostPanes
         self.search_box: SearchBox
@@ -374,22 +362,13 @@ class ReviewScreen(Screen[None]):
             self.load_rows(place.query, select_id=place.post_id, limit=None)
         self.query_one(ReviewLayout).focus_pane(self.post_list)
 
-    def action_views(self) -> None:
-        self.app.push_screen(ViewsScreen(self.gateway, self.query_text), self.open_view_choice)
-
     def open_view_choice(self, choice: ViewChoice | None) -> None:
         """Apply a pick of the views list or the command palette: a view's posts, from its
         first pending post."""
         if choice is None:
             return
-        if choice.kind == NEAR_DUPLICATES:
-            self.action_near_duplicates()
-        elif choice.kind == CONFLICTS:
-            self.action_conflicts()
-        elif choice.kind == BOILERPLATE:
-            self.action_boilerplate()
-        elif choice.kind == HINTS_REPORT:
-            self.action_hints_report()
+        if choice.kind != QUERY:  # a built-in screen: its kind is its name there
+            self.sub_screens.open(choice.kind)
         else:
             self.trail.left(self._place())
             self.search_box.set_quietly(choice.query)
@@ -435,64 +414,9 @@ class ReviewScreen(Screen[None]):
 
     # -- other screens ------------------------------------------------------------------
 
-    def action_export(self) -> None:
-        self.app.push_screen(ExportScreen(self.gateway, query=self.query_text))
-
-    def action_conflicts(self) -> None:
-        def closed(changed: list[str] | None) -> None:
-            if changed:
-                self._store_changed()
-
-        self.app.push_screen(ConflictsScreen(self.gateway), closed)
-
-    def action_changes_since_review(self) -> None:
-        """What changed in the highlighted post since its decision (the screen says when
-        there is nothing to compare)."""
-        post_id = self.post_list.highlighted_id
-        if post_id is None:
-            self.notify("No post here.", markup=False, timeout=3)
-            return
-        self.app.push_screen(ChangesScreen(self.gateway, post_id))
-
-    def action_boilerplate(self) -> None:
-        """Repeated passages; a pick lists its posts, as a view does."""
-        self.app.push_screen(BoilerplateScreen(self.gateway), self.open_view_choice)
-
-    def action_hints_report(self) -> None:
-        """The hints report; a pick lists the posts of that hint, as a view does."""
-        self.app.push_screen(HintsReportScreen(self.gateway), self.open_view_choice)
-
-    @work(group="clusters")
-    async def action_near_duplicates(self) -> None:
-        result: ClustersResult | None = await self.app.push_screen_wait(
-            ClustersScreen(self.gateway)
-        )
-        if result is None:
-            return
-        if result.changed_ids:
-            self._store_changed()
-        if result.open_id:
-            self.jump_to(result.open_id)
-
-    @work(exclusive=True, group="compare")
-    async def action_compare(self) -> None:
-        panes = self.panes
-        view = panes.view
-        if view is None or not panes.loaded:
-            self.notify("Wait for the post to load, then press d again.", markup=False)
-            return
-        item = panes.similar.highlighted_item
-        if item is None:
-            self.notify("No similar post to compare with.", markup=False, timeout=3)
-            return
-        try:
-            other = await self.gateway.view(item.id)
-        except (StoreError, OSError) as error:
-            self.notify(f"cannot load {item.id}: {error}", severity="error", markup=False)
-            return
-        self.app.push_screen(
-            CompareScreen(view.post, other.post, score=item.score, reasons=list(item.reasons))
-        )
+    def action_open(self, name: str) -> None:
+        """Open a sub-screen by name (tui/sub_screens.py)."""
+        self.sub_screens.open(name)
 
     # -- other processes ----------------------------------------------------------------
 
@@ -507,13 +431,13 @@ class ReviewScreen(Screen[None]):
             )
             return
         if changed:
-            self._store_changed()
+            self.store_changed()
 
     def refresh_from_store(self) -> None:
         """Read the store again now rather than at the next poll."""
         self._poll()
 
-    def _store_changed(self) -> None:
+    def store_changed(self) -> None:
         """Another process (or a sub-screen) changed decisions or posts: read the list again
         where the reviewer is, and the post under the cursor once it is prepared anew."""
         self.preparer.drop()
