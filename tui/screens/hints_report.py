@@ -32,16 +32,17 @@ from tui.widgets.key_list import ScreenEnterList
 __all__ = ["HintsReportScreen", "hint_columns", "percent"]
 
 CODE_WIDTH = 22
-# (heading, width) of the number columns, in the order of ``hint_columns``.
+# (heading, width) of the number columns, in the order of ``hint_columns``; the counts
+# of posts hold up to "1,000,000" (a million-post store).
 COLUMNS = (
-    ("posts", 6),
+    ("posts", 9),
     ("approved", 8),
     ("rejected", 8),
     ("changes", 7),
-    ("pending", 7),
+    ("pending", 9),
     ("rej%", 5),
     ("not ok%", 7),
-    ("without", 7),
+    ("without", 9),
     ("rej%", 5),
     ("not ok%", 7),
     ("lift", 5),
