@@ -323,7 +323,7 @@ class ClustersScreen(Screen[ClustersResult]):
         count, posts = self.total_clusters, self.total_posts
         text = Text(
             f"{count:,} near-duplicate cluster{'s' if count != 1 else ''} · "
-            f"{posts} post{'s' if posts != 1 else ''}"
+            f"{posts:,} post{'s' if posts != 1 else ''}"
         )
         if len(self.clusters) < count:
             text.append(f" (showing the {len(self.clusters)} largest)", style="yellow")
