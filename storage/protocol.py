@@ -86,9 +86,8 @@ class TeamDesk(Protocol):
         ...
 
 
-@runtime_checkable
-class ReviewStore(Protocol):
-    """An open store. Use as a context manager, or call ``close()``."""
+class StoreHandle(Protocol):
+    """An open store: where it is, whether it writes, its team desk, its life."""
 
     @property
     def location(self) -> str:
@@ -109,7 +108,13 @@ class ReviewStore(Protocol):
 
     def __exit__(self, *exc: object) -> None: ...
 
-    # -- posts ------------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Pick up other processes' writes; True when anything visible changed."""
+        ...
+
+
+class PostQueries(Protocol):
+    """The posts: one by one, by query, and their similar posts."""
 
     def __len__(self) -> int: ...
 
@@ -146,6 +151,18 @@ class ReviewStore(Protocol):
 
     def progress(self) -> QueueProgress: ...
 
+    # similarity (needs import phase 2; ``DerivedPendingError`` until then)
+
+    def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]: ...
+
+    def clusters(self) -> list[list[str]]:
+        """Near-duplicate clusters, biggest first, each sorted by id."""
+        ...
+
+
+class PostImports(Protocol):
+    """Seed files into the store: phase 1 (posts reviewable), phase 2 (hints, similar)."""
+
     def import_paths(
         self, paths: Iterable[str], progress: ProgressCallback | None = None
     ) -> ImportReport: ...
@@ -165,15 +182,9 @@ class ReviewStore(Protocol):
         ``wait`` is False."""
         ...
 
-    # -- similarity -------------------------------------------------------------------
 
-    def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]: ...
-
-    def clusters(self) -> list[list[str]]:
-        """Near-duplicate clusters, biggest first, each sorted by id."""
-        ...
-
-    # -- decisions --------------------------------------------------------------------
+class DecisionRecords(Protocol):
+    """This store's decisions: read, saved durably, restored (undo)."""
 
     def review(self, post_id: str) -> Review | None: ...
 
@@ -197,7 +208,9 @@ class ReviewStore(Protocol):
         """Put back earlier decisions (None: undecided) in one durable write: undo."""
         ...
 
-    # -- views ------------------------------------------------------------------------
+
+class ViewShelf(Protocol):
+    """Built-in and saved views (a name for a query)."""
 
     def views(self) -> list[View]: ...
 
@@ -207,7 +220,9 @@ class ReviewStore(Protocol):
 
     def delete_view(self, name: str) -> None: ...
 
-    # -- another reviewer's decisions -------------------------------------------------
+
+class ReviewMerge(Protocol):
+    """Another reviewer's decisions merged in, and the conflicts they leave."""
 
     def merge_reviews(self, path: str) -> MergeReport: ...
 
@@ -217,8 +232,10 @@ class ReviewStore(Protocol):
         self, post_id: str, keep: str, *, reviewer: str | None = None
     ) -> Review | None: ...
 
-    # -- other writers ----------------------------------------------------------------
 
-    def refresh(self) -> bool:
-        """Pick up other processes' writes; True when anything visible changed."""
-        ...
+@runtime_checkable
+class ReviewStore(
+    StoreHandle, PostQueries, PostImports, DecisionRecords, ViewShelf, ReviewMerge, Protocol
+):
+    """An open store: what the TUI and the CLI may ask of it, in parts by job (above). Use
+    as a context manager, or call ``close()``."""
