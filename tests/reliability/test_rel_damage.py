@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from relsupport import changed_names, copy_store, journal_decisions, listing, run_cli
 
-import storage.local.store as store_module
+import storage.local.store_base as store_module
 from storage import Store, StoreError
 from tui.cli import main
 

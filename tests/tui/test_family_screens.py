@@ -378,9 +378,9 @@ async def test_hints_report_from_its_key(family_store, make_app, settle):
 
 @pytest.fixture
 def fixed_clock(monkeypatch):
-    import storage.local.store
+    import storage.local.store_decisions
 
-    monkeypatch.setattr(storage.local.store, "now_iso", lambda: "2026-01-02T03:04:05Z")
+    monkeypatch.setattr(storage.local.store_decisions, "now_iso", lambda: "2026-01-02T03:04:05Z")
 
 
 def test_changes_screen_snapshot(family_store, family, fixed_clock, make_app, settle, snap_compare):

@@ -1,0 +1,165 @@
+"""The state every part of the local store shares, and its locks.
+
+- ``FILE.lock`` for short writes: a decision, a view, a shelf commit. Taken, then the
+  decision log re-read under it, so two processes never lose each other's writes.
+- ``FILE.import.lock`` for a whole import (minutes at scale), so that decisions never
+  wait for an import.
+
+``LocalStore`` (store.py) is this base with its jobs mixed in: imports (store_imports.py),
+decisions, views and merges (store_decisions.py), and the posts (store.py).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import filelock
+
+from ..errors import StoreError, UnknownPostError
+from ..models import Review
+from ..queries import CatalogStore
+from . import index_files
+from .decisions import DecisionLog
+from .layout import (
+    Layout,
+    Manifest,
+)
+from .shelf import PostShelf
+
+if TYPE_CHECKING:  # the catalog and the import load on first use: a one-post command
+    # (`copydesk show`, `review`) needs neither, and they cost ~0.1 s of imports
+    from ..catalog import Catalog
+
+LOCK_TIMEOUT_S = 30
+
+Warn = Callable[[str], None]
+Progress = Callable[[int, int], None]
+
+
+class LocalStoreBase(CatalogStore):
+    """The files, the locks and the loaded catalog of one local store."""
+
+    def __init__(
+        self, layout: Layout, manifest: Manifest, *, writable: bool, warn: Warn | None
+    ) -> None:
+        self.layout = layout
+        self.path = layout.path
+        self.data_dir = layout.data_dir
+        self.warnings: list[str] = []
+        self._warn_cb = warn
+        self._writable = writable
+        self.store_id = manifest.store_id
+        self._shelf = PostShelf(layout, manifest.store_id, writable=writable, warn=self._warn)
+        self._log = DecisionLog(
+            layout.data_dir, manifest.store_id, writable=writable, warn=self._warn
+        )
+        self._lock = filelock.FileLock(str(layout.lock_path))
+        self._import_lock = filelock.FileLock(str(layout.path) + ".import.lock")
+        self._shelf_lost = False
+        self._loaded: Catalog | None = None
+        self._loaded_generation = -1
+        # (generation, phrase) -> segment number -> ids whose body holds the phrase
+        self._phrase_hits: OrderedDict[tuple[int, str], dict[int, frozenset[str]]] = OrderedDict()
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self._warn_cb is not None:
+            self._warn_cb(message)
+
+    # ------------------------------------------------------------------ locks
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Hold ``FILE.lock`` with the decision log re-read under it."""
+        if not self._writable:
+            raise StoreError(f"{self.path}: opened read-only")
+        _acquire(self._lock, self.path, LOCK_TIMEOUT_S, "locked by another copydesk process")
+        try:
+            self._log.refresh()
+            self._log.check_writable()
+            yield
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def _importing(self, timeout: float = -1) -> Iterator[None]:
+        if not self._writable:
+            raise StoreError(f"{self.path}: opened read-only")
+        _acquire(self._import_lock, self.path, timeout, "another copydesk import is running")
+        try:
+            yield
+        finally:
+            self._import_lock.release()
+
+    # ------------------------------------------------------------------ catalog
+
+    def _catalog(self) -> Catalog:
+        """The catalog of the committed shelf, loaded (or rebuilt) on first use."""
+        generation = self._shelf.state.generation
+        if self._loaded is not None and self._loaded_generation == generation:
+            return self._loaded
+        catalog = index_files.read_catalog(self.layout, generation, self._warn)
+        if catalog is None or set(catalog.rows.ids) != self._shelf.state.locations.keys():
+            catalog = self._rebuild_catalog()
+            if self._writable and generation:
+                index_files.write_catalog(self.layout, generation, catalog)
+                index_files.write_near_dups(self.layout, generation, catalog)
+        self._loaded, self._loaded_generation = catalog, generation
+        return catalog
+
+    def _rebuild_catalog(self) -> Catalog:
+        """The catalog from the post segments (the store of record), segment by segment
+        in worker processes (100,000 posts: ~a minute of CPU)."""
+        from ..analysis import RebuildTask, catalog_entries, run_tasks, worker_pool
+        from ..catalog import Catalog, IndexEntry
+
+        by_segment = self._shelf.live_by_segment()
+        count = sum(map(len, by_segment.values()))
+        if count >= 10_000:
+            self._warn(f"{self.path}: building the catalog of {count:,} posts from its segments")
+        tasks = [
+            RebuildTask(
+                str(self.layout.segment_path(number)), str(self.layout.hints_path(number)), posts
+            )
+            for number, posts in sorted(by_segment.items())
+        ]
+        entries: list[IndexEntry] = []
+        with worker_pool(count) as pool:
+            for found, unreadable in run_tasks(pool, catalog_entries, tasks):
+                entries.extend(IndexEntry(*entry) for entry in found)
+                for post_id in unreadable:
+                    self._warn(
+                        f"{self.path}: post {post_id} is unreadable (damaged segment); import "
+                        f"{self._shelf.state.locations[post_id].path or 'its seed file'} again"
+                    )
+            return Catalog.build(entries, pool=pool)
+
+    def _decisions(self) -> Mapping[str, Review]:
+        return self._log.state.decisions
+
+    def _view_records(self) -> list[dict[str, Any]]:
+        return self._log.state.views
+
+    def _known(self, post_id: str) -> None:
+        if post_id not in self._shelf.state.locations:
+            raise UnknownPostError(post_id)
+
+    def _content_sha(self, post_id: str) -> str:
+        if self._loaded is not None and post_id in self._loaded:
+            return self._loaded.sha256(post_id)
+        return str(self._shelf.record(post_id).get("source", {}).get("sha256", ""))
+
+
+def _acquire(lock: filelock.FileLock, path: Path, timeout: float, busy: str) -> None:
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout as exc:
+        raise StoreError(f"{path}: {busy}") from exc
+    except OSError as exc:  # e.g. a read-only directory
+        raise StoreError(
+            f"{lock.lock_file}: cannot create the lock file ({exc.strerror or exc})"
+        ) from exc
