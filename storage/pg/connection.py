@@ -48,6 +48,7 @@ _RESTARTING_TEXTS = (
     "the database system is shutting down",
     "the database system is starting up",
     "terminating connection due to administrator command",
+    "server closed the connection unexpectedly",  # a connect racing the shutdown
 )
 
 
