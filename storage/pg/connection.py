@@ -85,6 +85,12 @@ class Link:
                     connect_timeout=CONNECT_TIMEOUT_S,
                     application_name="copydesk",
                 )
+                conn.add_notify_handler(self._notified)
+                try:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                except psycopg.Error:
+                    conn.close()  # the server went down right after letting us in
+                    raise
                 break
             except psycopg.Error as exc:
                 # a restart: "shutting down", then refused, then "starting up"
@@ -97,8 +103,6 @@ class Link:
             except ValueError as exc:  # a malformed URL
                 message = f"{self.location}: bad database URL ({self.error_text(exc)})"
                 raise StoreError(message) from None
-        conn.add_notify_handler(self._notified)
-        conn.execute(f"LISTEN {CHANNEL}")
         self._conn = conn
         self.woken = True
         return conn
