@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from storage import STATUSES, ReviewStore
+from storage import STATUSES, ReviewStore, Status
 from storage.files import collect
 from tui.text import clean_line, clean_name
 
@@ -154,12 +154,11 @@ def list_cmd(
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    marks = {"pending": " ", "approved": "✓", "rejected": "✗", "changes_requested": "~"}
     for row in rows:
+        status = Status.parse(row.status)
+        mark = status.mark if status is not None else "?"  # the marks of the TUI's list
         flag = "!" if row.needs_human_review else " "
-        click.echo(
-            f"{marks.get(row.status, '?')}{flag} {clean_name(row.id):<22} {clean_line(row.title)}"
-        )
+        click.echo(f"{mark}{flag} {clean_name(row.id):<22} {clean_line(row.title)}")
 
 
 @click.command("show")

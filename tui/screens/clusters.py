@@ -45,6 +45,7 @@ from tui.cluster_decisions import ClusterDecisions
 from tui.gateway import StoreGateway
 from tui.keymap import CLOSE_BINDINGS, CLUSTER_POST_BINDINGS, CLUSTERS_BINDINGS, keys_for
 from tui.screens.confirm import ConfirmScreen
+from tui.status_style import status_style
 from tui.text import clean_line, clean_name
 from tui.widgets.body_render import body_prefix
 from tui.widgets.key_list import KeyList
@@ -55,12 +56,6 @@ MAX_CLUSTERS = 2000  # the largest clusters shown; a note says when there are mo
 PREVIEW_CHARS = 6_000
 
 STATUS_ORDER = (Status.PENDING, Status.APPROVED, Status.CHANGES_REQUESTED, Status.REJECTED)
-STATUS_STYLES = {
-    Status.PENDING: "dim",
-    Status.APPROVED: "green",
-    Status.REJECTED: "red",
-    Status.CHANGES_REQUESTED: "yellow",
-}
 
 
 @dataclass
@@ -157,7 +152,7 @@ def member_prompt(cluster: _Cluster, index: int) -> Text:
     member = cluster.members[index]
     status = Status(member.status)
     text = Text()
-    text.append(status.mark, style=STATUS_STYLES.get(status, "magenta"))
+    text.append(status.mark, style=status_style(status))
     text.append(f" {clean_line(member.reference, max_chars=60)} ", style="dim")
     score = cluster.scores.get(member.id) if index else None
     text.append(f"{score:>3} " if score is not None else "    ", style="bold")

@@ -24,15 +24,9 @@ from storage import Conflict, Review, Status, StoreError
 from storage.merge import same_decision
 from tui.gateway import StoreGateway
 from tui.keymap import CLOSE_BINDINGS, CONFLICTS_BINDINGS, keys_for
+from tui.status_style import status_style
 from tui.text import clean, clean_line
 from tui.widgets.key_list import KeyList
-
-STATUS_STYLES = {
-    Status.APPROVED: "bold green",
-    Status.REJECTED: "bold red",
-    Status.CHANGES_REQUESTED: "bold yellow",
-    Status.PENDING: "dim",
-}
 
 
 def _status_label(value: str) -> str:
@@ -44,10 +38,8 @@ def describe_review(review: Review | None) -> Text:
     """Status, who and when, then the note (cleaned, multi-line), as a Rich Text."""
     if review is None:
         return Text("no decision", style="dim italic")
-    status = Status.parse(review.status)
     text = Text(
-        clean_line(_status_label(review.status)),
-        style=STATUS_STYLES.get(status, "bold") if status else "bold",
+        clean_line(_status_label(review.status)), style=status_style(review.status, bold=True)
     )
     who = clean_line(review.reviewer, max_chars=80) or "unknown reviewer"
     when = clean_line(review.decided_at, max_chars=40) or "unknown time"

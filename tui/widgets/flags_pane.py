@@ -8,18 +8,13 @@ from typing import Any, ClassVar
 from rich.console import Group
 from rich.text import Text
 
-from storage import Review
+from storage import Review, Status
+from tui.status_style import status_style
 from tui.text import clean, clean_line
 from tui.widgets.rendered_view import RenderedView
 
 FLAG_NAMES = ("ai_generated_style", "has_images", "image_heavy", "needs_human_review")
 
-STATUS_STYLES = {
-    "pending": ("pending", "#abb2bf"),
-    "approved": ("approved", "bold #98c379"),
-    "rejected": ("rejected", "bold #e06c75"),
-    "changes_requested": ("changes requested", "bold #e5c07b"),
-}
 
 # Import phase 2 has not reached the post: its own hints are shown, not those it shares.
 PENDING_HINTS = "near-duplicate hints are still being computed"
@@ -63,7 +58,9 @@ def flags_renderable(
         lines.append(Text(f"… {len(others) - SHOWN_OTHER_FLAGS:,} more flags", style="dim"))
 
     status = review.status if review is not None else "pending"
-    label, style = STATUS_STYLES.get(status, (clean_line(status), "bold"))
+    known = Status.parse(status)
+    label = known.label if known is not None else clean_line(status)
+    style = status_style(status, bold=known is not Status.PENDING)
     decision = Text.assemble(("decision ", "#7f848e"), (label, style))
     if review is not None and review.reviewer and status != "pending":
         decision.append(f" by {clean_line(review.reviewer, max_chars=40)}", style="#7f848e")
