@@ -17,17 +17,11 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from sample_ids import SEED_IDS
 
 from storage import Store, samples_dir
 from tui.cli import main
 
-SEED_IDS = {
-    "000": "anp-ref-019995-4029",
-    "001": "anp-ref-003275-2123",
-    "002": "anp-ref-000357-8833",
-    "003": "anp-ref-013900-8738",
-    "004": "anp-ref-012395-2485",
-}
 FORMULA_NOTE = '=HYPERLINK("http://x")'
 MULTILINE_NOTE = 'intro says "always", which is wrong,\nand "the code", as written, fails'
 PLAIN_NOTE = "good to publish"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from sample_ids import SEED_IDS
 
 from storage import (
     DecisionRequest,
@@ -23,13 +24,6 @@ from storage.export import export_rows
 
 REVIEWER = "contract-reviewer"  # set by conftest.py
 
-SEED_IDS = {
-    "000": "anp-ref-019995-4029",
-    "001": "anp-ref-003275-2123",
-    "002": "anp-ref-000357-8833",
-    "003": "anp-ref-013900-8738",
-    "004": "anp-ref-012395-2485",
-}
 QUEUE_ORDER = [SEED_IDS[n] for n in ("001", "004", "003", "002", "000")]
 DATA = Path(__file__).resolve().parents[1] / "data"
 HOSTILE_NOTE = "'); DROP TABLE decisions; -- \x1b[31m[bold]x[/bold] $1 %s %(x)s \\ \u202e"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
+from sample_ids import SEED_IDS
 
 from storage import QueryError, Store, samples_dir
 from storage.export import (
@@ -29,13 +30,6 @@ from storage.export import (
     write_markdown,
 )
 
-SEED_IDS = {
-    "000": "anp-ref-019995-4029",
-    "001": "anp-ref-003275-2123",
-    "002": "anp-ref-000357-8833",
-    "003": "anp-ref-013900-8738",
-    "004": "anp-ref-012395-2485",
-}
 FORMULA_NOTE = '=HYPERLINK("http://x")'
 MULTILINE_NOTE = (
     'the intro says "always", which is wrong,\nand the code block, "as is", fails\r\nthird line'

@@ -9,18 +9,11 @@ import shutil
 
 import orjson
 import pytest
+from sample_ids import SEED_IDS
 
 from storage import Review, Store, StoreError, samples_dir
 from storage.export import export
 from storage.merge import parse_review_lines, plan_merge, same_decision
-
-SEED_IDS = {
-    "000": "anp-ref-019995-4029",
-    "001": "anp-ref-003275-2123",
-    "002": "anp-ref-000357-8833",
-    "003": "anp-ref-013900-8738",
-    "004": "anp-ref-012395-2485",
-}
 
 
 @pytest.fixture(autouse=True)

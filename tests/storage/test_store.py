@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from sample_ids import SEED_IDS
 
 from storage import (
     InvalidStatusError,
@@ -14,14 +15,6 @@ from storage import (
     UnknownPostError,
     samples_dir,
 )
-
-SEED_IDS = {
-    "000": "anp-ref-019995-4029",
-    "001": "anp-ref-003275-2123",
-    "002": "anp-ref-000357-8833",
-    "003": "anp-ref-013900-8738",
-    "004": "anp-ref-012395-2485",
-}
 
 
 @pytest.fixture

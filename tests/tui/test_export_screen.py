@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sample_ids import SEED_IDS
 from textual.app import App
 from textual.widgets import Checkbox, Input, OptionList, RadioSet, Select, Static
 from tui_support import Host
@@ -16,14 +17,6 @@ from storage import Store, samples_dir
 from storage.export import export
 from tui.screens.conflicts import ConflictsScreen
 from tui.screens.export import ExportScreen, with_format_suffix
-
-SEED_IDS = {
-    "000": "anp-ref-019995-4029",
-    "001": "anp-ref-003275-2123",
-    "002": "anp-ref-000357-8833",
-    "003": "anp-ref-013900-8738",
-    "004": "anp-ref-012395-2485",
-}
 
 
 @pytest.fixture(scope="module")
