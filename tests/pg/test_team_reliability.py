@@ -121,16 +121,22 @@ def test_a_killed_reviewers_claims_return_when_their_lease_ends(pg_url, tmp_path
         assert sorted(other.team.claim_next(12, lease_s=60)) == sorted(held)
 
 
-def test_server_restart_loses_no_acknowledged_decision(tmp_path):
+def own_server(settings: dict[str, str] | None = None):
+    """A server of this test's own, started (a restart must not hit the others' tests)."""
     from storage.pg.localserver import LocalServer, ServerUnavailable
 
     try:
-        server = LocalServer()  # fsync on: acknowledged means on disk
+        server = LocalServer(settings=settings) if settings else LocalServer()
     except ServerUnavailable as exc:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(str(exc))
         pytest.skip(str(exc))
     server.start()
+    return server
+
+
+def test_server_restart_loses_no_acknowledged_decision(tmp_path):
+    server = own_server()  # fsync on: acknowledged means on disk
     try:
         url = server.create_database("restart")
         init_database(url)
@@ -183,15 +189,7 @@ def test_opening_a_store_during_a_server_restart_waits_for_it(tmp_path):
     "starting up") gets the store once it is back, not "cannot connect"."""
     import threading
 
-    from storage.pg.localserver import LocalServer, ServerUnavailable
-
-    try:
-        server = LocalServer(settings={"fsync": "off"})
-    except ServerUnavailable as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-    server.start()
+    server = own_server({"fsync": "off"})
     try:
         url = server.create_database("opening")
         init_database(url)
