@@ -52,6 +52,43 @@ async def test_the_store_has_more_posts_than_the_list_shows(many_store, make_app
         assert post_list.row_count == MANY_POSTS > 2 * screen_rows(post_list)
 
 
+async def test_a_new_search_starts_at_its_first_result_unless_it_holds_the_post_read(
+    many_store, make_app, settle
+):
+    """After moving down the list, a query that leaves out the post being read starts at
+    its first result (it kept the old row number: 4/3,502 on a 100,000-post store), and a
+    query that holds that post keeps it under the cursor."""
+    app = make_app(many_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen, post_list = app.screen, app.screen.post_list
+        for _ in range(screen_rows(post_list) + 3):
+            await pilot.press("j")
+        await settle(pilot)
+        reading = many_store.get(post_list.highlighted_id)
+        other_stack = next(
+            s
+            for pid in many_store.ids()
+            for s in many_store.get(pid).meta.get("stack", [])
+            if s not in reading.meta.get("stack", [])
+        )
+        screen.search_box.input.value = f"stack:{other_stack}"  # one change, as a paste is
+        await settle(pilot)
+        expected = many_store.search_ids(f"stack:{other_stack}", None)
+        assert reading.id not in expected and len(expected) > 1
+        assert post_list.cursor == 0 and post_list.highlighted_id == expected[0]
+        assert panes_agree(screen)
+
+        post_list.move_to(1)  # read another result, then narrow to its own stack
+        await settle(pilot)
+        now_reading = many_store.get(post_list.highlighted_id)
+        holding = [s for s in now_reading.meta["stack"] if s != other_stack][0]
+        screen.search_box.input.value = f"stack:{other_stack} stack:{holding}"
+        await settle(pilot)
+        assert post_list.highlighted_id == now_reading.id  # the post being read stays
+        assert panes_agree(screen)
+
+
 @pytest.mark.parametrize("key", ["down", "j"])
 async def test_down_moves_the_selection_past_the_screen_and_the_body_follows(
     many_store, make_app, settle, key

@@ -172,11 +172,14 @@ class ReviewScreen(Screen[None]):
         query: str,
         *,
         select_id: str | None = None,
+        select_index: int | None = None,
         first_pending: bool = False,
         limit: int | None = -1,
         then_last: bool = False,
     ) -> None:
-        """Read a window of rows for ``query`` (``limit=None``: all); the newest call wins."""
+        """Read a window of rows for ``query`` (``limit=None``: all); the newest call wins.
+        The cursor goes to ``select_id`` if listed, else to ``select_index`` (None: the
+        row it was on)."""
         window = self.list_window if limit == -1 else limit
         try:
             rows = await self.gateway.call(lambda store: read_rows(store, query, window))
@@ -195,7 +198,7 @@ class ReviewScreen(Screen[None]):
             first = next_pending(ids, len(ids) - 1, statuses.__getitem__, skip) if ids else None
             self.apply_rows(query, rows, select_index=first or 0)
         else:
-            self.apply_rows(query, rows, select_id=select_id)
+            self.apply_rows(query, rows, select_id=select_id, select_index=select_index)
 
     def apply_rows(
         self,
@@ -320,7 +323,8 @@ class ReviewScreen(Screen[None]):
     def _search_changed(self, message: SearchChanged | SearchCleared) -> None:
         self.view_name = None
         query = message.query if isinstance(message, SearchChanged) else ""
-        self.load_rows(query, select_id=self.post_list.highlighted_id)
+        # a new query: the post being read if it matches, else the first result
+        self.load_rows(query, select_id=self.post_list.highlighted_id, select_index=0)
         if isinstance(message, SearchCleared):
             self.post_list.focus()
 
