@@ -15,7 +15,6 @@ import.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -126,7 +125,3 @@ def write(layout: Layout, entries: Entries) -> None:
         "shas": [entry[1] for entry in entries.values()],
     }
     atomic_write_bytes(layout.data_dir / FILE, orjson.dumps(data), keep_backup=False)
-
-
-def now_ns() -> int:
-    return time.time_ns()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import gc
 import os
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from ..analysis import (
 from ..catalog import Catalog, IndexEntry
 from ..importer import collect_names
 from ..models import FileError, ImportReport
-from .file_stats import Entries, FileStats, Stat, now_ns, stat_of
+from .file_stats import Entries, FileStats, Stat, stat_of
 from .layout import Layout
 from .shelf import Location, Locations, Segment, ShelfState
 
@@ -59,7 +60,6 @@ class Plan:
     stats: dict[str, Stat] = field(default_factory=dict)  # path -> stat taken before reading
     shas: dict[str, str] = field(default_factory=dict)  # path -> sha256, of known files
     taken_ns: int = 0  # when the stats were taken
-    hashed: int = 0  # files read and hashed (the others: known by their stat)
 
 
 HASH_CHUNK = 512  # files a thread hashes per task (a task per file costs more than it)
@@ -83,7 +83,7 @@ def plan_import(
     known: FileStats | None = None,
 ) -> Plan:
     """Which files need parsing (see the module docstring)."""
-    plan = Plan(taken_ns=now_ns())
+    plan = Plan(taken_ns=time.time_ns())
     for path in files:  # before any read: a later change shows in the next stat
         stat = stat_of(path)
         if stat is not None:
@@ -104,7 +104,6 @@ def plan_import(
             _known_file(plan, by_file[cached], path, locations.path(by_file[cached]), named)
         else:
             to_hash.append(path)
-    plan.hashed = len(to_hash)
     done = len(files) - len(to_hash)
     chunks = [to_hash[i : i + HASH_CHUNK] for i in range(0, len(to_hash), HASH_CHUNK)]
     if progress:

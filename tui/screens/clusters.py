@@ -423,11 +423,8 @@ class ClustersScreen(Screen[ClustersResult]):
     @property
     def highlighted_member(self) -> PostSummary | None:
         """The post highlighted in the post list (None: no cluster shown)."""
-        index = self.member_list.highlighted
-        if self._shown is None or index is None:
-            return None
-        members = self.clusters[self._shown].members
-        return members[index] if 0 <= index < len(members) else None
+        index, members = self.member_list.highlighted, self.shown_members
+        return members[index] if index is not None and 0 <= index < len(members) else None
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -439,10 +436,10 @@ class ClustersScreen(Screen[ClustersResult]):
         self._open(self.member_list.highlighted)
 
     def _open(self, index: int | None) -> None:
-        cluster = self.clusters[self._shown] if self._shown is not None else None
-        if cluster is None or index is None or not 0 <= index < len(cluster.members):
+        members = self.shown_members
+        if index is None or not 0 <= index < len(members):
             return
-        self.dismiss(ClustersResult(cluster.members[index].id, list(self.changed_ids)))
+        self.dismiss(ClustersResult(members[index].id, list(self.changed_ids)))
 
     def action_switch_list(self) -> None:
         if self.cluster_list.has_focus and self.current is not None:
