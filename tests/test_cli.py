@@ -183,6 +183,31 @@ def test_console_script_is_installed(tmp_path):
     assert out.returncode == 0 and len(json.loads(out.stdout)) == 5
 
 
+@pytest.mark.parametrize("how", ["console script", "python -m"])
+def test_an_import_large_enough_for_worker_processes_runs_from_each_entry_point(tmp_path, how):
+    # the workers start from multiprocessing's forkserver, which runs the entry point's
+    # script as __mp_main__ in each of them: the command must still run once
+    from seeds.synth import synthesize
+    from storage.analysis import PARALLEL_THRESHOLD
+
+    synthesize(PARALLEL_THRESHOLD, tmp_path / "seeds", seed=5)
+    exe = shutil.which("copydesk")
+    if how == "console script" and exe is None:
+        pytest.skip("the copydesk console script is not on PATH")
+    cmd = [exe] if how == "console script" else [sys.executable, "-m", "tui.cli"]
+    out = subprocess.run(
+        [*cmd, "--db", str(tmp_path / "db.json"), "import", str(tmp_path / "seeds")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("imported") == 1, out.stdout  # the command ran once
+    with Store.open(tmp_path / "db.json") as store:
+        assert len(store) == PARALLEL_THRESHOLD
+        assert store.derived_pending == 0
+
+
 def test_a_read_only_command_on_a_mistyped_path_is_an_error_and_creates_nothing(runner, tmp_path):
     db = tmp_path / "none" / "none.json"
     result = runner.invoke(main, ["--db", str(db), "list"])
