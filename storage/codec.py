@@ -152,6 +152,7 @@ def expect(condition: bool, what: str) -> None:
 
 
 def str_list(value: Any, what: str) -> list[str]:
-    expect(isinstance(value, list) and all(type(v) is str for v in value), f"{what}: not texts")
+    # the types as a set: one C-level pass (a generator over 100,000 ids costs ~10x more)
+    expect(isinstance(value, list) and set(map(type, value)) <= {str}, f"{what}: not texts")
     texts: list[str] = value
     return texts

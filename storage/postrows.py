@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from operator import itemgetter
 from typing import Any
 
-from .codec import Reader, Writer, expect, str_list
+from .codec import CodecError, Reader, Writer, expect, str_list
 
 ROW_KEYS = (
     "id",
@@ -52,6 +52,20 @@ def _shared(values: list) -> list:
     """Equal values as one object each (topics, hint tuples repeat across posts)."""
     first: dict = {}
     return [first.setdefault(v, v) for v in values]
+
+
+def _hint_tuples(codes: list) -> list[tuple[str, ...]]:
+    """Each post's hint codes as a tuple, equal ones as one object; the few distinct
+    combinations are checked, not the 100,000 lists that repeat them."""
+    expect(set(map(type, codes)) <= {list}, "hint codes: not lists")
+    tuples = list(map(tuple, codes))
+    try:
+        distinct = {combination: combination for combination in tuples}
+    except TypeError:  # a list inside: not hashable, and not a code either
+        raise CodecError("hint codes: not texts") from None
+    for combination in distinct:
+        str_list(list(combination), "hint codes")
+    return list(map(distinct.__getitem__, tuples))
 
 
 class Row(Mapping[str, Any]):
@@ -238,7 +252,7 @@ class PostRows(Mapping[str, Row]):
         rows.needs_review = bytearray(reader.bytes(data.get("needs_review")))
         codes = data.get("hint_codes")
         expect(isinstance(codes, list), "hint codes: not a list")
-        rows.hint_codes = _shared([tuple(str_list(c, "hint codes")) for c in codes])
+        rows.hint_codes = _hint_tuples(codes)
         rows.doc_ids = reader.array(data.get("doc_ids"), "Q")
         rows._sha = bytearray(reader.bytes(data.get("sha")))
         odd = data.get("odd_sha")

@@ -111,8 +111,8 @@ def _is_missing(value: Any) -> bool:
 
 def _thaw(value: Any) -> Any:
     """A normalised value back from JSON: lists were tuples (``_norm`` makes no lists)."""
-    if isinstance(value, list):
-        return tuple(map(_thaw, value))
+    if value.__class__ is list:  # (JSON gives plain lists) a call per nested list only
+        return tuple([_thaw(v) if v.__class__ is list else v for v in value])
     return value
 
 

@@ -106,3 +106,58 @@ def test_damaged_catalog_bytes_are_refused(entries, damage):
     raw = Catalog.build(entries[:20]).to_bytes()
     with pytest.raises(CodecError):
         Catalog.from_bytes(damage(raw))
+
+
+def _rewritten(raw: bytes, edit) -> bytes:
+    """``raw`` with its JSON document edited and a valid checksum: a file whose bytes are
+    intact but whose content is not what copydesk writes (a crafted or foreign file)."""
+    import zlib
+
+    import orjson
+
+    from storage import codec
+
+    (length,) = codec._LENGTH.unpack_from(raw, len(codec.MAGIC))
+    start = len(codec.MAGIC) + codec._LENGTH.size
+    header = orjson.loads(raw[start : start + length])
+    edit(header["data"])
+    blobs = raw[start + length + (-(start + length) % 8) : -codec._CRC.size]
+    new = orjson.dumps(header)
+    head = codec.MAGIC + codec._LENGTH.pack(len(new)) + new
+    body = head + b"\x00" * (-len(head) % 8) + blobs
+    return body + codec._CRC.pack(zlib.crc32(body))
+
+
+def _set(path: tuple[str, ...], index: int, value):
+    def edit(data):
+        for key in path:
+            data = data[key]
+        data[index] = value
+
+    return edit
+
+
+def test_a_rewritten_catalog_with_nothing_changed_reads_back(entries):
+    catalog = Catalog.build(entries[:20])
+    again = Catalog.from_bytes(_rewritten(catalog.to_bytes(), lambda data: None))
+    assert again.ids() == catalog.ids()
+    assert [again.rows.hint_codes[s] for s in range(20)] == [
+        catalog.rows.hint_codes[s] for s in range(20)
+    ]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _set(("rows", "hint_codes"), 3, [1]),  # a code that is not a text
+        _set(("rows", "hint_codes"), 3, "placeholder_image"),  # not a list of codes
+        _set(("rows", "hint_codes"), 0, [["nested"]]),
+        _set(("rows", "ids"), 5, 5),
+        _set(("rows", "titles"), 2, None),
+        _set(("search", "ids"), 1, ["x"]),
+    ],
+)
+def test_a_catalog_with_intact_bytes_but_wrong_types_is_refused(entries, edit):
+    raw = Catalog.build(entries[:20]).to_bytes()
+    with pytest.raises(CodecError):
+        Catalog.from_bytes(_rewritten(raw, edit))
