@@ -672,3 +672,42 @@ def test_columns_answer_like_their_values(family, data, coded, eager):
         data_out = writer.finish("column", 1, column.to_data(writer))
         reader = Reader(data_out, "column", 1)
         _check_column(search_index._Column.from_data(reader, reader.data), values)
+
+
+def _bytes_of(index: SearchIndex) -> bytes:
+    writer = Writer()
+    return writer.finish("search", 1, index.to_data(writer))
+
+
+def _mixed_changes(corpus: dict[str, dict], seed: int) -> list:
+    """Replacements, new posts, a value no packed column can hold (a separator), numbers
+    turned text, a new field: every kind of column change."""
+    rng = random.Random(seed)
+    changes = []
+    for n in rng.sample(range(len(corpus)), 300):
+        words = rng.sample(WORDS, 3)
+        fields = index_fields(post(" ".join(words), "changed / " + words[0], "x\x1fy", quality=1))
+        changes.append((f"p{n:04d}", fields, -n))
+    for n in range(40):
+        fields = index_fields(
+            post(f"brand new {WORDS[n % len(WORDS)]}", "new", "added", quality="high")
+        )
+        changes.append((f"new{n}", {**fields, "brand_new_field": f"v{n % 3}"}, 10_000 + n))
+    return changes
+
+
+def test_a_copy_updated_answers_as_the_serialized_copy_and_leaves_the_original(big_corpus):
+    original = build(big_corpus)
+    before = _bytes_of(original)
+    fast, plain = original.copy(), original.serialized_copy()
+    assert _bytes_of(fast) == _bytes_of(plain) == before
+    for seed in (1, 2):  # twice: a copy of a copy's changes, patches and all
+        changes = _mixed_changes(big_corpus, seed)
+        fast.add_or_update_many(changes)
+        plain.add_or_update_many(changes)
+        fast, plain = fast.copy(), plain.serialized_copy()
+    assert _bytes_of(fast) == _bytes_of(plain)
+    for query in ("", "quality:1", "changed", "brand new", "brand_new_field:v1", "kubernets"):
+        assert fast.search(query, limit=None) == plain.search(query, limit=None), query
+    assert _bytes_of(original) == before  # the copies' changes never reached it
+    assert original.search("changed", limit=None) == build(big_corpus).search("changed", limit=None)
