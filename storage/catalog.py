@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from itertools import chain, compress, islice
+from itertools import compress, islice
 from typing import Any
 
 from .codec import CodecError, Reader, Writer, expect
@@ -109,12 +109,7 @@ class Catalog:
         stale = [pid for pid, e in changes.items() if e.features is None and pid in self.rows]
         similarity = _start_similarity(self._similarity, derived, pool, remove=stale)
         pending = (self.pending - derived.keys()) | (changes.keys() - derived.keys())
-        rows = PostRows(
-            chain(
-                (item for item in self.rows.items_with_doc_ids() if item[0]["id"] not in changes),
-                ((entry.row, entry.doc_id) for entry in changes.values()),
-            )
-        )
+        rows = self.rows.updated([(entry.row, entry.doc_id) for entry in changes.values()])
         if not len(self.rows):
             search = SearchIndex(
                 [(pid, changes[pid].fields, rows.queue_key(s)) for s, pid in enumerate(rows.ids)]
