@@ -508,6 +508,26 @@ class _Packed(_Column):
             self._repack()
 
     def _repack(self) -> None:
+        if min(self.patches) >= self._size():
+            self._append_patches()  # new posts only (a batch import): the packed part stays
+        else:
+            self._repack_all()
+
+    def _append_patches(self) -> None:
+        """Pack the patched slots past the end onto the end (the same result as
+        ``_repack_all``, a test holds them equal; 100,000 values repacked for 1,000 new
+        ones cost ~0.2 s a column)."""
+        size = self._size()
+        missing = () if self.is_list else None
+        tail_values = [self.patches.get(s, missing) for s in range(size, max(self.patches) + 1)]
+        tail = self.build(tail_values, self.is_list)
+        assert isinstance(tail, _Packed)  # every value passed _holds
+        shift = len(self.packed) - 1
+        self.packed += tail.packed[1:]
+        self.starts.extend(array("I", [start + shift for start in tail.starts[1:]]))
+        self.patches = {}
+
+    def _repack_all(self) -> None:
         size = max(self._size(), max(self.patches, default=-1) + 1)
         values = [self.value(s) for s in range(size)]
         self.patches = {}

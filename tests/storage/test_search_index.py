@@ -711,3 +711,27 @@ def test_a_copy_updated_answers_as_the_serialized_copy_and_leaves_the_original(b
         assert fast.search(query, limit=None) == plain.search(query, limit=None), query
     assert _bytes_of(original) == before  # the copies' changes never reached it
     assert original.search("changed", limit=None) == build(big_corpus).search("changed", limit=None)
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_packing_new_posts_onto_the_end_equals_packing_all_again(big_corpus, replace):
+    index = build(big_corpus)
+    changes = [
+        (f"new{n}", index_fields(post(f"brand new post {n}", "new / x", "added")), 10_000 + n)
+        for n in range(30)  # under _MAX_PATCHES: kept as patches until written
+    ]
+    if replace:  # a replaced post too: its slot is inside, so all is packed again
+        changes.append(("p0003", index_fields(post("replaced", "other", "text")), -3))
+    index.add_or_update_many(changes)
+    packed = [c for c in index._columns.values() if isinstance(c, search_index._Packed)]
+    assert packed and any(c.patches for c in packed)
+    for column in packed:
+        if not column.patches:
+            continue
+        fast, full = column.copy(), column.copy()
+        fast._repack()
+        full._repack_all()
+        assert (fast.packed, list(fast.starts)) == (full.packed, list(full.starts))
+        assert [fast.value(s) for s in range(fast._size())] == [
+            column.value(s) for s in range(fast._size())
+        ]
