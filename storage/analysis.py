@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,6 +327,10 @@ def worker_pool(count: int, workers: int | None = None) -> Iterator[Executor | N
     if count < PARALLEL_THRESHOLD or workers < 2:
         yield None
         return
+    # imported here: multiprocessing costs a one-post command (which reads a segment
+    # through this module) ~15 ms
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         yield pool
 

@@ -247,8 +247,3 @@ def _refuse_inconsistent(store: ReviewStore, post_id: str, status: str, note: st
         )
     click.echo("copydesk: nothing saved (--force saves anyway)", err=True)
     sys.exit(1)
-
-
-def register(group: click.Group) -> None:
-    for command in (import_cmd, finish_import_cmd, list_cmd, show_cmd, review_cmd):
-        group.add_command(command)
