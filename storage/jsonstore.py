@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import filelock
 import orjson
 from tinydb.storages import Storage
 
@@ -185,6 +184,8 @@ def write_json(path: Path, data: dict[str, Any], *, keep_backup: bool = True) ->
 
 @contextmanager
 def _recovery_lock(path: Path) -> Iterator[None]:
+    import filelock  # only a damaged file is recovered under a lock
+
     lock = filelock.FileLock(str(path.with_name(f".{path.name}.recover.lock")))
     try:
         lock.acquire(timeout=60)

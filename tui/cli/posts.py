@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 
 from storage import STATUSES, ReviewStore, Status
-from storage.files import collect
 from tui.text import clean_line, clean_name
 
 from .common import db_option, handles_errors, open_store
@@ -62,6 +61,8 @@ def import_cmd(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> No
     passes over (FIFOs, devices, dangling or looping links, unreadable directories) is
     counted in the summary; -v names each.
     """
+    from storage.files import collect  # the directory walk and the seed reader
+
     store = open_store(ctx, writable=True)
     started = time.monotonic()
     files = collect(paths)  # the store takes the collected files as they are
