@@ -221,15 +221,24 @@ def review_cmd(ctx: click.Context, post_id: str, status: str, note: str, force: 
     )
 
 
+def _derived_pending(exc: Exception) -> bool:
+    """Whether ``exc`` is ``storage.catalog.DerivedPendingError``. Asked without importing
+    storage.catalog (the search and similarity indexes, ~40 ms of a `review`): what raised
+    one has imported it."""
+    catalog = sys.modules.get("storage.catalog")
+    return catalog is not None and isinstance(exc, catalog.DerivedPendingError)
+
+
 def _refuse_inconsistent(store: ReviewStore, post_id: str, status: str, note: str) -> None:
     """Exit 1 naming the near duplicates that ``status`` would contradict."""
-    from storage import Status
-    from storage.catalog import DerivedPendingError
+    from storage import Status, StoreError
     from storage.families import inconsistencies
 
     try:
         found = inconsistencies(store, post_id, status, note)
-    except DerivedPendingError:
+    except StoreError as exc:
+        if not _derived_pending(exc):
+            raise
         click.secho(
             "warning: similar posts are still being computed: near duplicates not checked",
             fg="yellow",
