@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from storage import Store, samples_dir
-from tui.cli import main
+from tui.cli import COMMANDS, main
 
 NEEDS_REVIEW = {"anp-ref-003275-2123", "anp-ref-013900-8738", "anp-ref-012395-2485"}
 
@@ -189,3 +189,49 @@ def test_a_read_only_command_on_a_mistyped_path_is_an_error_and_creates_nothing(
     assert result.exit_code == 1
     assert "no copydesk store here" in result.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_every_command_module_s_commands_are_in_the_lazy_table():
+    # commands load lazily (tui/cli/__init__.py COMMANDS): one defined in a module of the
+    # package but missing from the table would silently not exist
+    import importlib
+    import pkgutil
+
+    import click
+
+    import tui.cli
+    from tui.cli import COMMANDS
+
+    defined = {}
+    for info in pkgutil.iter_modules(tui.cli.__path__):
+        if info.name == "__main__":
+            continue
+        module = importlib.import_module(f"tui.cli.{info.name}")
+        commands = {
+            attribute: value
+            for attribute, value in vars(module).items()
+            if isinstance(value, click.Command) and value is not main
+        }
+        inner = {  # `views save`, `db init`: subcommands of a group of the table
+            id(sub)
+            for group in commands.values()
+            if isinstance(group, click.Group)
+            for sub in group.commands.values()
+        }
+        for attribute, command in commands.items():
+            if id(command) not in inner:
+                defined[command.name] = f"{info.name}:{attribute}"
+    assert defined == COMMANDS
+    ctx = click.Context(main)
+    assert main.list_commands(ctx) == sorted(COMMANDS)
+    for name in COMMANDS:
+        assert main.get_command(ctx, name).name == name
+    assert main.get_command(ctx, "no-such-command") is None
+
+
+def test_help_lists_every_command_with_its_summary(runner):
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    listed = result.output.split("Commands:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in listed] == sorted(COMMANDS)
+    assert any(line.split()[0] == "show" and "Show one post" in line for line in listed)
