@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -235,3 +236,28 @@ def test_help_lists_every_command_with_its_summary(runner):
     listed = result.output.split("Commands:\n", 1)[1].splitlines()
     assert [line.split()[0] for line in listed] == sorted(COMMANDS)
     assert any(line.split()[0] == "show" and "Show one post" in line for line in listed)
+
+
+def test_show_highlights_code_only_for_a_console_that_shows_styles(runner, db):
+    # tui/cli/render.py render_post(colour=...): the same characters either way
+    post_id = "anp-ref-012395-2485"  # a post with an sql block
+    plain = runner.invoke(main, ["--db", str(db), "show", post_id])
+    styled = CliRunner(env={"FORCE_COLOR": "1"}).invoke(main, ["--db", str(db), "show", post_id])
+    assert plain.exit_code == styled.exit_code == 0
+    assert "\x1b" not in plain.output and "\x1b[" in styled.output
+    assert re.sub(r"\x1b\[[0-9;]*m", "", styled.output) == plain.output
+    code = [line for line in styled.output.splitlines() if "CREATE" in line]
+    assert len(code) == 1 and re.search(r"\x1b\[[0-9;]*mCREATE", code[0])  # highlighted
+
+    from rich.console import Console
+
+    from tui.cli.render import render_post
+
+    def shown(colour: bool) -> str:
+        console = Console(force_terminal=True, width=100, record=True)
+        with Store.open(db, writable=False) as store:
+            console.print(render_post(store.get(post_id), colour=colour))
+        return console.export_text(styles=True)
+
+    assert shown(True) != shown(False)  # colour=False: no lexer, the code plain
+    assert re.sub(r"\x1b\[[0-9;]*m", "", shown(True)) == re.sub(r"\x1b\[[0-9;]*m", "", shown(False))

@@ -184,7 +184,9 @@ def show_cmd(ctx: click.Context, post_id: str, as_json: bool, full: bool) -> Non
 
     from .render import render_post
 
-    Console(highlight=False).print(render_post(post, full=full))
+    # every text of the post is a Text (sanitised): no markup or emoji codes to look for
+    console = Console(highlight=False, markup=False, emoji=False)
+    console.print(render_post(post, full=full, colour=console.color_system is not None))
 
 
 @click.command("review")
