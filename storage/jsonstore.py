@@ -10,7 +10,6 @@ exists). A damaged file is never silently replaced by an empty one: reading reco
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -89,6 +88,8 @@ def _keep_previous_generation(path: Path) -> None:
     try:
         os.link(path, link_tmp)
     except OSError:  # file systems without hard links: a copy is as good, only slower
+        import shutil  # rarely: a file system without hard links
+
         shutil.copy2(path, link_tmp)
     os.replace(link_tmp, bak)
 
