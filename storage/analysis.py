@@ -17,18 +17,21 @@ import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-import seeds
-
 from .jsonstore import atomic_write_bytes
 from .models import FileError
+
+if TYPE_CHECKING:  # the import's parts load with it: a one-post command reads segments
+    # through this module and needs neither the seed parser nor multiprocessing (~25 ms)
+    from concurrent.futures import Executor
+
+    import seeds
 
 Progress = Callable[[int, int], None]
 
@@ -202,6 +205,8 @@ def file_sha256(data: bytes) -> str:
 def read_source(path: str) -> bytes:
     """The bytes of one seed file; ``seeds.ParseError`` when it cannot be read, is not a
     regular file (a FIFO swapped in: never a hang) or is over ``seeds.MAX_SEED_BYTES``."""
+    import seeds
+
     try:
         return seeds.read_regular_file(path, seeds.MAX_SEED_BYTES, "seed document")
     except seeds.UnreadableFile as exc:
@@ -247,6 +252,8 @@ def post_dict(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse(path: str) -> tuple[seeds.Post, str] | FileError:
+    import seeds
+
     try:
         data = read_source(path)
         return seeds.parse(seeds.decode(data, path), path), file_sha256(data)

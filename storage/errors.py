@@ -31,3 +31,15 @@ class InvalidStatusError(StoreError, ValueError):
     def __init__(self, status: str, allowed: tuple[str, ...]) -> None:
         self.status = status
         super().__init__(f"unknown status {status!r}; allowed: {', '.join(allowed)}")
+
+
+class QueryError(ValueError):
+    """A query that cannot be parsed; `position` is the 0-based offset of `term`. Lives
+    here, not in query.py, so that catching it costs no import of the grammar."""
+
+    def __init__(self, message: str, *, position: int, term: str, expected: str = "") -> None:
+        text = f"{message} at position {position}"
+        super().__init__(f"{text} (expected {expected})" if expected else text)
+        self.message = message
+        self.position = position
+        self.term = term

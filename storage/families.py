@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from .errors import StoreError
 from .models import Review, Status
 from .protocol import DecisionRequest, ReviewStore
-from .similarity import NEAR_DUPLICATE_THRESHOLD, NEIGHBOURS_KEPT
 
 __all__ = [
     "APPROVED_SIDE",
@@ -124,6 +123,10 @@ def cluster_of(store: ReviewStore, post_id: str) -> list[str]:
 def cluster_pairs(store: ReviewStore, cluster: list[str]) -> dict[str, dict[str, int]]:
     """The near-duplicate pairs inside ``cluster`` with their scores, both ways: the pairs
     kept in either post's similar list (a list holds a post's ``NEIGHBOURS_KEPT`` best)."""
+    # here, not at the top: `copydesk review` checks a decision through this module
+    # without the similarity index, and rapidfuzz costs it ~15 ms
+    from .similarity import NEAR_DUPLICATE_THRESHOLD, NEIGHBOURS_KEPT
+
     members = set(cluster)
     pairs: dict[str, dict[str, int]] = {post_id: {} for post_id in cluster}
     for post_id in cluster:

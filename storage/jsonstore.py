@@ -10,14 +10,12 @@ exists). A damaged file is never silently replaced by an empty one: reading reco
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import filelock
 import orjson
 from tinydb.storages import Storage
 
@@ -90,6 +88,8 @@ def _keep_previous_generation(path: Path) -> None:
     try:
         os.link(path, link_tmp)
     except OSError:  # file systems without hard links: a copy is as good, only slower
+        import shutil  # rarely: a file system without hard links
+
         shutil.copy2(path, link_tmp)
     os.replace(link_tmp, bak)
 
@@ -185,6 +185,8 @@ def write_json(path: Path, data: dict[str, Any], *, keep_backup: bool = True) ->
 
 @contextmanager
 def _recovery_lock(path: Path) -> Iterator[None]:
+    import filelock  # only a damaged file is recovered under a lock
+
     lock = filelock.FileLock(str(path.with_name(f".{path.name}.recover.lock")))
     try:
         lock.acquire(timeout=60)

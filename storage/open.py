@@ -10,9 +10,11 @@ from .protocol import ReviewStore
 
 
 def is_database_url(location: object) -> bool:
+    if location is None or not str(location)[:8].lower().startswith("postgres"):
+        return False  # a local store: storage.pg (its regexes) is not imported at all
     from .pg.url import is_postgres_url
 
-    return is_postgres_url(str(location)) if location is not None else False
+    return is_postgres_url(str(location))
 
 
 def resolve_location(location: str | os.PathLike | None) -> str | os.PathLike | None:

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
-from .merge import Conflict, MergeReport
 from .models import ImportReport, PostSummary, Review, SimilarPost, Status, StoredPost
 from .views import View
+
+if TYPE_CHECKING:  # the merge loads when a merge is asked for
+    from .merge import Conflict, MergeReport
 
 ProgressCallback = Callable[[int, int], None]
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from seeds.meta import FIELDS, INT, LIST, MAPPING, RECORDS, TEXT, Field
 
+from .errors import QueryError
 from .terms import (
     COMPARISONS,
     NAMED_TERMS,
@@ -250,17 +251,6 @@ def extra_names(names: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
 
 
 # --------------------------------------------------------------------------- the grammar
-
-
-class QueryError(ValueError):
-    """A query that cannot be parsed; `position` is the 0-based offset of `term`."""
-
-    def __init__(self, message: str, *, position: int, term: str, expected: str = "") -> None:
-        text = f"{message} at position {position}"
-        super().__init__(f"{text} (expected {expected})" if expected else text)
-        self.message = message
-        self.position = position
-        self.term = term
 
 
 # The kinds of terms (each a class of storage/terms.py).

@@ -31,17 +31,18 @@ from __future__ import annotations
 
 import getpass
 import os
-import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tinydb import TinyDB
-
-from .jsonstore import AtomicJSONStorage, Warn
 from .models import Review
 from .paths import config_dir
+
+if TYPE_CHECKING:  # ReviewBook is the format-1 store's (legacy.py): tinydb loads with it
+    from tinydb import TinyDB
+
+    from .jsonstore import AtomicJSONStorage, Warn
 
 REVIEWS_TABLE = "reviews"
 CONFLICTS_TABLE = "conflicts"  # another reviewer's differing decisions (storage/merge.py)
@@ -67,11 +68,18 @@ def reviewer_name() -> str:
         return env
     config = config_dir() / "config.toml"
     try:
-        value = tomllib.loads(config.read_text(encoding="utf-8")).get("reviewer")
+        text: str | None = config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if text is not None:
+        import tomllib  # only when there is a config to read
+
+        try:
+            value = tomllib.loads(text).get("reviewer")
+        except tomllib.TOMLDecodeError:
+            value = None
         if isinstance(value, str) and value.strip():
             return value.strip()
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        pass
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers
@@ -85,6 +93,10 @@ class ReviewBook:
     def __init__(self, path: Path, *, warn: Warn | None = None) -> None:
         self.path = Path(path)
         self.recent_path = self.path.with_name(RECENT_NAME)
+        from tinydb import TinyDB
+
+        from .jsonstore import AtomicJSONStorage
+
         self._db = TinyDB(self.path, storage=AtomicJSONStorage, warn=warn)
         self._storage: AtomicJSONStorage = self._db.storage  # type: ignore[assignment]
         self._recent_db = TinyDB(self.recent_path, storage=AtomicJSONStorage, warn=warn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from storage import Store, samples_dir
-from tui.cli import main
+from tui.cli import COMMANDS, main
 
 NEEDS_REVIEW = {"anp-ref-003275-2123", "anp-ref-013900-8738", "anp-ref-012395-2485"}
 
@@ -214,3 +215,74 @@ def test_a_read_only_command_on_a_mistyped_path_is_an_error_and_creates_nothing(
     assert result.exit_code == 1
     assert "no copydesk store here" in result.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_every_command_module_s_commands_are_in_the_lazy_table():
+    # commands load lazily (tui/cli/__init__.py COMMANDS): one defined in a module of the
+    # package but missing from the table would silently not exist
+    import importlib
+    import pkgutil
+
+    import click
+
+    import tui.cli
+    from tui.cli import COMMANDS
+
+    defined = {}
+    for info in pkgutil.iter_modules(tui.cli.__path__):
+        if info.name == "__main__":
+            continue
+        module = importlib.import_module(f"tui.cli.{info.name}")
+        commands = {
+            attribute: value
+            for attribute, value in vars(module).items()
+            if isinstance(value, click.Command) and value is not main
+        }
+        inner = {  # `views save`, `db init`: subcommands of a group of the table
+            id(sub)
+            for group in commands.values()
+            if isinstance(group, click.Group)
+            for sub in group.commands.values()
+        }
+        for attribute, command in commands.items():
+            if id(command) not in inner:
+                defined[command.name] = f"{info.name}:{attribute}"
+    assert defined == COMMANDS
+    ctx = click.Context(main)
+    assert main.list_commands(ctx) == sorted(COMMANDS)
+    for name in COMMANDS:
+        assert main.get_command(ctx, name).name == name
+    assert main.get_command(ctx, "no-such-command") is None
+
+
+def test_help_lists_every_command_with_its_summary(runner):
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    listed = result.output.split("Commands:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in listed] == sorted(COMMANDS)
+    assert any(line.split()[0] == "show" and "Show one post" in line for line in listed)
+
+
+def test_show_highlights_code_only_for_a_console_that_shows_styles(runner, db):
+    # tui/cli/render.py render_post(colour=...): the same characters either way
+    post_id = "anp-ref-012395-2485"  # a post with an sql block
+    plain = runner.invoke(main, ["--db", str(db), "show", post_id])
+    styled = CliRunner(env={"FORCE_COLOR": "1"}).invoke(main, ["--db", str(db), "show", post_id])
+    assert plain.exit_code == styled.exit_code == 0
+    assert "\x1b" not in plain.output and "\x1b[" in styled.output
+    assert re.sub(r"\x1b\[[0-9;]*m", "", styled.output) == plain.output
+    code = [line for line in styled.output.splitlines() if "CREATE" in line]
+    assert len(code) == 1 and re.search(r"\x1b\[[0-9;]*mCREATE", code[0])  # highlighted
+
+    from rich.console import Console
+
+    from tui.cli.render import render_post
+
+    def shown(colour: bool) -> str:
+        console = Console(force_terminal=True, width=100, record=True)
+        with Store.open(db, writable=False) as store:
+            console.print(render_post(store.get(post_id), colour=colour))
+        return console.export_text(styles=True)
+
+    assert shown(True) != shown(False)  # colour=False: no lexer, the code plain
+    assert re.sub(r"\x1b\[[0-9;]*m", "", shown(True)) == re.sub(r"\x1b\[[0-9;]*m", "", shown(False))

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from storage import Store, samples_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,3 +84,70 @@ def test_import_linter_contracts_hold():
     out = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
     assert " kept, 0 broken" in out.stdout
+
+
+# What a one-post command must not import (issue 17: `show` and `review` in <= 0.3 s at
+# 100,000 posts, ~0.1 s of which these cost): they load lazily, where they are used.
+NOT_FOR_ONE_POST = (
+    "rapidfuzz",  # the query grammar and the similarity index
+    "multiprocessing",  # the import's worker pool
+    "concurrent.futures.process",
+    "rich.progress",  # import and synth progress bars
+    "storage.export",
+    "storage.merge",
+    "storage.query",
+    "storage.terms",
+    "storage.catalog",
+    "storage.similarity",
+    "storage.search_index",
+    "storage.files",
+    "storage.local.importing",
+    "storage.pg",
+    "seeds",  # the seed parser: an import's
+    "tomllib",
+    "platformdirs",  # --db is given
+    "tui.cli.export",  # other commands' modules (tui/cli/__init__.py COMMANDS)
+    "tui.cli.families",
+    "tui.cli.synth",
+    "tui.cli.team",
+    "textual",
+)
+
+REPORT_MODULES = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('MODULES', *sorted(sys.modules), file=sys.stderr))\n"
+    "from tui.cli import main\n"
+    "main(sys.argv[1:], prog_name='copydesk')\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["show", "anp-ref-003275-2123"],
+        ["show", "anp-ref-003275-2123", "--json"],
+        ["review", "anp-ref-003275-2123", "--status", "approved"],
+        ["review", "anp-ref-012395-2485", "--status", "rejected", "--force"],
+    ],
+    ids=" ".join,
+)
+def test_a_one_post_command_imports_only_what_it_uses(tmp_path, command):
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        store.import_paths([samples_dir()])
+    env = dict(os.environ, COPYDESK_REVIEWER="layering")  # else config.toml is looked for
+    out = subprocess.run(
+        [sys.executable, "-c", REPORT_MODULES, "--db", str(db), *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "anp-ref-0" in out.stdout  # it did its work
+    loaded = set(out.stderr.rsplit("MODULES ", 1)[1].split())
+    assert "storage.local.store" in loaded  # the report is of a command that opened a store
+    assert sorted(name for name in NOT_FOR_ONE_POST if name in loaded) == []
+    # not a terminal: the post's php code is laid out, not highlighted (no lexer loaded)
+    lexers = {name for name in loaded if name.startswith("pygments.lexers.")}
+    assert lexers <= {"pygments.lexers._mapping", "pygments.lexers.special"}

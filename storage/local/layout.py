@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -257,6 +256,8 @@ def _rebuilt(layout: Layout, reason: str, *, writable: bool, warn: Any) -> Manif
 
 
 def new_store_id() -> str:
+    import uuid  # a new store only
+
     return uuid.uuid4().hex
 
 

@@ -8,15 +8,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidStatusError
-from ..merge import Conflict, MergeReport
 from ..models import STATUSES, Review, Status
 from ..protocol import DecisionRequest
 from ..reviews import now_iso, reviewer_name
 from ..views import View, clean_name, refuse_builtin, with_view, without_view
 
-if TYPE_CHECKING:  # the catalog and the import load on first use: a one-post command
-    # (`copydesk show`, `review`) needs neither, and they cost ~0.1 s of imports
-    pass
+if TYPE_CHECKING:  # the catalog, the import and the merge load on first use: a one-post
+    # command (`copydesk show`, `review`) needs none, and they cost ~0.1 s of imports
+    from ..merge import Conflict, MergeReport
 
 from .store_base import LocalStoreBase
 

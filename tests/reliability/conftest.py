@@ -12,6 +12,7 @@ from relsupport import child_env, copy_store
 
 from seeds.synth import synthesize
 from storage import Store
+from storage.local.shelf import Locations
 
 CORPUS_SIZE = 320  # above the importer's PARALLEL_THRESHOLD: imports use the process pool
 TEMPLATE_SIZE = 120  # posts in the template store (imported serially)
@@ -48,14 +49,12 @@ def fault_store(tmp_path_factory) -> dict:
     file present), with what the tests need to know about it."""
     built = faultstore.build(tmp_path_factory.mktemp("fault"))
     db = built["db"]
-    shelf = orjson.loads(db.with_name(db.name + ".d").joinpath("shelf.json").read_bytes())
-    columns = shelf["locations"]  # {"ids": [...], "doc_ids": [...], "paths": [...], ...}
-    locations = {
-        pid: (doc_id, path)
-        for pid, doc_id, path in zip(
-            columns["ids"], columns["doc_ids"], columns["paths"], strict=True
-        )
-    }
+    shelf_path = db.with_name(db.name + ".d").joinpath("shelf.json")
+    shelf = orjson.loads(shelf_path.read_bytes())
+    header = shelf["shelf"]["1"]
+    assert Locations.problem(shelf["locations"], header["posts"]) is None
+    stored = Locations.from_data(shelf["locations"], header["posts"], shelf_path)
+    locations = {pid: (loc.doc_id, loc.path) for pid, loc in stored.items()}
     # the posts of the second segment, by doc id (the first is the one whose key is damaged)
     segment_two = sorted(
         (pid for pid, loc in locations.items() if loc[0] > 256), key=lambda p: locations[p][0]

@@ -98,9 +98,12 @@ def shelf_generation_string(data):
     data["shelf"]["1"]["generation"] = str(data["shelf"]["1"]["generation"])
 
 
-def shelf_doc_id_string(data):
-    doc_ids = data["locations"]["doc_ids"]
-    doc_ids[0] = str(doc_ids[0])
+def shelf_doc_id_not_a_number(data):
+    # the rows of format 2 (storage/local/shelf.py Locations): the first doc id becomes
+    # "x1"; the row's crc32 no longer matches
+    rows = data["locations"]["rows"]
+    post_id, doc_id, rest = rows.split("\t", 2)
+    data["locations"]["rows"] = f"{post_id}\tx{doc_id}\t{rest}"
 
 
 def segment_doc_id_not_a_number(data):
@@ -176,7 +179,7 @@ COMMON = [truncated, garbage, reviews_x, empty_object, deleted]
 WRONG_SHAPE = {
     "FILE": [_edit_json(manifest_format_string)],
     "FILE.bak": [_edit_json(manifest_format_string)],
-    "shelf.json": [_edit_json(shelf_generation_string), _edit_json(shelf_doc_id_string)],
+    "shelf.json": [_edit_json(shelf_generation_string), _edit_json(shelf_doc_id_not_a_number)],
     "shelf.json.bak": [_edit_json(shelf_generation_string)],
     "segment": [_edit_json(segment_doc_id_not_a_number)],
     "hints": [_edit_json(hints_not_a_list)],

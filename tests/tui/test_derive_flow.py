@@ -164,3 +164,18 @@ def test_finish_import_no_wait_exits_busy_while_another_import_runs(half_importe
     assert "another copydesk is computing" in result.stderr
     with Store.open(half_imported) as store:
         assert store.derived_pending == MANY_POSTS
+
+
+def test_review_cli_saves_and_says_the_near_duplicates_are_not_checked_yet(half_imported):
+    # tui/cli/posts.py tells DerivedPendingError from other store errors without importing
+    # storage.catalog itself
+    with Store.open(half_imported) as store:
+        post_id = store.ids()[0]
+    result = CliRunner().invoke(
+        main, ["--db", str(half_imported), "review", post_id, "--status", "approved"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "near duplicates not checked" in result.stderr
+    assert result.stdout.startswith(f"{post_id}: approved")
+    with Store.open(half_imported) as store:
+        assert store.review(post_id).status == "approved"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -60,7 +61,28 @@ def fail(message: str, code: int = 1) -> None:
 
 class SafeGroup(click.Group):
     """A click group whose usage errors never echo a raw argument: click quotes most bad
-    values with repr(), but not all ("Got unexpected extra argument (ESC]0;...)")."""
+    values with repr(), but not all ("Got unexpected extra argument (ESC]0;...)").
+
+    Its commands load lazily (click's "lazy loading subcommands" pattern): ``lazy_commands``
+    maps a command name to ``module:attribute``, imported when the command is run or
+    listed, so that `copydesk show` does not import what `copydesk export` or `synth`
+    need (tui/cli/__init__.py holds the table)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command) or command.name != cmd_name:
+                raise TypeError(f"{self.lazy_commands[cmd_name]} is not the command {cmd_name}")
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:

@@ -193,8 +193,3 @@ def conflicts_cmd(
         click.echo(f"  ours:   {_describe(conflict.ours)}")
         click.echo(f"  theirs: {_describe(conflict.theirs)}")
     click.echo(f"{len(conflicts)} conflicts; settle one with --resolve ID --keep ours|theirs")
-
-
-def register(group: click.Group) -> None:
-    for command in (export_cmd, import_reviews_cmd, conflicts_cmd):
-        group.add_command(command)

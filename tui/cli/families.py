@@ -256,8 +256,3 @@ def hints_report_cmd(ctx: click.Context, as_json: bool) -> None:
         "rejected: share of the decided posts carrying the hint that were rejected; "
         "without: the same share among the decided posts without it; lift: their ratio"
     )
-
-
-def register(group: click.Group) -> None:
-    for command in (clusters_cmd, keep_cmd, diff_cmd, boilerplate_cmd, hints_report_cmd):
-        group.add_command(command)

@@ -26,7 +26,3 @@ def repair_cmd(ctx: click.Context) -> None:
     for line in store.repair():
         click.echo(clean_name(line))
     click.echo(f"{clean_name(store.path)}: repaired")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(repair_cmd)

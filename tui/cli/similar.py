@@ -34,7 +34,3 @@ def similar_cmd(ctx: click.Context, post_id: str, limit: int, as_json: bool) -> 
         click.echo(
             f"{item.score:>3}  {clean_name(item.id):<22} {clean_line(item.title)}  ({reasons})"
         )
-
-
-def register(group: click.Group) -> None:
-    group.add_command(similar_cmd)

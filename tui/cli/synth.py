@@ -6,8 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from seeds.synth import MAX_COUNT, synthesize
 from tui.text import clean_name
@@ -35,6 +33,15 @@ def synth_cmd(count: int, out_dir: Path, seed: int) -> None:
     """Write COUNT synthetic seed documents (*.txt, flat) into an empty directory."""
     try:
         if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
             columns = (
                 TextColumn("writing"),
                 BarColumn(),
@@ -56,7 +63,3 @@ def synth_cmd(count: int, out_dir: Path, seed: int) -> None:
     except OSError as exc:
         fail(f"{out_dir}: {exc.strerror or exc}", 1)
     click.echo(f"wrote {len(paths)} documents to {clean_name(out_dir)}")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(synth_cmd)

@@ -259,16 +259,3 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(
             f"{who:<24} {'all':<10} {row['decisions']:>9} {median(row['median_seconds']):>7}"
         )
-
-
-def register(group: click.Group) -> None:
-    for command in (
-        db_cmd,
-        push_cmd,
-        claim_cmd,
-        release_cmd,
-        claims_cmd,
-        agreement_cmd,
-        stats_cmd,
-    ):
-        group.add_command(command)

@@ -90,7 +90,3 @@ def delete_cmd(ctx: click.Context, name: str) -> None:
     except ViewError as exc:
         fail(str(exc), 2)
     click.echo(f"deleted view {clean_line(view.name)!r}")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(views_cmd)
