@@ -34,7 +34,12 @@ from ..jsonstore import backup_path, read_json, write_json
 from ..reviews import now_iso
 from .journal import MIRROR_NAME, PRIMARY_NAME, decode
 
-FORMAT = 2
+# 3: shelf.json may be in its format 2 (the locations as one text), which a copydesk of
+# store format 2 would take for damage (and go back to the .bak). A store becomes format 3
+# at its first writable open, before any shelf of format 2 is written, so that an older
+# copydesk refuses it as written by a newer one instead.
+FORMAT = 3
+READ_FORMATS = (2, 3)
 LEGACY_FORMAT = 1
 MANIFEST_TABLE = "copydesk"
 LEGACY_MANIFEST_TABLE = "store"
@@ -87,8 +92,8 @@ def _manifest_problem(data: dict[str, Any]) -> str | None:
         doc = table.get("1")
         if not isinstance(doc, dict) or not isinstance(doc.get("store"), str):
             return "a copydesk manifest without a store id"
-        if doc.get("format") != FORMAT:
-            return f"store format {doc.get('format')!r}; this copydesk reads {FORMAT}"
+        if doc.get("format") not in READ_FORMATS:
+            return f"store format {doc.get('format')!r}; this copydesk reads {READ_FORMATS}"
         return None
     legacy = data.get(LEGACY_MANIFEST_TABLE)
     if isinstance(legacy, dict) and isinstance(legacy.get("1"), dict):
@@ -166,7 +171,7 @@ def read_manifest(layout: Layout, *, writable: bool, warn: Any) -> Manifest | No
         return None
     if MANIFEST_TABLE in data:
         doc = data[MANIFEST_TABLE]["1"]
-        return Manifest(FORMAT, doc["store"])
+        return Manifest(doc["format"], doc["store"])
     return Manifest(LEGACY_FORMAT, "")
 
 
@@ -253,6 +258,18 @@ def _rebuilt(layout: Layout, reason: str, *, writable: bool, warn: Any) -> Manif
     if warn is not None:
         warn(f"{path}: {reason}; {done}")
     return Manifest(FORMAT, store_id)
+
+
+def upgrade_manifest(layout: Layout, manifest: Manifest) -> Manifest:
+    """The manifest of a store of an older ``READ_FORMATS`` entry rewritten as ``FORMAT``
+    (on a writable open: see ``FORMAT``); the rest of its table is kept."""
+    if manifest.format >= FORMAT:
+        return manifest
+    data = read_json(layout.path, validate=_manifest_problem, writable=True)
+    doc = dict(data[MANIFEST_TABLE]["1"]) if data is not None else {"store": manifest.store_id}
+    doc.update(format=FORMAT, upgraded=now_iso())
+    write_json(layout.path, {MANIFEST_TABLE: {"1": doc}})
+    return Manifest(FORMAT, manifest.store_id)
 
 
 def new_store_id() -> str:

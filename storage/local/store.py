@@ -31,6 +31,7 @@ from .layout import (
     make_dirs,
     new_store_id,
     read_manifest,
+    upgrade_manifest,
 )
 from .store_base import Warn
 from .store_decisions import LocalDecisions
@@ -79,6 +80,8 @@ class LocalStore(LocalImports, LocalDecisions):
             from .legacy import migrate
 
             manifest = migrate(layout, writable=writable, warn=warn)
+        if writable:  # before anything of the newer format is written
+            manifest = upgrade_manifest(layout, manifest)
         store = cls(layout, manifest, writable=writable, warn=warn)
         store.warnings.extend(collected)
         try:
