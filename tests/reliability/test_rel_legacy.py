@@ -18,6 +18,7 @@ from relsupport import changed_names, listing, run_cli
 import storage.jsonstore as jsonstore
 import storage.local.decisions as decisions_module
 import storage.local.journal as journal_module
+import storage.local.layout as layout_module
 import storage.local.legacy as legacy_module
 from storage import Store, samples_dir
 from tui.cli import main
@@ -70,7 +71,7 @@ def _assert_converted(db: Path, old: dict, extra: dict[str, str] | None = None) 
         )
     assert warnings == []  # converted for good: the next open is quiet
     manifest = orjson.loads(db.read_bytes())
-    assert manifest["copydesk"]["1"]["format"] == 2
+    assert manifest["copydesk"]["1"]["format"] == layout_module.FORMAT  # the current one
     old_dir = db.with_name(db.name + ".d") / "format-1"
     moved = sorted(p.name for p in old_dir.iterdir())
     assert moved == sorted([*old["old_files"], "db.json.bak"])  # kept, out of the way
