@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from relsupport import changed_names, copy_store, listing
 
+import storage.local.layout as layout_module
 from storage import STATUSES, Store, StoreError, samples_dir
 from storage.local.decisions import DecisionsLostError
 from storage.local.journal import decode
@@ -151,16 +152,17 @@ def test_a_format_1_store_with_an_unknown_status_converts_without_it_and_says_so
 def test_a_manifest_of_a_newer_format_is_refused_not_recovered_from_its_backup(db):
     db, _ = db
     data = orjson.loads(db.read_bytes())
-    shutil.copy(db, db.with_name(db.name + ".bak"))  # a valid format 2 generation beside it
-    data["copydesk"]["1"]["format"] = 3
+    shutil.copy(db, db.with_name(db.name + ".bak"))  # a valid generation beside it
+    newer = layout_module.FORMAT + 1
+    data["copydesk"]["1"]["format"] = newer
     db.write_bytes(orjson.dumps(data))
     before = listing(db.parent)
     for args in (["list"], ["review", "anp-ref-003275-2123", "-s", "approved"]):
         result = _cli("--db", str(db), *args)
         assert result.exit_code == 1
         (line,) = result.stderr.splitlines()
-        assert line.startswith(f"copydesk: {db}: ") and "format 3" in line
+        assert line.startswith(f"copydesk: {db}: ") and f"format {newer}" in line
         assert "newer copydesk" in line
-    with pytest.raises(StoreError, match="format 3"):
+    with pytest.raises(StoreError, match=f"format {newer}"):
         Store.open(db)
     assert [n for n in changed_names(before, listing(db.parent)) if not n.endswith(".lock")] == []
