@@ -339,6 +339,17 @@ def test_a_v1_database_migrates_to_the_one_post_procedure(pg_server):
         with pytest.raises(SchemaError, match="schema version 1"):
             PostgresStore.open(url)
         assert init_database(url) == (1, VERSION)
+        with psycopg.connect(url) as conn:
+            methods = conn.execute(
+                "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'posts'::regclass"
+                " AND attname IN ('record', 'hints', 'body_text', 'index_entry')"
+            ).fetchall()
+            try:  # a server built without lz4 refuses it (and keeps pglz)
+                conn.execute("CREATE TEMP TABLE lz4_probe (t text COMPRESSION lz4)")
+                lz4 = True
+            except psycopg.errors.FeatureNotSupported:
+                lz4 = False
+        assert len(methods) == 4 and {m for _, m in methods} == {"l" if lz4 else ""}
         with PostgresStore.open(url, reviewer="alice") as alice:
             alice.import_samples()
             started = time.monotonic()
