@@ -284,6 +284,11 @@ BEGIN
 EXCEPTION WHEN feature_not_supported THEN
     RAISE NOTICE 'no lz4 on this server: posts stay compressed with pglz';
 END $$;
+
+-- The digest of each catalog, computed by the server from the bytes it holds: a client
+-- that keeps a copy (storage/pg/catalog_cache.py) uses it only when it hashes to this.
+ALTER TABLE catalogs ADD COLUMN sha256 text
+    GENERATED ALWAYS AS (encode(sha256(data), 'hex')) STORED;
 """
 
 MIGRATIONS: tuple[str, ...] = (_V1, _V2)

@@ -13,7 +13,7 @@ from ..catalog import Catalog, IndexEntry
 from ..importer import collect_names
 from ..models import ImportReport
 from ..paths import samples_dir
-from . import importing, schema
+from . import catalog_cache, importing, schema
 from .store_base import PgStoreBase, _Background, _json_text, body_text
 
 
@@ -83,7 +83,7 @@ class PgImports(PgStoreBase):
         lock; ``moved``: post id -> its new path (nothing else changes)."""
         moved = dict(moved or {})
 
-        def write(conn: psycopg.Connection) -> tuple[int, Catalog] | None:
+        def write(conn: psycopg.Connection) -> tuple[int, Catalog, bytes, str | None] | None:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (schema.IMPORT_LOCK,))
                 held = dict(conn.execute("SELECT id, sha256 FROM posts").fetchall())
@@ -124,17 +124,20 @@ class PgImports(PgStoreBase):
                     data = catalog.to_bytes()
                 finally:
                     sender.result()
-                conn.execute(
-                    "INSERT INTO catalogs (generation, posts, data) VALUES (%s, %s, %s)",
+                digest = conn.execute(
+                    "INSERT INTO catalogs (generation, posts, data) VALUES (%s, %s, %s)"
+                    " RETURNING sha256",
                     (generation, len(catalog), data),
-                )
+                ).fetchone()
                 conn.execute("DELETE FROM catalogs WHERE generation < %s", (generation,))
                 conn.execute("SELECT pg_notify(%s, 'import')", (schema.CHANNEL,))
-            return generation, catalog
+            return generation, catalog, data, digest[0] if digest else None
 
         outcome = self._run(write, retry=False)
         if outcome is not None:
-            self._install_catalog(*outcome)
+            generation, catalog, data, digest = outcome
+            self._install_catalog(generation, catalog)
+            catalog_cache.store(digest, data)  # committed: the next open here reads it
 
     def _send_posts(
         self,

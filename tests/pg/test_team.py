@@ -3,6 +3,7 @@ refresh, schema versions, push, and the CLI commands."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 
@@ -360,3 +361,55 @@ def test_a_v1_database_migrates_to_the_one_post_procedure(pg_server):
                 assert bob.review(NEEDS_REVIEW[0]).note == "no"
     finally:
         pg_server.drop(name)
+
+
+# the catalog read from this machine's copy (storage/pg/catalog_cache.py)
+
+
+def test_the_catalog_comes_from_this_machines_copy_only_when_it_is_the_servers(
+    team_url, tmp_path, monkeypatch
+):
+    from seeds.synth import synthesize
+    from storage.pg import catalog_cache
+
+    monkeypatch.setenv("COPYDESK_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "team-catalogs"
+    served: list[bool] = []  # per catalog read: from the copy (True) or the server
+    load = catalog_cache.load
+    monkeypatch.setattr(
+        catalog_cache, "load", lambda *a: served.append(load(*a) is not None) or load(*a)
+    )
+
+    def digest_on_server() -> str:
+        with psycopg.connect(team_url) as conn:
+            return conn.execute(
+                "SELECT sha256 FROM catalogs ORDER BY generation DESC LIMIT 1"
+            ).fetchone()[0]
+
+    with PostgresStore.open(team_url, reviewer="alice") as alice:
+        ids = alice.ids()
+    assert served == [False]  # nothing here yet: fetched, and kept
+    digest = digest_on_server()
+    copy = folder / f"{digest}.catalog"
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == digest
+    with PostgresStore.open(team_url, reviewer="alice") as alice:
+        assert alice.ids() == ids
+    assert served == [False, True]
+    copy.write_bytes(copy.read_bytes()[:-1] + b"x")  # damaged: never used
+    with PostgresStore.open(team_url, reviewer="alice") as alice:
+        assert alice.ids() == ids
+        assert served == [False, True, False]
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == digest  # the server's again
+        with PostgresStore.open(team_url, reviewer="bob") as bob:  # another import
+            synthesize(3, tmp_path / "more", seed=5)
+            bob.import_paths([str(tmp_path / "more")])
+            assert digest_on_server() != digest
+            new = set(bob.ids()) - set(ids)
+        alice.refresh()  # the server says which catalog: the new one
+        assert set(alice.ids()) == set(ids) | new and len(new) == 3
+    assert (folder / f"{digest_on_server()}.catalog").exists()
+    assert len(list(folder.glob("*.catalog"))) <= catalog_cache.KEEP
+    monkeypatch.setenv("COPYDESK_CACHE_DIR", "")  # no copy at all
+    assert catalog_cache.cache_dir() is None
+    with PostgresStore.open(team_url, reviewer="carol") as carol:
+        assert set(carol.ids()) == set(ids) | new
