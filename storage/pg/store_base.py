@@ -47,9 +47,10 @@ def _decision_row(row: tuple) -> DecisionRow:
     return DecisionRow(post_id, reviewer, review, seq)
 
 
-def _json_text(value: Any) -> str:
-    # PostgreSQL text holds no NUL: JSON escapes it (a raw NUL in the bytes never occurs)
-    return orjson.dumps(value).decode("utf-8")
+def _json_bytes(value: Any) -> bytes:
+    """JSON as UTF-8 bytes, for a text column (binary COPY takes the bytes as they are).
+    PostgreSQL text holds no NUL: JSON escapes it (a raw NUL in the bytes never occurs)."""
+    return orjson.dumps(value)
 
 
 def body_text(record: dict) -> str:

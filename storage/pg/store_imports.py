@@ -14,7 +14,10 @@ from ..importer import collect_names
 from ..models import ImportReport
 from ..paths import samples_dir
 from . import catalog_cache, importing, schema
-from .store_base import PgStoreBase, _Background, _json_text, body_text
+from .store_base import PgStoreBase, _Background, _json_bytes, body_text
+
+# the posts columns as _send_posts writes them (bytea: JSON text as UTF-8 bytes, see there)
+_POST_TYPES = "text text bool text text text int8 bytea bytea text bytea".split()
 
 
 class PgImports(PgStoreBase):
@@ -152,8 +155,13 @@ class PgImports(PgStoreBase):
             "id, queue_key, needs_review, sha256, path, file_sha256, generation, record, hints,"
             " body_text, index_entry"
         )
+        # binary: no escaping of ~9 KB of JSON a post on either side (3,000 posts: client
+        # CPU 0.26 -> 0.17 s, held with the GIL while the catalog is built beside it). The
+        # JSON goes as it leaves orjson, as bytes: in binary COPY a text column takes the
+        # UTF-8 bytes themselves (the server checks them), which is bytea's binary form.
         with conn.cursor() as cur:
-            with cur.copy(f"COPY posts ({columns}) FROM STDIN") as copy:
+            with cur.copy(f"COPY posts ({columns}) FROM STDIN (FORMAT binary)") as copy:
+                copy.set_types(_POST_TYPES)
                 for post in todo.values():
                     row = post.row
                     entry = {"row": row, "fields": post.fields, "features": post.features}
@@ -166,10 +174,10 @@ class PgImports(PgStoreBase):
                             post.path,
                             post.file_sha256,
                             generation,
-                            _json_text(post.record),
-                            _json_text(post.hints),
+                            _json_bytes(post.record),
+                            _json_bytes(post.hints),
                             body_text(post.record),
-                            _json_text(entry),
+                            _json_bytes(entry),
                         )
                     )
         ids = list(todo)
