@@ -203,14 +203,15 @@ def test_a_decision_is_on_disk_when_acknowledged_and_a_claim_need_not_be(tmp_pat
 
             def flushed(xid: str, since: str) -> bool:
                 """Whether the commit record of ``xid`` lies before the WAL flush point."""
+                end = probe.execute("SELECT pg_current_wal_flush_lsn()").fetchone()[0]
+                if probe.execute("SELECT %s::pg_lsn <= %s::pg_lsn", (end, since)).fetchone()[0]:
+                    return False  # nothing written since was flushed yet
                 return bool(
                     probe.execute(
-                        "SELECT pg_current_wal_flush_lsn() > %s::pg_lsn AND EXISTS ("
-                        " SELECT 1 FROM pg_get_wal_records_info(%s::pg_lsn,"
-                        " pg_current_wal_flush_lsn())"
+                        "SELECT EXISTS (SELECT 1 FROM pg_get_wal_records_info(%s, %s)"
                         " WHERE resource_manager = 'Transaction' AND record_type = 'COMMIT'"
                         " AND xid = %s::xid)",
-                        (since, since, xid),
+                        (since, end, xid),
                     ).fetchone()[0]
                 )
 
