@@ -81,6 +81,19 @@ class PgServer:
         return name, self.create(name, self._template)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_dir(tmp_path_factory):
+    """The team catalog cache (storage/pg/catalog_cache.py) of the tests, never the
+    user's; child processes inherit it."""
+    before = os.environ.get("COPYDESK_CACHE_DIR")
+    os.environ["COPYDESK_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("COPYDESK_CACHE_DIR", None)
+    else:
+        os.environ["COPYDESK_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     try:

@@ -68,26 +68,40 @@ class PgDecisions(PgStoreBase):
         order = sorted(range(len(requests)), key=lambda i: requests[i].post_id)
         requests = [requests[i] for i in order]
         posts = [r.post_id for r in requests]
-        params = (
-            reviewer,
-            posts,
-            [None if r.status is None else str(r.status) for r in requests],
-            [r.note for r in requests],
-            [shas[i] for i in order] if shas else [None] * len(requests),
-            uuid.uuid4(),
-            [times[i] for i in order] if times else None,
-        )
+        statuses = [None if r.status is None else str(r.status) for r in requests]
+        notes = [r.note for r in requests]
+        sha_list = [shas[i] for i in order] if shas else [None] * len(requests)
+        time_list = [times[i] for i in order] if times else None
+        request_id = uuid.uuid4()
+        notified = False  # the server sent the notification (one post: the procedure)
 
         def decide(conn: psycopg.Connection) -> list[tuple]:
+            nonlocal notified
+            if len(posts) == 1:  # one round trip: commit, then notify (schema v2)
+                row = conn.execute(
+                    "CALL copydesk_decide_one(%s, %s, %s, %s, %s, %s, %s::timestamptz)",
+                    (
+                        reviewer,
+                        posts[0],
+                        statuses[0],
+                        notes[0],
+                        sha_list[0],
+                        request_id,
+                        time_list[0] if time_list else None,
+                    ),
+                ).fetchone()
+                assert row is not None  # a CALL returns its INOUT parameters
+                notified = True
+                return [(posts[0], reviewer, *row)]
             return conn.execute(
                 "SELECT * FROM copydesk_decide(%s, %s, %s, %s, %s, %s, %s::timestamptz[])",
-                params,
+                (reviewer, posts, statuses, notes, sha_list, request_id, time_list),
             ).fetchall()
 
         try:
             rows = self._link.run(decide, retry=False)
         except (psycopg.Error, StoreError) as exc:
-            rows = self._landed(params[5], reviewer, posts)
+            rows = self._landed(request_id, reviewer, posts)  # then notified below
             if rows is None:
                 what = repr(posts[0]) if len(posts) == 1 else f"{len(posts)} posts"
                 reason = self._link.error_text(exc) if isinstance(exc, psycopg.Error) else exc
@@ -103,7 +117,8 @@ class PgDecisions(PgStoreBase):
         ]
         self._book.apply(decided)
         self._team.forget_mine(posts)
-        self._notify("decision")
+        if not notified:
+            self._notify("decision")
         return {row.post_id: row.review for row in decided}  # type: ignore[misc]
 
     def _landed(self, request: uuid.UUID, reviewer: str, posts: list[str]) -> list | None:

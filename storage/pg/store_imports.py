@@ -13,8 +13,11 @@ from ..catalog import Catalog, IndexEntry
 from ..importer import collect_names
 from ..models import ImportReport
 from ..paths import samples_dir
-from . import importing, schema
-from .store_base import PgStoreBase, _Background, _json_text, body_text
+from . import catalog_cache, importing, schema
+from .store_base import PgStoreBase, _Background, _json_bytes, body_text
+
+# the posts columns as _send_posts writes them (bytea: JSON text as UTF-8 bytes, see there)
+_POST_TYPES = "text text bool text text text int8 bytea bytea text bytea".split()
 
 
 class PgImports(PgStoreBase):
@@ -83,7 +86,7 @@ class PgImports(PgStoreBase):
         lock; ``moved``: post id -> its new path (nothing else changes)."""
         moved = dict(moved or {})
 
-        def write(conn: psycopg.Connection) -> tuple[int, Catalog] | None:
+        def write(conn: psycopg.Connection) -> tuple[int, Catalog, bytes, str | None] | None:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (schema.IMPORT_LOCK,))
                 held = dict(conn.execute("SELECT id, sha256 FROM posts").fetchall())
@@ -124,17 +127,20 @@ class PgImports(PgStoreBase):
                     data = catalog.to_bytes()
                 finally:
                     sender.result()
-                conn.execute(
-                    "INSERT INTO catalogs (generation, posts, data) VALUES (%s, %s, %s)",
+                digest = conn.execute(
+                    "INSERT INTO catalogs (generation, posts, data) VALUES (%s, %s, %s)"
+                    " RETURNING sha256",
                     (generation, len(catalog), data),
-                )
+                ).fetchone()
                 conn.execute("DELETE FROM catalogs WHERE generation < %s", (generation,))
                 conn.execute("SELECT pg_notify(%s, 'import')", (schema.CHANNEL,))
-            return generation, catalog
+            return generation, catalog, data, digest[0] if digest else None
 
         outcome = self._run(write, retry=False)
         if outcome is not None:
-            self._install_catalog(*outcome)
+            generation, catalog, data, digest = outcome
+            self._install_catalog(generation, catalog)
+            catalog_cache.store(digest, data)  # committed: the next open here reads it
 
     def _send_posts(
         self,
@@ -149,8 +155,13 @@ class PgImports(PgStoreBase):
             "id, queue_key, needs_review, sha256, path, file_sha256, generation, record, hints,"
             " body_text, index_entry"
         )
+        # binary: no escaping of ~9 KB of JSON a post on either side (3,000 posts: client
+        # CPU 0.26 -> 0.17 s, held with the GIL while the catalog is built beside it). The
+        # JSON goes as it leaves orjson, as bytes: in binary COPY a text column takes the
+        # UTF-8 bytes themselves (the server checks them), which is bytea's binary form.
         with conn.cursor() as cur:
-            with cur.copy(f"COPY posts ({columns}) FROM STDIN") as copy:
+            with cur.copy(f"COPY posts ({columns}) FROM STDIN (FORMAT binary)") as copy:
+                copy.set_types(_POST_TYPES)
                 for post in todo.values():
                     row = post.row
                     entry = {"row": row, "fields": post.fields, "features": post.features}
@@ -163,10 +174,10 @@ class PgImports(PgStoreBase):
                             post.path,
                             post.file_sha256,
                             generation,
-                            _json_text(post.record),
-                            _json_text(post.hints),
+                            _json_bytes(post.record),
+                            _json_bytes(post.hints),
                             body_text(post.record),
-                            _json_text(entry),
+                            _json_bytes(entry),
                         )
                     )
         ids = list(todo)

@@ -3,7 +3,9 @@ refresh, schema versions, push, and the CLI commands."""
 
 from __future__ import annotations
 
+import hashlib
 import time
+import uuid
 
 import orjson
 import psycopg
@@ -12,7 +14,8 @@ from click.testing import CliRunner
 
 from storage import Status, Store, StoreError, samples_dir
 from storage.pg import PostgresStore, SchemaError, init_database
-from storage.pg.schema import VERSION
+from storage.pg.schema import MIGRATIONS, VERSION
+from storage.pg.store_base import POLL_S
 from tui.cli import main
 
 NEEDS_REVIEW = ["anp-ref-003275-2123", "anp-ref-012395-2485", "anp-ref-013900-8738"]
@@ -257,3 +260,156 @@ def test_iter_posts_pages_through_the_table(opened, monkeypatch):
     store = opened("reader")
     ids = [record["id"] for record in store.iter_posts()]
     assert ids == sorted(NEEDS_REVIEW + OTHER)
+
+
+# one decision in one round trip (schema v2: copydesk_decide_one)
+
+ONE = "CALL copydesk_decide_one(%s, %s, %s, %s, %s, %s, %s::timestamptz)"
+MANY = "SELECT * FROM copydesk_decide(%s, %s, %s, %s, %s, %s, %s::timestamptz[])"
+
+
+def _state(conn: psycopg.Connection, post: str) -> tuple:
+    """What a decision leaves behind on one post, without its ids and clock times (the
+    post's own sha256 shown as "post")."""
+    decisions = conn.execute(
+        "SELECT d.reviewer, d.status, d.note,"
+        " CASE WHEN d.content_sha256 = p.sha256 THEN 'post' ELSE d.content_sha256 END,"
+        " d.spent_s IS NOT NULL"
+        " FROM decisions d JOIN posts p ON p.id = d.post_id"
+        " WHERE d.post_id = %s ORDER BY d.reviewer",
+        (post,),
+    ).fetchall()
+    queue = conn.execute(
+        "SELECT reviews, done, holder, claimed_at IS NULL, lease_until IS NULL FROM queue"
+        " WHERE post_id = %s",
+        (post,),
+    ).fetchone()
+    return decisions, queue
+
+
+def test_one_post_procedure_leaves_what_the_many_posts_function_leaves(team_url):
+    one, many = NEEDS_REVIEW[0], NEEDS_REVIEW[1]
+    with psycopg.connect(team_url, autocommit=True) as conn:
+        conn.execute("UPDATE settings SET value = '2' WHERE key = 'min_reviews'")
+        conn.execute(
+            "UPDATE queue SET holder = 'alice', claimed_at = now() - interval '5 s',"
+            " lease_until = now() + interval '60 s' WHERE post_id = ANY(%s)",
+            ([one, many],),
+        )
+        steps = [
+            ("alice", "approved", "first look", None),  # claimed: released, spent_s kept
+            ("alice", "rejected", None, None),  # a note NULL keeps the note
+            ("bob", "approved", "", "f" * 64),  # the second reviewer: done
+            ("alice", None, None, None),  # withdrawn: open again
+            ("carol", "pending", "a note only", None),  # a note is no decision
+        ]
+        for reviewer, status, note, sha in steps:
+            got = conn.execute(
+                ONE, (reviewer, one, status, note, sha, uuid.uuid4(), None)
+            ).fetchone()
+            rows = conn.execute(
+                MANY, (reviewer, [many], [status], [note], [sha], uuid.uuid4(), None)
+            ).fetchall()
+            assert got is not None and len(rows) == 1
+            assert got[:2] == rows[0][2:4]  # status, note
+            assert _state(conn, one) == _state(conn, many)
+        decisions, queue = _state(conn, one)
+        assert queue == (1, False, None, True, True)  # bob's decision counts; nobody holds it
+        assert ("alice", None, "first look", "post", False) in decisions
+        assert ("bob", "approved", "", "f" * 64, False) in decisions
+
+
+def test_a_single_decision_wakes_another_client(opened):
+    """Seen sooner than a poll could see it: the procedure's notification arrived."""
+    alice, bob = opened("alice"), opened("bob")
+    synced = time.monotonic()  # bob syncs after this: his next poll is POLL_S later
+    bob.refresh()  # (the wake-up a new connection starts with)
+    alice.set_review(NEEDS_REVIEW[0], "approved", note="ok")
+    while bob.status_of(NEEDS_REVIEW[0]) != Status.APPROVED:
+        bob.refresh()
+        assert time.monotonic() - synced < POLL_S, "seen by polling, not notified"
+        time.sleep(0.005)
+
+
+def test_a_v1_database_migrates_to_the_one_post_procedure(pg_server):
+    name, url = pg_server.fresh(migrated=False)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+            conn.execute(MIGRATIONS[0])
+            conn.execute("INSERT INTO copydesk_schema (version) VALUES (1)")
+        with pytest.raises(SchemaError, match="schema version 1"):
+            PostgresStore.open(url)
+        assert init_database(url) == (1, VERSION)
+        with psycopg.connect(url) as conn:
+            methods = conn.execute(
+                "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'posts'::regclass"
+                " AND attname IN ('record', 'hints', 'body_text', 'index_entry')"
+            ).fetchall()
+            try:  # a server built without lz4 refuses it (and keeps pglz)
+                conn.execute("CREATE TEMP TABLE lz4_probe (t text COMPRESSION lz4)")
+                lz4 = True
+            except psycopg.errors.FeatureNotSupported:
+                lz4 = False
+        assert len(methods) == 4 and {m for _, m in methods} == {"l" if lz4 else ""}
+        with PostgresStore.open(url, reviewer="alice") as alice:
+            alice.import_samples()
+            started = time.monotonic()
+            saved = alice.set_review(NEEDS_REVIEW[0], "rejected", note="no")
+            assert saved.status == "rejected" and saved.reviewer == "alice"
+            assert time.monotonic() - started < 5
+            with PostgresStore.open(url, reviewer="bob") as bob:
+                assert bob.review(NEEDS_REVIEW[0]).note == "no"
+    finally:
+        pg_server.drop(name)
+
+
+# the catalog read from this machine's copy (storage/pg/catalog_cache.py)
+
+
+def test_the_catalog_comes_from_this_machines_copy_only_when_it_is_the_servers(
+    team_url, tmp_path, monkeypatch
+):
+    from seeds.synth import synthesize
+    from storage.pg import catalog_cache
+
+    monkeypatch.setenv("COPYDESK_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "team-catalogs"
+    served: list[bool] = []  # per catalog read: from the copy (True) or the server
+    load = catalog_cache.load
+    monkeypatch.setattr(
+        catalog_cache, "load", lambda *a: served.append(load(*a) is not None) or load(*a)
+    )
+
+    def digest_on_server() -> str:
+        with psycopg.connect(team_url) as conn:
+            return conn.execute(
+                "SELECT sha256 FROM catalogs ORDER BY generation DESC LIMIT 1"
+            ).fetchone()[0]
+
+    with PostgresStore.open(team_url, reviewer="alice") as alice:
+        ids = alice.ids()
+    assert served == [False]  # nothing here yet: fetched, and kept
+    digest = digest_on_server()
+    copy = folder / f"{digest}.catalog"
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == digest
+    with PostgresStore.open(team_url, reviewer="alice") as alice:
+        assert alice.ids() == ids
+    assert served == [False, True]
+    copy.write_bytes(copy.read_bytes()[:-1] + b"x")  # damaged: never used
+    with PostgresStore.open(team_url, reviewer="alice") as alice:
+        assert alice.ids() == ids
+        assert served == [False, True, False]
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == digest  # the server's again
+        with PostgresStore.open(team_url, reviewer="bob") as bob:  # another import
+            synthesize(3, tmp_path / "more", seed=5)
+            bob.import_paths([str(tmp_path / "more")])
+            assert digest_on_server() != digest
+            new = set(bob.ids()) - set(ids)
+        alice.refresh()  # the server says which catalog: the new one
+        assert set(alice.ids()) == set(ids) | new and len(new) == 3
+    assert (folder / f"{digest_on_server()}.catalog").exists()
+    assert len(list(folder.glob("*.catalog"))) <= catalog_cache.KEEP
+    monkeypatch.setenv("COPYDESK_CACHE_DIR", "")  # no copy at all
+    assert catalog_cache.cache_dir() is None
+    with PostgresStore.open(team_url, reviewer="carol") as carol:
+        assert set(carol.ids()) == set(ids) | new

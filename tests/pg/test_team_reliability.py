@@ -184,6 +184,59 @@ def test_server_restart_loses_no_acknowledged_decision(tmp_path):
         server.stop()
 
 
+def test_a_decision_is_on_disk_when_acknowledged_and_a_claim_need_not_be(tmp_path):
+    """The procedure commits the decision before it lets the notification commit without
+    waiting for the disk: the decision's commit record is flushed when set_review returns,
+    while a claim's (asynchronous on purpose) usually is not yet (the WAL writer waits)."""
+    server = own_server({"fsync": "off", "wal_writer_delay": "10s", "autovacuum": "off"})
+    try:
+        url = server.create_database("durable")
+        init_database(url)
+        with psycopg.connect(url, autocommit=True) as probe:
+            try:
+                probe.execute("CREATE EXTENSION pg_walinspect")
+            except psycopg.Error as exc:
+                pytest.skip(f"no pg_walinspect on this server: {exc}")
+            with PostgresStore.open(url, reviewer="importer") as store:
+                store.import_samples()
+            alice = PostgresStore.open(url, reviewer="alice")
+
+            def flushed(xid: str, since: str) -> bool:
+                """Whether the commit record of ``xid`` lies before the WAL flush point."""
+                end = probe.execute("SELECT pg_current_wal_flush_lsn()").fetchone()[0]
+                if probe.execute("SELECT %s::pg_lsn <= %s::pg_lsn", (end, since)).fetchone()[0]:
+                    return False  # nothing written since was flushed yet
+                return bool(
+                    probe.execute(
+                        "SELECT EXISTS (SELECT 1 FROM pg_get_wal_records_info(%s, %s)"
+                        " WHERE resource_manager = 'Transaction' AND record_type = 'COMMIT'"
+                        " AND xid = %s::xid)",
+                        (since, end, xid),
+                    ).fetchone()[0]
+                )
+
+            claims_flushed = []
+            try:
+                for _ in range(3):  # the samples hold three needs-review posts
+                    since = probe.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
+                    (post,) = alice.team.claim_next(1, 60)
+                    claim_xid = probe.execute(
+                        "SELECT xmin::text FROM queue WHERE post_id = %s", (post,)
+                    ).fetchone()[0]
+                    claims_flushed.append(flushed(claim_xid, since))
+                    since = probe.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
+                    alice.set_review(post, "approved")
+                    xid = probe.execute(
+                        "SELECT xid(txid)::text FROM decisions WHERE post_id = %s", (post,)
+                    ).fetchone()[0]
+                    assert flushed(xid, since), "an acknowledged decision not on disk"
+            finally:
+                alice.close()
+        assert not all(claims_flushed)  # the probe sees an asynchronous commit
+    finally:
+        server.stop()
+
+
 def test_opening_a_store_during_a_server_restart_waits_for_it(tmp_path):
     """A reviewer starting copydesk while the server restarts ("shutting down", refused,
     "starting up") gets the store once it is back, not "cannot connect"."""
