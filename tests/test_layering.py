@@ -148,6 +148,8 @@ def test_a_one_post_command_imports_only_what_it_uses(tmp_path, command):
     loaded = set(out.stderr.rsplit("MODULES ", 1)[1].split())
     assert "storage.local.store" in loaded  # the report is of a command that opened a store
     assert sorted(name for name in NOT_FOR_ONE_POST if name in loaded) == []
+    if command[0] == "show":  # reads take no lock (review's write takes FILE.lock)
+        assert "filelock" not in loaded
     # not a terminal: the post's php code is laid out, not highlighted (no lexer loaded)
     lexers = {name for name in loaded if name.startswith("pygments.lexers.")}
     assert lexers <= {"pygments.lexers._mapping", "pygments.lexers.special"}

@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import filelock
-
 from ..errors import StoreError, UnknownPostError
 from ..models import Review
 from ..queries import CatalogStore
@@ -32,6 +30,8 @@ from .shelf import PostShelf
 
 if TYPE_CHECKING:  # the catalog and the import load on first use: a one-post command
     # (`copydesk show`, `review`) needs neither, and they cost ~0.1 s of imports
+    import filelock
+
     from ..catalog import Catalog
 
 LOCK_TIMEOUT_S = 30
@@ -57,8 +57,7 @@ class LocalStoreBase(CatalogStore):
         self._log = DecisionLog(
             layout.data_dir, manifest.store_id, writable=writable, warn=self._warn
         )
-        self._lock = filelock.FileLock(str(layout.lock_path))
-        self._import_lock = filelock.FileLock(str(layout.path) + ".import.lock")
+        self._locks: dict[str, filelock.FileLock] = {}
         self._shelf_lost = False
         self._loaded: Catalog | None = None
         self._loaded_generation = -1
@@ -71,6 +70,24 @@ class LocalStoreBase(CatalogStore):
             self._warn_cb(message)
 
     # ------------------------------------------------------------------ locks
+
+    @property
+    def _lock(self) -> filelock.FileLock:
+        return self._file_lock(str(self.layout.lock_path))
+
+    @property
+    def _import_lock(self) -> filelock.FileLock:
+        return self._file_lock(str(self.layout.path) + ".import.lock")
+
+    def _file_lock(self, path: str) -> filelock.FileLock:
+        """The lock at ``path``, made on first use (``show`` takes none: filelock's import
+        costs it ~20 ms)."""
+        lock = self._locks.get(path)
+        if lock is None:
+            import filelock
+
+            lock = self._locks[path] = filelock.FileLock(path)
+        return lock
 
     @contextmanager
     def _write_lock(self) -> Iterator[None]:
@@ -155,6 +172,8 @@ class LocalStoreBase(CatalogStore):
 
 
 def _acquire(lock: filelock.FileLock, path: Path, timeout: float, busy: str) -> None:
+    import filelock
+
     try:
         lock.acquire(timeout=timeout)
     except filelock.Timeout as exc:

@@ -277,10 +277,12 @@ END $$;
 -- without lz4 keeps pglz.
 DO $$
 BEGIN
-    ALTER TABLE posts ALTER COLUMN record SET COMPRESSION lz4,
-                      ALTER COLUMN hints SET COMPRESSION lz4,
-                      ALTER COLUMN body_text SET COMPRESSION lz4,
-                      ALTER COLUMN index_entry SET COMPRESSION lz4;
+    IF current_setting('server_version_num')::integer >= 140000 THEN  -- SET COMPRESSION: 14+
+        EXECUTE 'ALTER TABLE posts ALTER COLUMN record SET COMPRESSION lz4,
+                                   ALTER COLUMN hints SET COMPRESSION lz4,
+                                   ALTER COLUMN body_text SET COMPRESSION lz4,
+                                   ALTER COLUMN index_entry SET COMPRESSION lz4';
+    END IF;
 EXCEPTION WHEN feature_not_supported THEN
     RAISE NOTICE 'no lz4 on this server: posts stay compressed with pglz';
 END $$;
