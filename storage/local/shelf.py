@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,11 @@ class Locations(Mapping[str, Location]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._all().ids)
+
+    def keys(self) -> KeysView[str]:
+        """The ids as a dict's keys: compared with a set in C (the Mapping default looks
+        up each id, making a Location of each: 0.36 s at 100,000 posts, at every open)."""
+        return self._all().index.keys()
 
     def by_file(self) -> dict[str, str]:
         """File sha256 -> post id (of the last post imported from such a file)."""

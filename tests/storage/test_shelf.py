@@ -161,3 +161,15 @@ def test_a_malformed_row_is_named_when_read():
             locations[post_id]
     with pytest.raises(Exception, match="copydesk repair"):
         dict(Locations.from_rows(rows, 3, SOURCE))
+
+
+def test_the_ids_of_either_form_compare_with_a_set_as_the_mapping_s_keys(tmp_path):
+    from storage.local.shelf import Locations
+
+    ids = [f"post-{n}" for n in range(50)]
+    columns = Locations(ids, list(range(50)), [f"/p/{n}.txt" for n in range(50)], ["0" * 64] * 50)
+    rows = Locations.from_data(columns.to_data(), 50, tmp_path / "shelf.json")
+    for locations in (columns, rows):
+        assert locations.keys() == set(ids) and set(locations.keys()) == set(ids)
+        assert locations.keys() != set(ids[1:]) and list(locations.keys()) == ids
+        assert "post-3" in locations.keys() and "post-x" not in locations.keys()
