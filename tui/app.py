@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
 
-from storage import ReviewStore
+from storage import ReviewStore, StoreError
 from tui.commands import CopydeskCommands, ViewCommands
 from tui.gateway import StoreGateway
 from tui.keymap import (
@@ -19,6 +20,7 @@ from tui.keymap import (
 )
 from tui.screens.help import HelpScreen
 from tui.screens.review import ReviewScreen
+from tui.text import clean_name
 
 
 class CopydeskApp(App[None]):
@@ -84,4 +86,11 @@ def run_app(store: ReviewStore, *, config_dir: Path | None = None) -> None:
     try:
         create_app(store, config_dir=config_dir).run()
     finally:
-        release_all(store)
+        try:
+            release_all(store)
+        except StoreError as exc:  # the server is gone: the claims end with their lease
+            print(
+                f"copydesk: claims not given back ({clean_name(str(exc))}); they end "
+                "with their lease",
+                file=sys.stderr,
+            )

@@ -146,6 +146,9 @@ class StoreGateway:
         with self._wake:
             self._closed = True
             self._wake.notify_all()
+        # a call waiting for a team server that is gone gives up: quitting never waits
+        # for it (the claims end with their lease)
+        self._store.stop_waiting()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
 

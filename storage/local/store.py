@@ -112,6 +112,9 @@ class LocalStore(LocalImports, LocalDecisions):
     def close(self) -> None:
         self._loaded = None
 
+    def stop_waiting(self) -> None:
+        """Nothing waits for a server here (file locks time out by themselves)."""
+
     def __enter__(self) -> LocalStore:
         return self
 

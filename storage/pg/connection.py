@@ -3,6 +3,7 @@ LISTEN for wake-ups, and errors as one line without a password."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -69,6 +70,13 @@ class Link:
         self._conn: psycopg.Connection | None = None
         self.woken = True  # a notification arrived (or the link is new): refresh
         self.reconnects = 0
+        # set from another thread when the app quits: no more waiting for the server
+        self._giving_up = threading.Event()
+
+    def give_up(self) -> None:
+        """Waits for the server end now, and later ones do not start (``ConnectionLost``);
+        a link that is up goes on working."""
+        self._giving_up.set()
 
     def error_text(self, exc: BaseException) -> str:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -96,8 +104,8 @@ class Link:
                 # a restart: "shutting down", then refused, then "starting up"
                 restarting = restarting or _server_restarting(exc)
                 if restarting and time.monotonic() < deadline:
-                    time.sleep(0.2)
-                    continue
+                    if not self._giving_up.wait(0.2):
+                        continue
                 message = f"{self.location}: cannot connect ({self.error_text(exc)})"
                 raise StoreError(message) from None
             except ValueError as exc:  # a malformed URL
@@ -143,6 +151,8 @@ class Link:
         self.close()
         attempt = 0
         while True:
+            if self._giving_up.is_set():
+                raise ConnectionLost(f"{self.location}: the server went away (not waited for)")
             try:
                 conn = self.connect()
                 self.reconnects += 1
@@ -153,7 +163,7 @@ class Link:
                         f"{self.location}: the server went away and did not come back "
                         f"within {RECONNECT_FOR_S:.0f}s ({exc})"
                     ) from None
-                time.sleep(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
+                self._giving_up.wait(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
                 attempt += 1
 
     def run(self, op: Callable[[psycopg.Connection], T], *, retry: bool = True) -> T:

@@ -82,6 +82,9 @@ class PostgresStore(PgImports, PgDecisions, PgMerging):
     def close(self) -> None:
         self._link.close()
 
+    def stop_waiting(self) -> None:
+        self._link.give_up()
+
     def __enter__(self) -> PostgresStore:
         return self
 

@@ -260,3 +260,36 @@ def test_opening_a_store_during_a_server_restart_waits_for_it(tmp_path):
             assert store.count() == 0
     finally:
         server.stop()
+
+
+def test_quitting_does_not_wait_for_a_server_that_is_gone(tmp_path):
+    """Seen in tmux: with the server stopped, `q` left the app waiting ~30 s a call (the
+    reconnect window) in the store thread, then again to give back the claims."""
+    from storage import StoreError
+    from tui.gateway import StoreGateway
+    from tui.team import release_all
+
+    server = own_server()
+    stopped = False
+    try:
+        url = server.create_database("quit")
+        init_database(url)
+        ids = fill_queue(url, tmp_path / "corpus", 20)
+        store = PostgresStore.open(url, reviewer="quitter")
+        assert store.team.claim(ids[0]) is not None
+        gateway = StoreGateway(store)
+        server.stop()
+        stopped = True
+        waiting = gateway.submit(lambda s: s.team.release())  # a call that meets the outage
+        time.sleep(0.5)  # it is in its reconnect loop now
+        started = time.monotonic()
+        gateway.close()  # what the app does when it quits
+        with pytest.raises(StoreError):
+            waiting.result(timeout=5)
+        with pytest.raises(StoreError):
+            release_all(store)  # run_app says so and exits: the claim ends with its lease
+        assert time.monotonic() - started < 3
+        store.close()
+    finally:
+        if not stopped:
+            server.stop()
