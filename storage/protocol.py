@@ -58,6 +58,9 @@ class TeamDesk(Protocol):
     single-reviewer store."""
 
     lease_s: float  # a claim's default lease
+    # True when the last refresh that found a change found only claims moved (who holds
+    # what): the posts and decisions a screen shows are as they were, only row marks
+    claims_only: bool
 
     @property
     def reviewer(self) -> str: ...

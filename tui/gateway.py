@@ -237,6 +237,7 @@ class StoreGateway:
     def refresh(self, store: ReviewStore) -> bool:
         """On the store thread: pick up other writers; the cached posts go when they did."""
         changed = store.refresh()
-        if changed:
-            self.drop_cached()
+        team = store.team
+        if changed and not (team is not None and team.claims_only):
+            self.drop_cached()  # (claims moving leave every post as it was)
         return changed

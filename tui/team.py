@@ -75,6 +75,11 @@ def renew(store: HasTeam, post_id: str | None) -> None:
         team.renew([post_id])
 
 
+def claims_only(store: HasTeam) -> bool:
+    team = team_of(store)
+    return team is not None and team.claims_only
+
+
 def release_all(store: HasTeam) -> None:
     team = team_of(store)
     if team is not None:
@@ -138,6 +143,10 @@ class TeamFlow:
 
     def row_note(self) -> RowNote | None:
         return row_note(self.gateway)
+
+    def claims_only(self) -> bool:
+        """Whether the last change the screen polled was claims alone (see TeamDesk)."""
+        return claims_only(self.gateway)
 
     def opened(self, post_id: str) -> None:
         if self.active:

@@ -158,8 +158,10 @@ class PgStoreBase(CatalogStore):
         if fresh or resolutions:
             self._book.apply(fresh, [_decision_row(r) for r in resolutions])
             changed = True
-        if self._team.take_claims(claims):
-            changed = True
+        claims_moved = self._team.take_claims(claims)
+        if claims_moved or changed:
+            self._team.claims_only = not changed
+        changed = changed or claims_moved
         self._snapshot = snap
         self._last_sync = time.monotonic()
         return changed

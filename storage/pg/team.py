@@ -40,6 +40,7 @@ class PgTeamDesk:
         self.lease_s = lease_s
         # post id -> (holder, monotonic deadline), as of the last refresh or own claim
         self._holds: dict[str, tuple[str, float]] = {}
+        self.claims_only = False
 
     @property
     def reviewer(self) -> str:

@@ -434,7 +434,9 @@ class ReviewScreen(Screen[None]):
                 f"cannot re-read the store: {error}", severity="warning", markup=False, timeout=4
             )
             return
-        if changed:
+        if changed and self.team.claims_only():
+            self.post_list.refresh()  # who holds what: only the rows' marks change
+        elif changed:
             self.store_changed()
 
     def refresh_from_store(self) -> None:
