@@ -6,9 +6,9 @@ Only ``url`` loads with the package: every command asks ``is_postgres_url`` of i
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .. import lazy
 from .url import display_url, is_postgres_url, redact
 
 if TYPE_CHECKING:
@@ -31,12 +31,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    return getattr(import_module(module, __name__), attribute)
+__getattr__, __dir__ = lazy.names(__name__, _LAZY, globals())
 
 
 __all__ = [
