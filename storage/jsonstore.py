@@ -35,6 +35,13 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def atomic_write_bytes(path: Path, data: bytes | list[Any], *, keep_backup: bool = True) -> None:
     """Write ``data`` (or its parts, one after the other) to ``path`` so that a crash
     leaves either the old or the new file."""
@@ -44,9 +51,7 @@ def atomic_write_bytes(path: Path, data: bytes | list[Any], *, keep_backup: bool
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         for part in data if isinstance(data, list) else [data]:
-            view = memoryview(part)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, part)
         os.fsync(fd)
     except BaseException as exc:
         os.close(fd)

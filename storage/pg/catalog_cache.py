@@ -20,6 +20,7 @@ from pathlib import Path
 
 import platformdirs
 
+from ..jsonstore import write_all
 from ..paths import APP_NAME
 
 KEEP = 2
@@ -74,9 +75,7 @@ def store(digest: str | None, data: bytes) -> None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, path)  # no fsync: a torn file fails its digest and is refetched
