@@ -11,6 +11,7 @@ decisions, views and merges (store_decisions.py), and the posts (store.py).
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -57,7 +58,6 @@ class LocalStoreBase(CatalogStore):
         self._log = DecisionLog(
             layout.data_dir, manifest.store_id, writable=writable, warn=self._warn
         )
-        self._locks: dict[str, filelock.FileLock] = {}
         self._shelf_lost = False
         self._loaded: Catalog | None = None
         self._loaded_generation = -1
@@ -71,23 +71,19 @@ class LocalStoreBase(CatalogStore):
 
     # ------------------------------------------------------------------ locks
 
-    @property
+    # the locks are made on first use: `show` takes none, and filelock's import costs ~20 ms
+
+    @functools.cached_property
     def _lock(self) -> filelock.FileLock:
-        return self._file_lock(str(self.layout.lock_path))
+        import filelock
 
-    @property
+        return filelock.FileLock(str(self.layout.lock_path))
+
+    @functools.cached_property
     def _import_lock(self) -> filelock.FileLock:
-        return self._file_lock(str(self.layout.path) + ".import.lock")
+        import filelock
 
-    def _file_lock(self, path: str) -> filelock.FileLock:
-        """The lock at ``path``, made on first use (``show`` takes none: filelock's import
-        costs it ~20 ms)."""
-        lock = self._locks.get(path)
-        if lock is None:
-            import filelock
-
-            lock = self._locks[path] = filelock.FileLock(path)
-        return lock
+        return filelock.FileLock(str(self.layout.path) + ".import.lock")
 
     @contextmanager
     def _write_lock(self) -> Iterator[None]:
