@@ -27,6 +27,7 @@ from storage import Review, ReviewStore, SimilarPost, Status, StoredPost, TeamDe
 from storage.catalog import DerivedPendingError
 from storage.families import KeepResult
 from storage.session import DecisionOutcome, ReviewSession, UndoOutcome
+from tui.team import claims_only
 
 __all__ = ["PostView", "StoreGateway"]
 
@@ -237,7 +238,6 @@ class StoreGateway:
     def refresh(self, store: ReviewStore) -> bool:
         """On the store thread: pick up other writers; the cached posts go when they did."""
         changed = store.refresh()
-        team = store.team
-        if changed and not (team is not None and team.claims_only):
+        if changed and not claims_only(store):
             self.drop_cached()  # (claims moving leave every post as it was)
         return changed
