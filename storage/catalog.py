@@ -334,12 +334,12 @@ class Catalog:
 
     # ------------------------------------------------------------------ similarity
 
-    def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]:
+    def similar(self, post_id: str, limit: int = 10, min_score: int = 0) -> list[SimilarPost]:
         if post_id not in self.rows:
             raise UnknownPostError(post_id)
         self.check_derived()
         out = []
-        for other, score, reasons in self._similarity.similar(post_id, limit):
+        for other, score, reasons in self._similarity.similar(post_id, limit, min_score):
             row = self.rows.get(other)
             if row is not None:
                 out.append(SimilarPost(other, row["reference"], row["title"], score, reasons))
@@ -357,8 +357,7 @@ class Catalog:
         """The ``near_duplicate`` hints of one post (one per near copy)."""
         if post_id not in self._near_dups or self.pending:
             return []
-        near = [s for s in self.similar(post_id, 10) if s.score >= NEAR_DUPLICATE_THRESHOLD]
-        return near_duplicate_hints(near)
+        return near_duplicate_hints(self.similar(post_id, 10, NEAR_DUPLICATE_THRESHOLD))
 
 
 def _start_similarity(

@@ -52,7 +52,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from itertools import compress, repeat
-from operator import lt, xor
+from operator import eq, xor
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -83,7 +83,7 @@ NEAR_DUPLICATE_THRESHOLD = 87
 NEIGHBOURS_KEPT = 12  # per post; similar() returns at most this many
 SIGNATURE_BYTES = 64  # one-permutation MinHash: 64 bins, the low byte of each minimum
 BANDS = 8  # LSH: 8 bands of 8 bytes
-BAND_BYTES = SIGNATURE_BYTES // BANDS
+BAND_BYTES = SIGNATURE_BYTES // BANDS  # 8: _lsh_candidates reads a band as one number
 BUCKET_CAP = 48  # a bigger LSH bucket is template text: chain its members instead
 BUCKET_CHAIN = 4  # ... each paired with this many on either side
 BLOCK_TOP = 10  # same-topic candidates per post (most alike bodies) ...
@@ -400,15 +400,19 @@ class SimilarityIndex:
 
     # ------------------------------------------------------------------ lookups
 
-    def similar(self, post_id: str, limit: int = 10) -> list[tuple[str, int, list[str]]]:
-        """Best first: (other id, score 0-100, reasons). An unknown id gives []."""
+    def similar(
+        self, post_id: str, limit: int = 10, min_score: int = 0
+    ) -> list[tuple[str, int, list[str]]]:
+        """Best first: (other id, score 0-100, reasons), scoring at least ``min_score``. An
+        unknown id gives []."""
         slot = self._slot.get(post_id)
         if slot is None or limit <= 0:
             return []
         base = slot * NEIGHBOURS_KEPT
+        floor = max(1, min_score << _IDX_BITS)  # the reasons of a pair below it are not made
         out = []
         for packed in reversed(self._nbrs[base : base + NEIGHBOURS_KEPT]):
-            if not packed or len(out) >= limit:
+            if packed < floor or len(out) >= limit:
                 break
             other = _IDX_MASK - (packed & _IDX_MASK)
             body, title, same = self._pair(slot, other)
@@ -688,34 +692,24 @@ class SimilarityIndex:
             nbrs[base : base + kept] = array("I", row[-kept:])
 
     def _lsh_candidates(self, queries: list[int], live: list[int]) -> dict[int, list[int]]:
-        """Query slot -> the slots sharing an LSH band with it (repeats possible; lists
-        take a fifth of the memory of sets at 100,000 posts)."""
+        """Query slot -> the slots sharing an LSH band (8 signature bytes, equal) with it
+        (repeats possible; lists take a fifth of the memory of sets at 100,000 posts).
+
+        A band's bucket lists its slots in ascending order. With few queries (an import
+        into a big store) only the buckets holding a query's band are gathered: one
+        C-level membership pass a band instead of sorting every post's band
+        (tests/storage/test_similarity.py holds both ways equal)."""
         wanted = None if len(queries) >= len(live) else set(queries)
-        sigs = bytes(self._sigs)
         sizes = self._sizes
         slots = [s for s in live if sizes[s]]
-        crc = zlib.crc32
-        limit = 1 << _IDX_BITS
-        offsets = [s * SIGNATURE_BYTES for s in slots]
+        every_band = array("Q", bytes(self._sigs))  # slot * BANDS + band -> its 8 bytes
         out: dict[int, list[int]] = {}
         for band in range(BANDS):
-            start = band * BAND_BYTES
-            stop = start + BAND_BYTES
-            keyed = sorted(
-                (crc(sigs[o + start : o + stop], band) << _IDX_BITS) | s
-                for s, o in zip(slots, offsets, strict=True)
-            )
-            # positions whose key equals the previous one's (C-level: xor < 2**25)
-            repeats = list(
-                compress(range(1, len(keyed)), map(lt, map(xor, keyed, keyed[1:]), repeat(limit)))
-            )
-            runs: list[list[int]] = []
-            previous = -2
-            for at in repeats:
-                if at != previous + 1:
-                    runs.append([keyed[at - 1] & _IDX_MASK])
-                runs[-1].append(keyed[at] & _IDX_MASK)
-                previous = at
+            values = every_band[band::BANDS]
+            if wanted is None:
+                runs = _equal_runs(sorted(slots, key=values.__getitem__), values)
+            else:
+                runs = _buckets_of(wanted, slots, values, sizes)
             for run in runs:
                 size = len(run)
                 for at, s in enumerate(run):
@@ -805,6 +799,30 @@ class SimilarityIndex:
             nbrs.extend([0] * (kept - len(row)) + row)
         index._nbrs = nbrs
         return index
+
+
+def _equal_runs(ordered: list[int], values: array) -> list[list[int]]:
+    """The runs (2 or more) of consecutive slots of ``ordered`` with equal values."""
+    keyed = list(map(values.__getitem__, ordered))
+    runs: list[list[int]] = []
+    previous = -2
+    # positions whose value equals the previous one's, found at C level
+    for at in compress(range(1, len(keyed)), map(eq, keyed, keyed[1:])):
+        if at != previous + 1:
+            runs.append([ordered[at - 1]])
+        runs[-1].append(ordered[at])
+        previous = at
+    return runs
+
+
+def _buckets_of(wanted: set[int], slots: list[int], values: array, sizes: array) -> list[list[int]]:
+    """The buckets (2 or more slots, ascending) of ``slots`` that hold the value of a
+    wanted slot: the runs ``_equal_runs`` gives that hold a wanted slot."""
+    asked = {values[q] for q in wanted if sizes[q]}
+    buckets: dict[int, list[int]] = {}
+    for slot in compress(slots, map(asked.__contains__, map(values.__getitem__, slots))):
+        buckets.setdefault(values[slot], []).append(slot)
+    return [bucket for bucket in buckets.values() if len(bucket) > 1]
 
 
 class _Widener:

@@ -27,7 +27,7 @@ import orjson
 
 from ..analysis import read_segment, valid_hint, valid_record
 from ..errors import StoreCorruptError
-from ..jsonstore import read_json, write_json
+from ..jsonstore import backup_path, read_json, write_json
 from .layout import Layout
 
 SHELF_FORMAT = 2  # 2: the locations as rows (see Locations); 1: as four lists
@@ -496,8 +496,13 @@ class PostShelf:
             "locations": Locations.of(state.locations).to_data(),
             "history": state.history,
         }
-        write_json(self.layout.shelf_path, data)
-        self._signature = _signature(self.layout.shelf_path)
+        path = self.layout.shelf_path
+        write_json(path, data)
+        if not backup_path(path).exists():
+            # the store's first commit: its copy is the .bak (a copy, not a link: damage
+            # done to the file in place must not reach its backup)
+            write_json(backup_path(path), data, keep_backup=False)
+        self._signature = _signature(path)
         self._take(state)
 
     # ------------------------------------------------------------------ records
@@ -553,11 +558,11 @@ class PostShelf:
         return self.layout.hints_path(segment.number).exists()
 
     def hints_sound(self, segment: Segment) -> bool:
-        """Whether the segment's hints file is there and every entry is a hint."""
+        """Whether the segment's hints file is there and holds a list of hints per post.
+        (Each hint is checked when it is read, by ``hints``: checking all ~250,000 of a
+        100,000-post store here cost every import 0.35 s.)"""
         table = self._read_hints(segment.number)
-        return table is not None and all(
-            isinstance(found, list) and all(map(valid_hint, found)) for found in table.values()
-        )
+        return table is not None and set(map(type, table.values())) <= {list}
 
     def live_doc_ids(self, segment: Segment) -> list[int]:
         """The doc ids of the segment that are current posts."""

@@ -26,6 +26,7 @@ import pytest
 import seeds
 import storage.local.decisions as decisions_module
 from storage import Store, samples_dir
+from storage.local import store_imports
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 JOURNALS = ("journal.jsonl", "journal-mirror.jsonl")
@@ -221,7 +222,51 @@ def test_a_checkpoint_is_written_atomically_and_keeps_the_previous_one(db, monke
     assert saved["checkpoint"]["1"]["seq"] == 6 and saved["checkpoint"]["1"]["count"] == 4
 
 
+def _change_one_and_add_one(corpus: Path, tmp_path: Path) -> Path:
+    path = sorted(corpus.iterdir())[0]
+    title = seeds.read_file(path).title
+    path.write_text(path.read_text().replace(title, title + " (new)", 1))
+    extra = tmp_path / "extra.txt"
+    extra.write_text("a new post\n\nwith a paragraph of text.\n", encoding="utf-8")
+    return extra
+
+
+def test_a_small_import_writes_every_file_atomically_and_commits_once(
+    db, monkeypatch, tmp_path, corpus
+):
+    # at most DERIVE_BEFORE_COMMIT posts: hints and similarity before the one commit
+    extra = _change_one_and_add_one(corpus, tmp_path)
+    data_dir = db.with_name(db.name + ".d")
+    shelf = orjson.loads((data_dir / "shelf.json").read_bytes())["shelf"]["1"]
+    old_generation, new_generation = shelf["generation"], shelf["generation"] + 1
+    with Store.open(db) as store:
+        log = SyscallLog(db.parent, monkeypatch)
+        report = store.import_paths([corpus, extra], derive=False)
+        monkeypatch.undo()
+        assert store.derived_pending == 0
+    assert len(report.updated) == 1 and len(report.imported) == 1
+    targets = {p.name for p in log.check_atomic()}
+    assert {"shelf.json", f"index-{new_generation}.cdx", f"near-dups-{new_generation}.json"} <= (
+        targets
+    )
+    (segment,) = [n for n in targets if n[:6].isdigit() and "hints" not in n]
+    commits = [
+        n for n, e in enumerate(log.events) if e[0] == "replace" and e[2].name == "shelf.json"
+    ]
+    assert len(commits) == 1
+    for written in (
+        segment,
+        segment.replace(".json", ".hints.json"),
+        f"index-{new_generation}.cdx",
+    ):
+        assert log.index_of("replace", written) < commits[0]
+    assert log.index_of("unlink", f"index-{old_generation}.cdx") > commits[0]
+    assert sorted(p.name for p in data_dir.glob("index-*.cdx")) == [f"index-{new_generation}.cdx"]
+
+
 def test_an_import_writes_every_file_atomically_and_commits_last(db, monkeypatch, tmp_path, corpus):
+    # a big import (here: any) commits its posts, then their hints and similarity
+    monkeypatch.setattr(store_imports, "DERIVE_BEFORE_COMMIT", 0)
     path = sorted(corpus.iterdir())[0]
     title = seeds.read_file(path).title
     path.write_text(path.read_text().replace(title, title + " (new)", 1))

@@ -130,7 +130,7 @@ def test_recovering_the_shelf_from_an_older_generation_names_the_posts_it_lacks(
     for path in synth_corpus[300:310]:
         (extra / path.name).write_bytes(path.read_bytes())
     with Store.open(db) as store:
-        report = store.import_paths([extra], derive=False)  # phase 1 committed only
+        report = store.import_paths([extra])  # one commit: the .bak is the shelf before it
         new_ids = report.imported
         assert len(new_ids) == 10
     (db.with_name(db.name + ".d") / "shelf.json").write_bytes(b"garbage")
@@ -147,10 +147,12 @@ def test_phase_two_stopped_after_its_hints_files_before_its_commit_is_done_again
     the next finish must do the work (it once said "nothing to finish" for ever)."""
     from seeds.synth import synthesize
     from storage.catalog import DerivedPendingError
+    from storage.local import store_imports
     from storage.local.store import LocalStore
 
     synthesize(40, tmp_path / "seeds", seed=5)
     db = tmp_path / "db.json"
+    monkeypatch.setattr(store_imports, "DERIVE_BEFORE_COMMIT", 0)  # two commits, as a big import
     with Store.open(db) as store:
         assert store.import_paths([tmp_path / "seeds"], derive=False).ok
         real_commit = LocalStore._commit

@@ -161,3 +161,17 @@ def test_a_catalog_with_intact_bytes_but_wrong_types_is_refused(entries, edit):
     raw = Catalog.build(entries[:20]).to_bytes()
     with pytest.raises(CodecError):
         Catalog.from_bytes(_rewritten(raw, edit))
+
+
+def test_near_duplicate_hints_are_those_of_the_similar_posts_above_the_threshold(entries):
+    # near_duplicate_hints asks the similarity index for the pairs at or above the
+    # threshold only (their reasons are the costly part): the plain version filters the
+    # whole similar list
+    from storage.hints import near_duplicate_hints
+    from storage.similarity import NEAR_DUPLICATE_THRESHOLD
+
+    catalog = Catalog.build(entries)
+    assert catalog.near_dup_ids()  # the corpus has near duplicates
+    for post_id in catalog.ids():
+        plain = [s for s in catalog.similar(post_id, 10) if s.score >= NEAR_DUPLICATE_THRESHOLD]
+        assert catalog.near_duplicate_hints(post_id) == near_duplicate_hints(plain)

@@ -419,3 +419,28 @@ def test_near_pairs_know_a_pair_kept_in_one_row_only():
             assert pairs[b][a] == pairs[a][b] == score
             near_one_way += 1
     assert near_one_way
+
+
+@pytest.mark.parametrize("bucket_cap", [similarity.BUCKET_CAP, 3])
+def test_lsh_candidates_of_a_few_queries_are_those_of_every_post(monkeypatch, bucket_cap):
+    # an import into a big store asks the LSH buckets of its few new posts only
+    # (_buckets_of); they must be what the full pass over every post (_equal_runs) gives,
+    # in the same order, chained buckets included
+    import random
+
+    monkeypatch.setattr(similarity, "BUCKET_CAP", bucket_cap)
+    items = []
+    for index in range(400):
+        post = seeds.parse(render_document(index, 13)[1])
+        items.append((post.id, features(post.to_dict())))
+    template = items[7][1]
+    items += [(f"copy-{n:02}", template) for n in range(12)]  # one big bucket a band
+    index = index_of(items)
+    live = list(range(len(items)))
+    every = index._lsh_candidates(live, live)
+    assert sum(map(len, every.values())) > len(items)  # buckets are shared
+    rng = random.Random(5)
+    for size in (1, 10, 60, len(items) - 1):
+        queries = rng.sample(live, size)
+        few = index._lsh_candidates(queries, live)
+        assert few == {q: every[q] for q in queries if q in every}

@@ -16,6 +16,7 @@ from tui_support import flat, static_text
 
 from seeds.synth import synthesize
 from storage import Store
+from storage.local import store_imports
 from tui import derive_flow
 from tui.cli import main
 from tui.cli.posts import EXIT_BUSY
@@ -29,10 +30,12 @@ MANY_POSTS = 60  # more rows than a 120x40 post list shows
 
 
 @pytest.fixture
-def half_imported(tmp_path: Path) -> Path:
+def half_imported(tmp_path: Path, monkeypatch) -> Path:
     """MANY_POSTS posts stored and searchable, their hints and similarity still to do."""
     synthesize(MANY_POSTS, tmp_path / "seeds", seed=11)
     db = tmp_path / "db" / "db.json"
+    # committed before their hints and similarity, as a big import's posts are
+    monkeypatch.setattr(store_imports, "DERIVE_BEFORE_COMMIT", 0)
     with Store.open(db) as store:
         assert store.import_paths([tmp_path / "seeds"], derive=False).ok
         assert store.derived_pending == MANY_POSTS
