@@ -32,7 +32,110 @@ CHANNEL = "copydesk"
 IMPORT_LOCK = 0x636F7079  # "copy"
 MIGRATION_LOCK = 0x636F7078
 
-_V1 = r"""
+# The decision function and procedure as migrations 1 and 2 made them (what they do: the
+# SQL comments in _V1, the note before _V2); v3 replaces both with one change.
+_DECIDE = r"""CREATE FUNCTION copydesk_decide(
+    p_reviewer text, p_posts text[], p_statuses text[], p_notes text[], p_shas text[],
+    p_request uuid, p_times timestamptz[] DEFAULT NULL
+) RETURNS TABLE (post_id text, reviewer text, status text, note text, decided_at timestamptz,
+               content_sha256 text, seq bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_min integer := (SELECT s.value::integer FROM settings s WHERE s.key = 'min_reviews');
+BEGIN
+    PERFORM 1 FROM queue q WHERE q.post_id = ANY(p_posts) ORDER BY q.post_id FOR UPDATE;
+    RETURN QUERY
+    INSERT INTO decisions AS d
+        (post_id, reviewer, status, note, decided_at, content_sha256, spent_s, request)
+    SELECT i.post_id, p_reviewer, i.status,
+           coalesce(i.note, (SELECT d0.note FROM decisions d0
+                              WHERE d0.post_id = i.post_id AND d0.reviewer = p_reviewer), ''),
+           coalesce(i.at, clock_timestamp()),
+           coalesce(i.sha, (SELECT p.sha256 FROM posts p WHERE p.id = i.post_id), ''),
+           (SELECT extract(epoch FROM clock_timestamp() - q.claimed_at)
+              FROM queue q WHERE q.post_id = i.post_id AND q.holder = p_reviewer),
+           p_request
+      FROM unnest(p_posts, p_statuses, p_notes, p_shas,
+                  coalesce(p_times, array_fill(NULL::timestamptz, ARRAY[cardinality(p_posts)])))
+           AS i(post_id, status, note, sha, at)
+    ON CONFLICT ON CONSTRAINT decisions_pkey DO UPDATE
+       SET status = excluded.status,
+           note = excluded.note,
+           decided_at = excluded.decided_at,
+           content_sha256 = excluded.content_sha256,
+           spent_s = excluded.spent_s,
+           request = excluded.request,
+           seq = nextval('change_seq'),
+           txid = pg_current_xact_id()
+    RETURNING d.post_id, d.reviewer, d.status, d.note, d.decided_at, d.content_sha256, d.seq;
+    UPDATE queue q
+       SET reviews = c.n,
+           done = c.n >= v_min OR EXISTS (SELECT 1 FROM resolutions r WHERE r.post_id = q.post_id),
+           holder = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.holder END,
+           claimed_at = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.claimed_at END,
+           lease_until = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.lease_until END
+      FROM (SELECT q2.post_id,
+                   (SELECT count(*) FROM decisions d2
+                     WHERE d2.post_id = q2.post_id
+                       AND d2.status IS NOT NULL AND d2.status <> 'pending') AS n
+              FROM queue q2 WHERE q2.post_id = ANY(p_posts)) c
+     WHERE q.post_id = c.post_id;
+    -- no NOTIFY here: a notifying transaction holds the database's notify lock through
+    -- its commit, fsync included, and every other notifier (claims) queues behind it. The
+    -- client notifies after the commit, in a transaction that does not wait for the disk.
+END $$;"""
+
+_DECIDE_ONE = r"""CREATE PROCEDURE copydesk_decide_one(
+    p_reviewer text, p_post text, p_status text, p_note text, p_sha text, p_request uuid,
+    p_time timestamptz,
+    INOUT o_status text DEFAULT NULL, INOUT o_note text DEFAULT NULL,
+    INOUT o_decided_at timestamptz DEFAULT NULL, INOUT o_sha text DEFAULT NULL,
+    INOUT o_seq bigint DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM 1 FROM queue q WHERE q.post_id = p_post FOR UPDATE;
+    INSERT INTO decisions AS d
+        (post_id, reviewer, status, note, decided_at, content_sha256, spent_s, request)
+    VALUES (p_post, p_reviewer, p_status,
+            coalesce(p_note, (SELECT d0.note FROM decisions d0
+                               WHERE d0.post_id = p_post AND d0.reviewer = p_reviewer), ''),
+            coalesce(p_time, clock_timestamp()),
+            coalesce(p_sha, (SELECT p.sha256 FROM posts p WHERE p.id = p_post), ''),
+            (SELECT extract(epoch FROM clock_timestamp() - q.claimed_at)
+               FROM queue q WHERE q.post_id = p_post AND q.holder = p_reviewer),
+            p_request)
+    ON CONFLICT ON CONSTRAINT decisions_pkey DO UPDATE
+       SET status = excluded.status,
+           note = excluded.note,
+           decided_at = excluded.decided_at,
+           content_sha256 = excluded.content_sha256,
+           spent_s = excluded.spent_s,
+           request = excluded.request,
+           seq = nextval('change_seq'),
+           txid = pg_current_xact_id()
+    RETURNING d.status, d.note, d.decided_at, d.content_sha256, d.seq
+         INTO o_status, o_note, o_decided_at, o_sha, o_seq;
+    -- counted in a fresh snapshot, after the queue row lock (as copydesk_decide)
+    UPDATE queue q
+       SET reviews = c.n,
+           done = c.n >= (SELECT s.value::integer FROM settings s WHERE s.key = 'min_reviews')
+                  OR EXISTS (SELECT 1 FROM resolutions r WHERE r.post_id = q.post_id),
+           holder = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.holder END,
+           claimed_at = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.claimed_at END,
+           lease_until = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.lease_until END
+      FROM (SELECT count(*) AS n FROM decisions d2
+             WHERE d2.post_id = p_post
+               AND d2.status IS NOT NULL AND d2.status <> 'pending') c
+     WHERE q.post_id = p_post;
+    COMMIT;
+    PERFORM set_config('synchronous_commit', 'off', true);
+    PERFORM pg_notify('copydesk', 'decision');
+END $$;"""
+
+_V1 = (
+    r"""
 CREATE TABLE copydesk_schema (
     version integer PRIMARY KEY,
     migrated_at timestamptz NOT NULL DEFAULT now()
@@ -130,57 +233,9 @@ CREATE TABLE views (
 -- locked first (in id order: no deadlock between two bulk decisions), then counted again
 -- in a fresh snapshot, so two reviewers deciding one post at once both count.
 -- A status NULL withdraws the decision; a note NULL keeps the current note.
-CREATE FUNCTION copydesk_decide(
-    p_reviewer text, p_posts text[], p_statuses text[], p_notes text[], p_shas text[],
-    p_request uuid, p_times timestamptz[] DEFAULT NULL
-) RETURNS TABLE (post_id text, reviewer text, status text, note text, decided_at timestamptz,
-               content_sha256 text, seq bigint)
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-    v_min integer := (SELECT s.value::integer FROM settings s WHERE s.key = 'min_reviews');
-BEGIN
-    PERFORM 1 FROM queue q WHERE q.post_id = ANY(p_posts) ORDER BY q.post_id FOR UPDATE;
-    RETURN QUERY
-    INSERT INTO decisions AS d
-        (post_id, reviewer, status, note, decided_at, content_sha256, spent_s, request)
-    SELECT i.post_id, p_reviewer, i.status,
-           coalesce(i.note, (SELECT d0.note FROM decisions d0
-                              WHERE d0.post_id = i.post_id AND d0.reviewer = p_reviewer), ''),
-           coalesce(i.at, clock_timestamp()),
-           coalesce(i.sha, (SELECT p.sha256 FROM posts p WHERE p.id = i.post_id), ''),
-           (SELECT extract(epoch FROM clock_timestamp() - q.claimed_at)
-              FROM queue q WHERE q.post_id = i.post_id AND q.holder = p_reviewer),
-           p_request
-      FROM unnest(p_posts, p_statuses, p_notes, p_shas,
-                  coalesce(p_times, array_fill(NULL::timestamptz, ARRAY[cardinality(p_posts)])))
-           AS i(post_id, status, note, sha, at)
-    ON CONFLICT ON CONSTRAINT decisions_pkey DO UPDATE
-       SET status = excluded.status,
-           note = excluded.note,
-           decided_at = excluded.decided_at,
-           content_sha256 = excluded.content_sha256,
-           spent_s = excluded.spent_s,
-           request = excluded.request,
-           seq = nextval('change_seq'),
-           txid = pg_current_xact_id()
-    RETURNING d.post_id, d.reviewer, d.status, d.note, d.decided_at, d.content_sha256, d.seq;
-    UPDATE queue q
-       SET reviews = c.n,
-           done = c.n >= v_min OR EXISTS (SELECT 1 FROM resolutions r WHERE r.post_id = q.post_id),
-           holder = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.holder END,
-           claimed_at = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.claimed_at END,
-           lease_until = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.lease_until END
-      FROM (SELECT q2.post_id,
-                   (SELECT count(*) FROM decisions d2
-                     WHERE d2.post_id = q2.post_id
-                       AND d2.status IS NOT NULL AND d2.status <> 'pending') AS n
-              FROM queue q2 WHERE q2.post_id = ANY(p_posts)) c
-     WHERE q.post_id = c.post_id;
-    -- no NOTIFY here: a notifying transaction holds the database's notify lock through
-    -- its commit, fsync included, and every other notifier (claims) queues behind it. The
-    -- client notifies after the commit, in a transaction that does not wait for the disk.
-END $$;
+"""
+    + _DECIDE
+    + r"""
 
 -- The next needs-review posts for a reviewer, in queue order: open (not decided by enough
 -- reviewers), not decided by them, not held by anyone else under a live lease.
@@ -212,6 +267,7 @@ BEGIN
     END IF;
 END $$;
 """
+)
 
 # v2: one decision in one round trip. ``copydesk_decide`` re-plans its statements at every
 # call (an array parameter: the generic plan is never chosen), ~0.3 ms of a ~0.7 ms call,
@@ -222,54 +278,11 @@ END $$;
 # a second transaction that does not wait for the disk (see the note in copydesk_decide
 # on the notify lock). CALL it in autocommit (a procedure that commits cannot run inside a
 # transaction block). The logic is copydesk_decide's for one post; tests/pg compare both.
-_V2 = r"""
-CREATE PROCEDURE copydesk_decide_one(
-    p_reviewer text, p_post text, p_status text, p_note text, p_sha text, p_request uuid,
-    p_time timestamptz,
-    INOUT o_status text DEFAULT NULL, INOUT o_note text DEFAULT NULL,
-    INOUT o_decided_at timestamptz DEFAULT NULL, INOUT o_sha text DEFAULT NULL,
-    INOUT o_seq bigint DEFAULT NULL)
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-BEGIN
-    PERFORM 1 FROM queue q WHERE q.post_id = p_post FOR UPDATE;
-    INSERT INTO decisions AS d
-        (post_id, reviewer, status, note, decided_at, content_sha256, spent_s, request)
-    VALUES (p_post, p_reviewer, p_status,
-            coalesce(p_note, (SELECT d0.note FROM decisions d0
-                               WHERE d0.post_id = p_post AND d0.reviewer = p_reviewer), ''),
-            coalesce(p_time, clock_timestamp()),
-            coalesce(p_sha, (SELECT p.sha256 FROM posts p WHERE p.id = p_post), ''),
-            (SELECT extract(epoch FROM clock_timestamp() - q.claimed_at)
-               FROM queue q WHERE q.post_id = p_post AND q.holder = p_reviewer),
-            p_request)
-    ON CONFLICT ON CONSTRAINT decisions_pkey DO UPDATE
-       SET status = excluded.status,
-           note = excluded.note,
-           decided_at = excluded.decided_at,
-           content_sha256 = excluded.content_sha256,
-           spent_s = excluded.spent_s,
-           request = excluded.request,
-           seq = nextval('change_seq'),
-           txid = pg_current_xact_id()
-    RETURNING d.status, d.note, d.decided_at, d.content_sha256, d.seq
-         INTO o_status, o_note, o_decided_at, o_sha, o_seq;
-    -- counted in a fresh snapshot, after the queue row lock (as copydesk_decide)
-    UPDATE queue q
-       SET reviews = c.n,
-           done = c.n >= (SELECT s.value::integer FROM settings s WHERE s.key = 'min_reviews')
-                  OR EXISTS (SELECT 1 FROM resolutions r WHERE r.post_id = q.post_id),
-           holder = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.holder END,
-           claimed_at = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.claimed_at END,
-           lease_until = CASE WHEN q.holder = p_reviewer THEN NULL ELSE q.lease_until END
-      FROM (SELECT count(*) AS n FROM decisions d2
-             WHERE d2.post_id = p_post
-               AND d2.status IS NOT NULL AND d2.status <> 'pending') c
-     WHERE q.post_id = p_post;
-    COMMIT;
-    PERFORM set_config('synchronous_commit', 'off', true);
-    PERFORM pg_notify('copydesk', 'decision');
-END $$;
+_V2 = (
+    r"""
+"""
+    + _DECIDE_ONE
+    + r"""
 
 -- The posts' large texts compressed with lz4, not pglz: the server's COPY of an import
 -- spent most of its time compressing (10,000 posts, 110 MB: 3.5-4.7 s -> 1.9 s, the
@@ -292,8 +305,31 @@ END $$;
 ALTER TABLE catalogs ADD COLUMN sha256 text
     GENERATED ALWAYS AS (encode(sha256(data), 'hex')) STORED;
 """
+)
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# v3: a note keeps the claim. Saving a note on a pending post released the reviewer's
+# claim as a decision does, so that the next reviewer could take the post being written
+# about; now a claim ends with the reviewer's decision only (a status other than pending).
+_RELEASED_BY_ANY_SAVE = "CASE WHEN q.holder = p_reviewer THEN"
+_RELEASED_BY_A_DECISION = (
+    "CASE WHEN q.holder = p_reviewer AND EXISTS (SELECT 1 FROM decisions d3"
+    " WHERE d3.post_id = q.post_id AND d3.reviewer = p_reviewer"
+    " AND d3.status IS NOT NULL AND d3.status <> 'pending') THEN"
+)
+
+
+def _keeping_claims_on_notes(definition: str) -> str:
+    # holder, claimed_at and lease_until: each released under the same condition
+    assert definition.count(_RELEASED_BY_ANY_SAVE) == 3, "the release clause moved"
+    replaced = definition.replace(_RELEASED_BY_ANY_SAVE, _RELEASED_BY_A_DECISION)
+    return replaced.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1).replace(
+        "CREATE PROCEDURE", "CREATE OR REPLACE PROCEDURE", 1
+    )
+
+
+_V3 = "\n\n".join(map(_keeping_claims_on_notes, (_DECIDE, _DECIDE_ONE)))
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 VERSION = len(MIGRATIONS)
 
 

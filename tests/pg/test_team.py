@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from storage import Status, Store, StoreError, samples_dir
+from storage import DecisionRequest, Status, Store, StoreError, samples_dir
 from storage.pg import PostgresStore, SchemaError, init_database
 from storage.pg.schema import MIGRATIONS, VERSION
 from storage.pg.store_base import POLL_S
@@ -78,6 +78,38 @@ def test_decision_releases_and_quitting_releases_all(opened):
     assert bob.team.claim_next(1) == [NEEDS_REVIEW[2]]  # first is decided, second held
     assert alice.team.release() == 1
     assert bob.team.claim_next(1) == [second]
+
+
+def test_a_note_keeps_the_claim_and_a_decision_ends_it(opened):
+    alice, bob = opened("alice"), opened("bob")
+    (first,) = alice.team.claim_next(1)
+    alice.set_review(first, "pending", note="checking the second code block")
+    bob.refresh()
+    assert bob.team.held_by_other(first).reviewer == "alice"  # still alice's to decide
+    assert bob.team.claim_next(1) != [first]
+    alice.set_reviews([DecisionRequest(first, Status.PENDING, "and the third")])  # many-post path
+    assert bob.team.claim(first) is None
+    assert {c.post_id: c.reviewer for c in bob.team.claims()}[first] == "alice"
+    alice.set_review(first, "changes_requested", note="and the third")
+    assert first not in {c.post_id for c in bob.team.claims()}  # decided: the claim ended
+
+
+def test_a_v2_database_migrates_to_notes_that_keep_claims(pg_server):
+    name, url = pg_server.fresh(migrated=False)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+            for number, migration in enumerate(MIGRATIONS[:2], 1):
+                conn.execute(migration)
+                conn.execute("INSERT INTO copydesk_schema (version) VALUES (%s)", (number,))
+        assert init_database(url) == (2, VERSION)
+        with PostgresStore.open(url, reviewer="alice") as alice:
+            alice.import_samples()
+            (first,) = alice.team.claim_next(1)
+            alice.set_review(first, "pending", note="a note only")
+            with PostgresStore.open(url, reviewer="bob") as bob:
+                assert bob.team.held_by_other(first).reviewer == "alice"
+    finally:
+        pg_server.drop(name)
 
 
 def test_lease_ends_and_renewal_keeps_it(opened):
