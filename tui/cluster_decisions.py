@@ -16,6 +16,7 @@ from storage.families import Inconsistency, KeepPlan, plan_keep
 from storage.session import DecisionOutcome, next_pending, plural
 from tui.consistency import conflict_question, conflicts
 from tui.screens.confirm import ConfirmScreen
+from tui.team import take_over_if_asked
 from tui.text import clean_line, clean_name
 from tui.workers import run_async
 
@@ -30,6 +31,14 @@ class ClusterDecisions:
 
     def _failed(self, title: str, exc: Exception) -> None:
         self.screen.notify(clean_line(str(exc)), title=title, severity="error", markup=False)
+
+    async def _may_take_over(self, post_ids: list[str], doing: str) -> bool:
+        """On a team store: posts others hold are taken over only when the reviewer says
+        so (tui/team.py)."""
+        refused = await take_over_if_asked(self.screen.app, self.gateway, post_ids, doing)
+        if refused is not None:
+            self.screen.say(refused)
+        return refused is None
 
     def _gone(self) -> bool:
         """The screen closed while the step ran: nothing to show."""
@@ -48,6 +57,8 @@ class ClusterDecisions:
         keeping its note (``u`` here or on the review screen undoes it)."""
         ids = [member.id for member in self.screen.clusters[index].members]
         gateway = self.gateway
+        if not await self._may_take_over(ids, f"mark them {status.label}"):
+            return
         try:
             outcome = await gateway.call(lambda store: gateway.decide(store, ids, status))
         except (StoreError, OSError) as exc:
@@ -70,6 +81,8 @@ class ClusterDecisions:
         """The consistency check and the write in one store hop; a conflict with a near
         duplicate asks first (no: nothing is saved)."""
         gateway, screen = self.gateway, self.screen
+        if not await self._may_take_over([post_id], f"mark it {status.label}"):
+            return
 
         def hop(store: ReviewStore) -> tuple[list[Inconsistency], DecisionOutcome | None]:
             found = conflicts(store, post_id, status)
@@ -131,6 +144,8 @@ class ClusterDecisions:
             f"it). {undo} undoes it."
         )
         if not await screen.app.push_screen_wait(ConfirmScreen(question)):
+            return
+        if not await self._may_take_over([post_id, *plan.rejected], "keep it"):
             return
         try:
             result = await gateway.call(lambda store: gateway.keep(store, post_id))

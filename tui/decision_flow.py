@@ -123,6 +123,9 @@ class DecisionFlow:
         the hop, which saves nothing when a near duplicate was decided the other way: the
         reviewer is asked first."""
         screen = self.screen
+        doing = f"mark {'them' if len(post_ids) > 1 else 'it'} {status.label}"
+        if not await screen.team.take_over_if_asked(post_ids, doing):
+            return
         gateway, query, limit = screen.gateway, screen.query_text, self._rows_limit()
         post_list = screen.post_list
         order, cursor = post_list.ids, post_list.cursor
@@ -135,6 +138,7 @@ class DecisionFlow:
         target = advance_after(order, cursor, post_ids, status_after, screen.team.skip())
         target_id = order[target] if target is not None else None
         if not check and target is not None and target != cursor:
+            screen.team.moved_to(target_id)
             post_list.move_to(target)
 
         Hop = tuple[list[Inconsistency], DecisionOutcome | None, QueueProgress | None, Rows | None]
@@ -168,6 +172,7 @@ class DecisionFlow:
         if check and target_id is not None and post_list.highlighted_id == start_id:
             index = post_list.index_of(target_id)
             if index is not None and index != post_list.cursor:
+                screen.team.moved_to(target_id)
                 post_list.move_to(index)
         post_list.set_statuses(dict.fromkeys(outcome.post_ids, status), {})
         if bulk:
@@ -220,6 +225,8 @@ class DecisionFlow:
         if row is None:
             return
         gateway, post_id = screen.gateway, row.id
+        if not await screen.team.take_over_if_asked([post_id], "write a note on it"):
+            return
         try:
             note = await gateway.call(lambda store: gateway.session.note_of(post_id))
         except (StoreError, OSError) as error:

@@ -2,6 +2,12 @@
 from the screen: hold the open post with a lease and renew it, pass over posts others
 hold (or this reviewer decided) in next-pending, mark held rows, release on quit.
 
+A screen holds one post: the one its cursor rests on (``CLAIM_AFTER_S``), given back when
+the cursor rests on another. A post the screen moved to by itself (the first pending, the
+next after a decision) that turns out held by someone else is passed over at once. Taking
+a post over is asked when the reviewer decides it or writes a note on it, never when the
+cursor merely reaches it (a question that comes by itself takes the next key typed).
+
 On a local store (``team`` None) every function here is a no-op. ``TeamFlow`` is the
 screen's side (store calls through its gateway, on the store thread); the functions are
 the rules. ``holder``/``skips`` read the team desk's last refresh, no query: they are
@@ -10,14 +16,19 @@ safe on the UI thread.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from storage import Claim, PostSummary, ReviewStore, TeamDesk
+from storage.session import next_pending
 from tui.text import clean_line
 from tui.workers import run_async
 
 if TYPE_CHECKING:
+    from textual.app import App
+
+    from tui.gateway import StoreGateway
     from tui.screens.review import ReviewScreen
 
 
@@ -43,11 +54,23 @@ def poll_seconds(store: HasTeam, local_seconds: float) -> float:
     return local_seconds if team_of(store) is None else TEAM_POLL_SECONDS
 
 
-def hold(store: ReviewStore, post_id: str) -> Claim | None:
-    """Claim the opened post for this reviewer when it is in the queue. Returns the
-    other reviewer's claim when someone else holds it (the screen asks before a steal)."""
+# The cursor rests this long on a post before it is claimed: a run of j presses claims
+# (and gives back) nothing on the way.
+CLAIM_AFTER_S = 0.15
+
+
+def hold(store: ReviewStore, post_id: str, give_back: str | None = None) -> Claim | None:
+    """Give back ``give_back`` (the post held before), then claim the opened post for this
+    reviewer when it is in the queue. Returns the other reviewer's claim when someone else
+    holds it."""
     team = team_of(store)
-    if team is None or not store.summary(post_id).needs_human_review:
+    if team is None:
+        return None
+    if give_back is not None and give_back != post_id:
+        mine = team.holder(give_back)
+        if mine is not None and mine.reviewer == team.reviewer:
+            team.release([give_back])
+    if not store.summary(post_id).needs_human_review:
         return None
     other = team.held_by_other(post_id)
     if other is not None:
@@ -59,10 +82,20 @@ def hold(store: ReviewStore, post_id: str) -> Claim | None:
     return None
 
 
-def steal(store: HasTeam, post_id: str) -> None:
+def held_by_others(store: HasTeam, post_ids: Sequence[str]) -> list[Claim]:
+    """The claims of other reviewers on ``post_ids`` (the desk's last refresh)."""
+    team = team_of(store)
+    if team is None:
+        return []
+    return [claim for post_id in post_ids if (claim := team.held_by_other(post_id))]
+
+
+def take_over(store: HasTeam, post_ids: Sequence[str]) -> None:
+    """Claim ``post_ids`` for this reviewer whoever holds them (asked first)."""
     team = team_of(store)
     if team is not None:
-        team.claim(post_id, steal=True)
+        for post_id in post_ids:
+            team.claim(post_id, steal=True)
 
 
 def renew(store: HasTeam, post_id: str | None) -> None:
@@ -98,10 +131,34 @@ def first_free_pending(rows: Sequence[PostSummary], store: HasTeam) -> int:
     )
 
 
-def steal_question(claim: Claim) -> str:
-    minutes = max(1, round(claim.expires_in_s / 60))
-    who = clean_line(claim.reviewer, max_chars=40)
-    return f"{who} holds this post ({minutes} min left on the lease). Take it over?"
+async def take_over_if_asked(
+    app: App[Any], gateway: StoreGateway, post_ids: Sequence[str], doing: str
+) -> str | None:
+    """Before ``doing`` (a decision or note) on ``post_ids``, in a worker: when others
+    hold some, ask, and take them over on yes. None: go on; else why nothing is saved."""
+    claims = held_by_others(gateway, post_ids)
+    if not claims:
+        return None
+    from tui.screens.confirm import ConfirmScreen
+
+    if not await app.push_screen_wait(ConfirmScreen(steal_question(claims, doing))):
+        if len(claims) > 1:
+            return "Nothing saved: others hold some of them"
+        return f"Nothing saved: {clean_line(claims[0].reviewer, max_chars=40)} holds it"
+    held = [claim.post_id for claim in claims]
+    await gateway.call(lambda store: take_over(store, held))
+    return None
+
+
+def steal_question(claims: Sequence[Claim], doing: str) -> str:
+    """The question before ``doing`` (e.g. "mark it approved") takes ``claims`` over."""
+    if len(claims) == 1:
+        minutes = max(1, round(claims[0].expires_in_s / 60))
+        who = clean_line(claims[0].reviewer, max_chars=40)
+        return f"{who} holds this post ({minutes} min left on the lease). Take it over and {doing}?"
+    holders = sorted({clean_line(c.reviewer, max_chars=24) for c in claims})
+    names = ", ".join(holders[:3]) + (f" and {len(holders) - 3} more" if len(holders) > 3 else "")
+    return f"{len(claims)} of these posts are held by {names}. Take them over and {doing}?"
 
 
 def row_note(store: HasTeam) -> RowNote | None:
@@ -127,13 +184,16 @@ def skip_of(store: HasTeam) -> Callable[[str], bool] | None:
 
 
 class TeamFlow:
-    """The review screen's team-store side: the open post claimed (asking before a
-    steal), its lease renewed as the screen polls."""
+    """The review screen's team-store side: the post under the cursor claimed (the one
+    held before given back), one the screen moved to that is held passed over, its lease
+    renewed as the screen polls, a take-over asked before a decision or note."""
 
     def __init__(self, screen: ReviewScreen) -> None:
         self.screen = screen
         self.gateway = screen.gateway  # .team: the desk's last refresh, safe to read here
         self.active = team_of(self.gateway) is not None
+        self._held: str | None = None  # the post this screen claimed last
+        self._moved_to: str | None = None  # the post the screen moved to by itself
 
     def poll_seconds(self, local_seconds: float) -> float:
         return poll_seconds(self.gateway, local_seconds)
@@ -148,28 +208,53 @@ class TeamFlow:
         """Whether the last change the screen polled was claims alone (see TeamDesk)."""
         return claims_only(self.gateway)
 
+    def moved_to(self, post_id: str | None) -> None:
+        """The screen put its cursor on ``post_id`` by itself (not the reviewer's key): if
+        someone holds it, the screen goes on to the next free pending post."""
+        self._moved_to = post_id
+
+    def held_by_others(self, post_ids: Sequence[str]) -> list[Claim]:
+        return held_by_others(self.gateway, post_ids)
+
+    async def take_over_if_asked(self, post_ids: Sequence[str], doing: str) -> bool:
+        """Before a decision or note on ``post_ids``; see ``take_over_if_asked``."""
+        refused = await take_over_if_asked(self.screen.app, self.gateway, post_ids, doing)
+        if refused is not None:
+            self.screen.flash = refused
+            return False
+        self.screen.post_list.refresh()
+        return True
+
     def opened(self, post_id: str) -> None:
         if self.active:
 
             async def hold_it() -> None:
+                await asyncio.sleep(CLAIM_AFTER_S)  # cancelled when the cursor moves on
                 await self._hold(post_id)
 
             run_async(self.screen, hold_it, group="team-hold", exclusive=True)
 
     async def _hold(self, post_id: str) -> None:
         screen = self.screen
-        held = await screen.gateway.call(lambda store: hold(store, post_id))
+        if post_id != screen.post_list.highlighted_id:
+            return
+        before = self._held
+        held = await screen.gateway.call(lambda store: hold(store, post_id, give_back=before))
+        self._held = post_id if held is None else None
         screen.post_list.refresh()  # a new claim shows in its row
         if held is None or post_id != screen.post_list.highlighted_id:
             return
-        from tui.screens.confirm import ConfirmScreen
+        if post_id == self._moved_to:  # reached by the screen, and someone has it: on
+            self._to_next_free()
 
-        async def answered(take: bool | None) -> None:
-            if take:
-                await screen.gateway.call(lambda store: steal(store, post_id))
-                screen.post_list.refresh()
-
-        screen.app.push_screen(ConfirmScreen(steal_question(held)), answered)
+    def _to_next_free(self) -> None:
+        post_list = self.screen.post_list
+        target = next_pending(post_list.ids, post_list.cursor, post_list.status_of_id, self.skip())
+        if target is not None and target != post_list.cursor:
+            self._moved_to = post_list.ids[target]
+            post_list.move_to(target)
+        else:
+            self._moved_to = None
 
     async def renew(self) -> None:
         if self.active:

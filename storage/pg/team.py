@@ -172,9 +172,24 @@ class PgTeamDesk:
         )
         row = row[0] if row else None
         if row is None:
+            self._learn_holder(post_id)
             return None
         self._holds[post_id] = (self.reviewer, time.monotonic() + lease)
         return Claim(post_id, self.reviewer, lease)
+
+    def _learn_holder(self, post_id: str) -> None:
+        """After a refused claim: who holds the post, known at once (not at the next
+        refresh), so that the screen can pass over it."""
+        rows = self._store._run(
+            lambda conn: conn.execute(
+                "SELECT holder, extract(epoch FROM lease_until - now())::float8 FROM queue"
+                " WHERE post_id = %s AND holder IS NOT NULL AND lease_until > now()",
+                (post_id,),
+            ).fetchall()
+        )
+        if rows:
+            holder, left = rows[0]
+            self._holds[post_id] = (holder, time.monotonic() + float(left))
 
     def renew(self, post_ids: Iterable[str], lease_s: float | None = None) -> None:
         """Extend this reviewer's leases on ``post_ids`` (the open post, while it is)."""

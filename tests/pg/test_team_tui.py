@@ -1,6 +1,7 @@
-"""The review screen on a team store: the open post is claimed, rows others hold say who
-and for how long, next-pending passes over them, a steal is asked first, quitting gives
-the claims back, another reviewer's decision shows within a second."""
+"""The review screen on a team store: the post under the cursor is claimed (the one
+before given back), rows others hold say who and for how long, next-pending passes over
+them, taking one over is asked before a decision or note, quitting gives the claims back,
+another reviewer's decision shows within a second."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from storage.analysis import worker_pool
 from storage.pg import PostgresStore, importing
 from tui.app import create_app
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.note import NoteScreen
 from tui.widgets.post_list import PostList, detail_text
 
 POSTS = 40  # more rows than the 100x30 screen shows (two lines a row)
@@ -48,7 +50,7 @@ async def wait_until(pilot, check, seconds: float = 10.0) -> None:
         await pilot.pause(0.05)
 
 
-async def test_team_screen_claims_marks_skips_and_asks_before_a_steal(queue_url, tmp_path):
+async def test_team_screen_claims_marks_skips_and_asks_before_taking_over(queue_url, tmp_path):
     alice = PostgresStore.open(queue_url, reviewer="alice")
     bob = PostgresStore.open(queue_url, reviewer="bob")
     try:
@@ -69,12 +71,28 @@ async def test_team_screen_claims_marks_skips_and_asks_before_a_steal(queue_url,
             await wait_until(pilot, lambda: post_list.highlighted_id == ids[2])
             assert alice.status_of(ids[0]) == "approved"
             assert alice.team.holder(ids[0]) is None  # the decision released it
-            # opening bob's post asks first; "no" leaves it with bob
+            # reaching bob's post asks nothing (a question that comes by itself takes the
+            # next key typed); deciding it asks first, and "no" saves nothing
+            await wait_until(pilot, lambda: alice.team.holder(ids[2]) is not None)
             post_list.move_to(1)
+            await wait_until(pilot, lambda: alice.team.holder(ids[2]) is None)  # given back
+            assert not isinstance(app.screen, ConfirmScreen)
+            await pilot.press("x")
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert "bob holds this post" in str(app.screen.query_one("#confirm-question").render())
             await pilot.press("escape")
             await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
-            assert bob.team.claims()[0].reviewer == "bob"
+            assert alice.status_of(ids[1]) == "pending"
+            assert {c.post_id: c.reviewer for c in bob.team.claims()}[ids[1]] == "bob"
+            # a note asks too; "yes" takes the post over, and the note keeps it hers
+            await pilot.press("n")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
+            await pilot.press(*"see the diagram", "ctrl+s")
+            await wait_until(pilot, lambda: alice.review(ids[1]) is not None)
+            assert alice.review(ids[1]).note == "see the diagram"
+            assert {c.post_id: c.reviewer for c in bob.team.claims()}[ids[1]] == "alice"
             # bob decides a post: alice's list shows it within a second
             bob.set_review(ids[5], "rejected")
             start = time.monotonic()
@@ -89,7 +107,7 @@ async def test_team_screen_claims_marks_skips_and_asks_before_a_steal(queue_url,
             assert time.monotonic() - start < 1.2
     finally:
         alice.team.release()  # what run_app does on quit
-        assert {c.reviewer for c in bob.team.claims()} == {"bob"}
+        assert bob.team.claims() == []  # bob's one post was taken over, then given back
         alice.close()
         bob.close()
 
@@ -127,3 +145,38 @@ def _refreshed(gateway) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+async def test_a_post_taken_a_moment_before_the_screen_opened_is_passed_over(queue_url, tmp_path):
+    # bob claims the first post without a notification (as a claim alice's client has not
+    # heard of yet): her screen opens on it, her claim is refused, and it moves on to the
+    # next free post by itself, asking nothing
+    import psycopg
+
+    alice = PostgresStore.open(queue_url, reviewer="alice")
+    try:
+        ids = alice.search_ids("", None)
+        with psycopg.connect(queue_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE queue SET holder = 'bob', claimed_at = now(),"
+                " lease_until = now() + interval '10 minutes' WHERE post_id = %s",
+                (ids[0],),
+            )
+        app = create_app(alice, config_dir=tmp_path / "config")
+        async with app.run_test(size=(100, 30)) as pilot:
+            post_list = app.screen.query_one(PostList)
+            await wait_until(pilot, lambda: post_list.highlighted_id == ids[1])
+            await wait_until(pilot, lambda: alice.team.holder(ids[1]) is not None)
+            assert alice.team.holder(ids[1]).reviewer == "alice"
+            assert not isinstance(app.screen, ConfirmScreen)
+            holders = {c.post_id: c.reviewer for c in alice.team.claims()}
+            assert holders == {ids[0]: "bob", ids[1]: "alice"}
+            # resting on posts one after another holds the last one only
+            for index in (2, 3):
+                post_list.move_to(index)
+                await wait_until(pilot, lambda i=index: alice.team.holder(ids[i]) is not None)
+            holders = {c.post_id: c.reviewer for c in alice.team.claims()}
+            assert holders == {ids[0]: "bob", ids[3]: "alice"}
+    finally:
+        alice.team.release()
+        alice.close()

@@ -196,6 +196,7 @@ class ReviewScreen(Screen[None]):
             statuses = {row.id: Status(row.status) for row in rows.rows}
             skip = self.team.skip()
             first = next_pending(ids, len(ids) - 1, statuses.__getitem__, skip) if ids else None
+            self.team.moved_to(ids[first or 0] if ids else None)
             self.apply_rows(query, rows, select_index=first or 0)
         else:
             self.apply_rows(query, rows, select_id=select_id, select_index=select_index)
