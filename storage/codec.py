@@ -87,10 +87,11 @@ class Writer:
 class Reader:
     """Reads a container written by ``Writer.finish``; ``data`` is its JSON document."""
 
-    def __init__(self, raw: bytes, kind: str, version: int) -> None:
-        if len(raw) < len(MAGIC) + _LENGTH.size + _CRC.size or not raw.startswith(MAGIC):
+    def __init__(self, raw: builtins.bytes | memoryview, kind: str, version: int) -> None:
+        raw = memoryview(raw)  # slices of it are not copies
+        if len(raw) < len(MAGIC) + _LENGTH.size + _CRC.size or raw[: len(MAGIC)] != MAGIC:
             raise CodecError("not a copydesk cache file")
-        body, (crc,) = memoryview(raw)[: -_CRC.size], _CRC.unpack(raw[-_CRC.size :])
+        body, (crc,) = raw[: -_CRC.size], _CRC.unpack(raw[-_CRC.size :])
         if zlib.crc32(body) != crc:
             raise CodecError("checksum mismatch (damaged)")
         (length,) = _LENGTH.unpack_from(raw, len(MAGIC))

@@ -161,6 +161,11 @@ class PostQueries(Protocol):
 
     def progress(self) -> QueueProgress: ...
 
+    def warm_up(self) -> None:
+        """Load what searches need beyond the first screen (the search index), so that the
+        first one does not wait for it; a screen calls it once its first rows show."""
+        ...
+
     # similarity (needs import phase 2; ``DerivedPendingError`` until then)
 
     def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]: ...

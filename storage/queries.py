@@ -66,6 +66,9 @@ class CatalogStore:
     def progress(self) -> QueueProgress:
         return self._catalog().progress(self._decisions())
 
+    def warm_up(self) -> None:
+        self._catalog().warm_up()
+
     # -- similarity -------------------------------------------------------------------
 
     def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]:

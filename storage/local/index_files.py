@@ -25,7 +25,7 @@ from ..jsonstore import atomic_write_bytes
 from .layout import Layout
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
+    from ..catalog import Catalog, RebuildSearch
 
 Warn = Callable[[str], None]
 
@@ -65,8 +65,11 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def read_catalog(layout: Layout, generation: int, warn: Warn) -> Catalog | None:
-    """The catalog of ``generation``, None when it is missing, stale or damaged."""
+def read_catalog(
+    layout: Layout, generation: int, warn: Warn, rebuild: RebuildSearch | None = None
+) -> Catalog | None:
+    """The catalog of ``generation``, None when it is missing, stale or damaged (its
+    search index is checked on first use: ``rebuild``, see ``Catalog.from_bytes``)."""
     from ..catalog import Catalog
 
     path = index_path(layout, generation)
@@ -81,7 +84,7 @@ def read_catalog(layout: Layout, generation: int, warn: Warn) -> Catalog | None:
             raise CodecError("no stamp line")
         if stamp.get("code") != code_fingerprint():
             return None  # built by other code: rebuilt for this one, nothing is wrong
-        return Catalog.from_bytes(raw[stamp_end + 1 :])
+        return Catalog.from_bytes(memoryview(raw)[stamp_end + 1 :], rebuild)
     except (CodecError, orjson.JSONDecodeError) as exc:
         warn(f"{path}: damaged ({exc}); rebuilding it from the post segments")
         return None

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the catalog and the import load on first use: a one-post co
     import filelock
 
     from ..catalog import Catalog
+    from ..search_index import SearchIndex
 
 LOCK_TIMEOUT_S = 30
 
@@ -115,7 +116,12 @@ class LocalStoreBase(CatalogStore):
         generation = self._shelf.state.generation
         if self._loaded is not None and self._loaded_generation == generation:
             return self._loaded
-        catalog = index_files.read_catalog(self.layout, generation, self._warn)
+        catalog = index_files.read_catalog(
+            self.layout,
+            generation,
+            self._warn,
+            lambda why: self._search_from_segments(generation, why),
+        )
         if catalog is None or set(catalog.rows.ids) != self._shelf.state.locations.keys():
             catalog = self._rebuild_catalog()
             if self._writable and generation:
@@ -123,6 +129,15 @@ class LocalStoreBase(CatalogStore):
                 index_files.write_near_dups(self.layout, generation, catalog)
         self._loaded, self._loaded_generation = catalog, generation
         return catalog
+
+    def _search_from_segments(self, generation: int, why: str) -> SearchIndex:
+        """The search index again, when the one read turned out damaged on first use; the
+        file is removed, so that the next open writes a sound one."""
+        path = index_files.index_path(self.layout, generation)
+        self._warn(f"{path}: damaged ({why}); rebuilding it from the post segments")
+        if self._writable:
+            path.unlink(missing_ok=True)
+        return self._rebuild_catalog().search_index
 
     def _rebuild_catalog(self) -> Catalog:
         """The catalog from the post segments (the store of record), segment by segment

@@ -17,6 +17,7 @@ from ..errors import StoreError
 from ..models import Review
 from ..queries import CatalogStore
 from ..reviews import reviewer_name
+from ..search_index import SearchIndex
 from . import catalog_cache, schema
 from .connection import Link
 from .decisions import DecisionBook, DecisionRow
@@ -181,7 +182,7 @@ class PgStoreBase(CatalogStore):
         data = catalog_cache.load(digest, size)
         if data is not None:
             try:
-                return Catalog.from_bytes(data)
+                return Catalog.from_bytes(data, self._search_from_posts)
             except Exception:  # another copydesk version's: the server's bytes decide
                 pass
         # binary: the bytea as is, not hex text twice its size (10k posts: 0.40 -> 0.09 s)
@@ -191,11 +192,19 @@ class PgStoreBase(CatalogStore):
             ).fetchone()
         data = row[0] if row else b""
         try:
-            catalog = Catalog.from_bytes(data)
+            catalog = Catalog.from_bytes(data, self._search_from_posts)
         except Exception:  # written by another copydesk version: rebuild from the posts
             return self._entries_catalog(conn)
         catalog_cache.store(digest, data)
         return catalog
+
+    def _search_from_posts(self, why: str) -> SearchIndex:
+        """The search index again from the posts' index entries, when the catalog's turned
+        out damaged on first use (its bytes passed their digest: the server holds them so)."""
+        self._warn(
+            f"{self._link.location}: the team catalog's search index is damaged ({why}); rebuilding it from the posts"
+        )
+        return self._run(self._entries_catalog).search_index
 
     def _entries_catalog(self, conn: psycopg.Connection) -> Catalog:
         entries = []

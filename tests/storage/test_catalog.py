@@ -154,7 +154,6 @@ def test_a_rewritten_catalog_with_nothing_changed_reads_back(entries):
         _set(("rows", "hint_codes"), 0, [["nested"]]),
         _set(("rows", "ids"), 5, 5),
         _set(("rows", "titles"), 2, None),
-        _set(("search", "ids"), 1, ["x"]),
     ],
 )
 def test_a_catalog_with_intact_bytes_but_wrong_types_is_refused(entries, edit):
@@ -175,3 +174,75 @@ def test_near_duplicate_hints_are_those_of_the_similar_posts_above_the_threshold
     for post_id in catalog.ids():
         plain = [s for s in catalog.similar(post_id, 10) if s.score >= NEAR_DUPLICATE_THRESHOLD]
         assert catalog.near_duplicate_hints(post_id) == near_duplicate_hints(plain)
+
+
+def _with_search_edited(catalog: Catalog, edit) -> bytes:
+    """``catalog.to_bytes()`` with its search index's JSON edited and valid checksums
+    (catalog.py ``to_parts``, with the edit)."""
+    from storage import catalog as catalog_module
+    from storage.codec import Writer
+
+    writer, inner = Writer(), Writer()
+    search = catalog.search_index.to_data(inner)
+    edit(search)
+    data = {
+        "rows": catalog.rows.to_data(writer),
+        "search": writer.bytes(
+            inner.finish(catalog_module.SEARCH_KIND, catalog_module.SEARCH_VERSION, search)
+        ),
+        "similarity": catalog._similarity.to_state(),
+        "pending": [],
+    }
+    return writer.finish(catalog_module.CACHE_KIND, catalog_module.CACHE_VERSION, data)
+
+
+def _search_ids_wrong(search: dict) -> None:
+    search["ids"][1] = ["x"]
+
+
+def test_the_search_index_is_decoded_on_first_use_and_refused_then(entries):
+    from storage.catalog import DamagedIndexError
+
+    built = Catalog.build(entries[:20])
+    again = Catalog.from_bytes(built.to_bytes())
+    assert again._search_index is None  # the first screen needs none of it
+    assert again.search_ids("", 5, {}) == built.search_ids("", 5, {})  # nor does the queue
+    assert again._search_index is None
+    assert again.search_ids("kubernetes", None, {}) == built.search_ids("kubernetes", None, {})
+    crafted = Catalog.from_bytes(_with_search_edited(built, _search_ids_wrong))
+    assert crafted.ids() == built.ids()  # the rows are sound
+    with pytest.raises(DamagedIndexError, match="search index is damaged"):
+        crafted.search_ids("kubernetes", None, {})
+    told: list[str] = []
+
+    def rebuild(why: str):
+        told.append(why)
+        return built.search_index
+
+    mended = Catalog.from_bytes(_with_search_edited(built, _search_ids_wrong), rebuild)
+    assert mended.search_ids("kubernetes", None, {}) == built.search_ids("kubernetes", None, {})
+    assert told == ["search index: bad ids"]
+
+
+def test_a_store_whose_search_index_is_refused_on_first_use_rebuilds_it(tmp_path, corpus):
+    from storage.local import index_files
+
+    db = tmp_path / "s.json"
+    with Store.open(db) as store:
+        store.import_paths([corpus])
+        expected = store.search_ids("kubernetes", None)
+        generation = store._shelf.state.generation
+        catalog = store._catalog()
+    assert expected
+    path = index_files.index_path(store.layout, generation)
+    stamp = path.read_bytes().split(b"\n", 1)[0]
+    path.write_bytes(stamp + b"\n" + _with_search_edited(catalog, _search_ids_wrong))
+    warnings: list[str] = []
+    with Store.open(db, warn=warnings.append) as store:
+        assert store.search_ids("", 3)  # the queue: rows only, nothing refused yet
+        assert warnings == []
+        assert store.search_ids("kubernetes", None) == expected
+    assert len(warnings) == 1 and "damaged" in warnings[0] and str(path) in warnings[0]
+    with Store.open(db, warn=warnings.append) as store:  # written sound again
+        assert store.search_ids("kubernetes", None) == expected
+    assert len(warnings) == 1

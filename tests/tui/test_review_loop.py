@@ -498,3 +498,30 @@ async def test_the_list_says_which_key_loads_every_row(many_store, make_app, set
         await pilot.press("E")  # and that key does load every row, then goes to the last
         await settle(pilot)
         assert post_list.row_count == MANY_POSTS and post_list.cursor == MANY_POSTS - 1
+
+
+async def test_the_search_index_is_decoded_after_the_first_screen_ahead_of_a_search(
+    many_db, make_app, settle
+):
+    # the first screen needs the rows only; the search index (0.4 s at 100,000 posts) is
+    # decoded once it is drawn, so that "/" does not wait for it
+    import time
+
+    store = Store.open(many_db)
+    try:
+        app = make_app(store)
+        async with app.run_test(size=SIZE) as pilot:
+            post_list = app.screen.post_list
+            while post_list.row_count == 0:
+                await pilot.pause(0.01)
+            assert store._catalog()._search_index is None  # rows shown without it
+            deadline = time.monotonic() + 10
+            while store._catalog()._search_index is None:
+                assert time.monotonic() < deadline, "the search index was never decoded"
+                await pilot.pause(0.05)
+            await settle(pilot)
+            await pilot.press("slash", *"kubernetes", "enter")
+            await settle(pilot)
+            assert post_list.ids == store.search_ids("kubernetes", None)[: post_list.row_count]
+    finally:
+        store.close()
