@@ -32,9 +32,22 @@ CHANNEL = "copydesk"
 IMPORT_LOCK = 0x636F7079  # "copy"
 MIGRATION_LOCK = 0x636F7078
 
+# A reviewer's decision replacing their earlier one on the post (both below).
+_DECISION_REPLACES = r"""    ON CONFLICT ON CONSTRAINT decisions_pkey DO UPDATE
+       SET status = excluded.status,
+           note = excluded.note,
+           decided_at = excluded.decided_at,
+           content_sha256 = excluded.content_sha256,
+           spent_s = excluded.spent_s,
+           request = excluded.request,
+           seq = nextval('change_seq'),
+           txid = pg_current_xact_id()
+"""
+
 # The decision function and procedure as migrations 1 and 2 made them (what they do: the
 # SQL comments in _V1, the note before _V2); v3 replaces both with one change.
-_DECIDE = r"""CREATE FUNCTION copydesk_decide(
+_DECIDE = (
+    r"""CREATE FUNCTION copydesk_decide(
     p_reviewer text, p_posts text[], p_statuses text[], p_notes text[], p_shas text[],
     p_request uuid, p_times timestamptz[] DEFAULT NULL
 ) RETURNS TABLE (post_id text, reviewer text, status text, note text, decided_at timestamptz,
@@ -59,16 +72,9 @@ BEGIN
       FROM unnest(p_posts, p_statuses, p_notes, p_shas,
                   coalesce(p_times, array_fill(NULL::timestamptz, ARRAY[cardinality(p_posts)])))
            AS i(post_id, status, note, sha, at)
-    ON CONFLICT ON CONSTRAINT decisions_pkey DO UPDATE
-       SET status = excluded.status,
-           note = excluded.note,
-           decided_at = excluded.decided_at,
-           content_sha256 = excluded.content_sha256,
-           spent_s = excluded.spent_s,
-           request = excluded.request,
-           seq = nextval('change_seq'),
-           txid = pg_current_xact_id()
-    RETURNING d.post_id, d.reviewer, d.status, d.note, d.decided_at, d.content_sha256, d.seq;
+"""
+    + _DECISION_REPLACES
+    + r"""    RETURNING d.post_id, d.reviewer, d.status, d.note, d.decided_at, d.content_sha256, d.seq;
     UPDATE queue q
        SET reviews = c.n,
            done = c.n >= v_min OR EXISTS (SELECT 1 FROM resolutions r WHERE r.post_id = q.post_id),
@@ -85,8 +91,10 @@ BEGIN
     -- its commit, fsync included, and every other notifier (claims) queues behind it. The
     -- client notifies after the commit, in a transaction that does not wait for the disk.
 END $$;"""
+)
 
-_DECIDE_ONE = r"""CREATE PROCEDURE copydesk_decide_one(
+_DECIDE_ONE = (
+    r"""CREATE PROCEDURE copydesk_decide_one(
     p_reviewer text, p_post text, p_status text, p_note text, p_sha text, p_request uuid,
     p_time timestamptz,
     INOUT o_status text DEFAULT NULL, INOUT o_note text DEFAULT NULL,
@@ -106,16 +114,9 @@ BEGIN
             (SELECT extract(epoch FROM clock_timestamp() - q.claimed_at)
                FROM queue q WHERE q.post_id = p_post AND q.holder = p_reviewer),
             p_request)
-    ON CONFLICT ON CONSTRAINT decisions_pkey DO UPDATE
-       SET status = excluded.status,
-           note = excluded.note,
-           decided_at = excluded.decided_at,
-           content_sha256 = excluded.content_sha256,
-           spent_s = excluded.spent_s,
-           request = excluded.request,
-           seq = nextval('change_seq'),
-           txid = pg_current_xact_id()
-    RETURNING d.status, d.note, d.decided_at, d.content_sha256, d.seq
+"""
+    + _DECISION_REPLACES
+    + r"""    RETURNING d.status, d.note, d.decided_at, d.content_sha256, d.seq
          INTO o_status, o_note, o_decided_at, o_sha, o_seq;
     -- counted in a fresh snapshot, after the queue row lock (as copydesk_decide)
     UPDATE queue q
@@ -133,6 +134,7 @@ BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     PERFORM pg_notify('copydesk', 'decision');
 END $$;"""
+)
 
 _V1 = (
     r"""
