@@ -124,8 +124,10 @@ class DecisionFlow:
         reviewer is asked first."""
         screen = self.screen
         doing = f"mark {'them' if len(post_ids) > 1 else 'it'} {status.label}"
-        if not await screen.team.take_over_if_asked(post_ids, doing):
+        taken = await screen.team.ask_take_over(post_ids, doing)
+        if taken is None:
             return
+        await screen.team.take_over(taken)
         gateway, query, limit = screen.gateway, screen.query_text, self._rows_limit()
         post_list = screen.post_list
         order, cursor = post_list.ids, post_list.cursor
@@ -225,7 +227,8 @@ class DecisionFlow:
         if row is None:
             return
         gateway, post_id = screen.gateway, row.id
-        if not await screen.team.take_over_if_asked([post_id], "write a note on it"):
+        taken = await screen.team.ask_take_over([post_id], "write a note on it")
+        if taken is None:
             return
         try:
             note = await gateway.call(lambda store: gateway.session.note_of(post_id))
@@ -234,8 +237,9 @@ class DecisionFlow:
             return
         text = await screen.app.push_screen_wait(NoteScreen(row.title, note))
         if text is None or text == note:
-            return
+            return  # nothing written: nothing taken over either
         try:
+            await screen.team.take_over(taken)
             await gateway.call(lambda store: gateway.save_note(store, post_id, text))
         except (StoreError, OSError) as error:
             screen.notify(f"note not saved: {error}", severity="error", markup=False)

@@ -131,29 +131,44 @@ def first_free_pending(rows: Sequence[PostSummary], store: HasTeam) -> int:
     )
 
 
-async def take_over_if_asked(
-    app: App[Any], gateway: StoreGateway, post_ids: Sequence[str], doing: str
-) -> str | None:
-    """Before ``doing`` (a decision or note) on ``post_ids``, in a worker: when others
-    hold some, ask, and take them over on yes. None: go on; else why nothing is saved."""
+async def ask_take_over(
+    app: App[Any], gateway: HasTeam, post_ids: Sequence[str], doing: str
+) -> tuple[list[str], str | None]:
+    """Before ``doing`` (a decision or note) on ``post_ids``, in a worker: when others hold
+    some, ask. Returns the posts to take over (``take_over``, just before the write) and
+    None, or ``[]`` and why nothing is to be saved."""
     claims = held_by_others(gateway, post_ids)
     if not claims:
-        return None
+        return [], None
     from tui.screens.confirm import ConfirmScreen
 
     if not await app.push_screen_wait(ConfirmScreen(steal_question(claims, doing))):
         if len(claims) > 1:
-            return "Nothing saved: others hold some of them"
-        return f"Nothing saved: {clean_line(claims[0].reviewer, max_chars=40)} holds it"
-    held = [claim.post_id for claim in claims]
-    await gateway.call(lambda store: take_over(store, held))
-    return None
+            return [], "Nothing saved: others hold some of them"
+        return [], f"Nothing saved: {clean_line(claims[0].reviewer, max_chars=40)} holds it"
+    return [claim.post_id for claim in claims], None
+
+
+async def take_over_if_asked(
+    app: App[Any], gateway: StoreGateway, post_ids: Sequence[str], doing: str
+) -> str | None:
+    """``ask_take_over``, then the posts taken over at once. None: go on; else why nothing
+    is saved."""
+    held, refused = await ask_take_over(app, gateway, post_ids, doing)
+    if held:
+        await gateway.call(lambda store: take_over(store, held))
+    return refused
+
+
+def minutes_left(claim: Claim) -> int:
+    """Whole minutes left on a lease, as the rows and the question say them."""
+    return max(0, int(claim.expires_in_s // 60))
 
 
 def steal_question(claims: Sequence[Claim], doing: str) -> str:
     """The question before ``doing`` (e.g. "mark it approved") takes ``claims`` over."""
     if len(claims) == 1:
-        minutes = max(1, round(claims[0].expires_in_s / 60))
+        minutes = minutes_left(claims[0])
         who = clean_line(claims[0].reviewer, max_chars=40)
         return f"{who} holds this post ({minutes} min left on the lease). Take it over and {doing}?"
     holders = sorted({clean_line(c.reviewer, max_chars=24) for c in claims})
@@ -172,7 +187,7 @@ def row_note(store: HasTeam) -> RowNote | None:
         if claim is None:
             return None
         who = "you" if claim.reviewer == team.reviewer else clean_line(claim.reviewer, max_chars=24)
-        return f"held by {who}, {max(0, int(claim.expires_in_s // 60))}m left"
+        return f"held by {who}, {minutes_left(claim)}m left"
 
     return note
 
@@ -216,14 +231,28 @@ class TeamFlow:
     def held_by_others(self, post_ids: Sequence[str]) -> list[Claim]:
         return held_by_others(self.gateway, post_ids)
 
-    async def take_over_if_asked(self, post_ids: Sequence[str], doing: str) -> bool:
-        """Before a decision or note on ``post_ids``; see ``take_over_if_asked``."""
-        refused = await take_over_if_asked(self.screen.app, self.gateway, post_ids, doing)
+    async def ask_take_over(self, post_ids: Sequence[str], doing: str) -> list[str] | None:
+        """Before a decision or note on ``post_ids`` (see ``ask_take_over``): the posts to
+        take over (``take_over`` them just before the write), or None when the reviewer
+        said no (the status bar says nothing is saved)."""
+        held, refused = await ask_take_over(self.screen.app, self.gateway, post_ids, doing)
         if refused is not None:
             self.screen.flash = refused
-            return False
+            return None
+        return held
+
+    async def take_over(self, post_ids: Sequence[str]) -> None:
+        if not post_ids:
+            return
+        held = list(post_ids)
+
+        def taking(store: ReviewStore) -> None:
+            take_over(store, held)
+            if len(held) == 1:  # the open post: this screen's, given back when it moves on
+                self._held = held[0]
+
+        await self.screen.gateway.call(taking)
         self.screen.post_list.refresh()
-        return True
 
     def opened(self, post_id: str) -> None:
         if self.active:
@@ -234,17 +263,23 @@ class TeamFlow:
 
             run_async(self.screen, hold_it, group="team-hold", exclusive=True)
 
+    def _hold_on_store(self, store: ReviewStore, post_id: str) -> Claim | None:
+        """On the store thread, where each call runs to its end (a cancelled worker's
+        claim is still made): the post held before given back, this one held."""
+        held = hold(store, post_id, give_back=self._held)
+        self._held = post_id if held is None else None
+        return held
+
     async def _hold(self, post_id: str) -> None:
         screen = self.screen
         if post_id != screen.post_list.highlighted_id:
             return
-        before = self._held
-        held = await screen.gateway.call(lambda store: hold(store, post_id, give_back=before))
-        self._held = post_id if held is None else None
+        held = await screen.gateway.call(lambda store: self._hold_on_store(store, post_id))
         screen.post_list.refresh()  # a new claim shows in its row
+        moved_here, self._moved_to = self._moved_to == post_id, None  # one look, then gone
         if held is None or post_id != screen.post_list.highlighted_id:
             return
-        if post_id == self._moved_to:  # reached by the screen, and someone has it: on
+        if moved_here:  # reached by the screen, and someone has it: on
             self._to_next_free()
 
     def _to_next_free(self) -> None:
