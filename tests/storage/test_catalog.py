@@ -149,9 +149,12 @@ def test_a_rewritten_catalog_with_nothing_changed_reads_back(entries):
 @pytest.mark.parametrize(
     "edit",
     [
-        _set(("rows", "hint_codes"), 3, [1]),  # a code that is not a text
-        _set(("rows", "hint_codes"), 3, "placeholder_image"),  # not a list of codes
-        _set(("rows", "hint_codes"), 0, [["nested"]]),
+        _set(("rows", "hint_codes", "combinations"), 0, [1]),  # a code that is not a text
+        _set(("rows", "hint_codes", "combinations"), 0, "placeholder_image"),  # not a list
+        _set(("rows", "hint_codes", "combinations"), 0, [["nested"]]),
+        lambda data: data["rows"]["hint_codes"]["combinations"].clear(),  # numbers of none
+        _set(("similarity",), "ids", "not a list"),
+        _set(("similarity",), "units", {"$blob": 0}),  # the needs-review bytes, not I
         _set(("rows", "ids"), 5, 5),
         _set(("rows", "titles"), 2, None),
     ],
@@ -190,7 +193,7 @@ def _with_search_edited(catalog: Catalog, edit) -> bytes:
         "search": writer.bytes(
             inner.finish(catalog_module.SEARCH_KIND, catalog_module.SEARCH_VERSION, search)
         ),
-        "similarity": catalog._similarity.to_state(),
+        "similarity": catalog._similarity.to_data(writer),
         "pending": [],
     }
     return writer.finish(catalog_module.CACHE_KIND, catalog_module.CACHE_VERSION, data)

@@ -444,3 +444,17 @@ def test_lsh_candidates_of_a_few_queries_are_those_of_every_post(monkeypatch, bu
         queries = rng.sample(live, size)
         few = index._lsh_candidates(queries, live)
         assert few == {q: every[q] for q in queries if q in every}
+
+
+def test_the_catalog_files_data_reads_back_as_the_state_does(seed_posts, near_copy):
+    # to_data (blobs, for the catalog file) and to_state (JSON-ready, for pool workers)
+    from storage.codec import Reader, Writer
+
+    index = index_of(_corpus(seed_posts, near_copy))
+    index.remove_many([COPY_004])  # a removed slot: both compact it away
+    writer = Writer()
+    raw = writer.finish("t", 1, index.to_data(writer))
+    reader = Reader(raw, "t", 1)
+    again = SimilarityIndex.from_data(reader, reader.data)
+    assert again.to_state() == index.to_state()
+    assert neighbours(again) == neighbours(index)
