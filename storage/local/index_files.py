@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -65,9 +65,14 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+class CatalogFile(NamedTuple):
+    catalog: Catalog
+    posts_digest: str | None  # shelf.posts_digest of its posts (None: not recorded)
+
+
 def read_catalog(
     layout: Layout, generation: int, warn: Warn, rebuild: RebuildSearch | None = None
-) -> Catalog | None:
+) -> CatalogFile | None:
     """The catalog of ``generation``, None when it is missing, stale or damaged (its
     search index is checked on first use: ``rebuild``, see ``Catalog.from_bytes``)."""
     from ..catalog import Catalog
@@ -84,14 +89,24 @@ def read_catalog(
             raise CodecError("no stamp line")
         if stamp.get("code") != code_fingerprint():
             return None  # built by other code: rebuilt for this one, nothing is wrong
-        return Catalog.from_bytes(memoryview(raw)[stamp_end + 1 :], rebuild)
+        digest = stamp.get("posts")
+        catalog = Catalog.from_bytes(memoryview(raw)[stamp_end + 1 :], rebuild)
+        return CatalogFile(catalog, digest if isinstance(digest, str) else None)
     except (CodecError, orjson.JSONDecodeError) as exc:
         warn(f"{path}: damaged ({exc}); rebuilding it from the post segments")
         return None
 
 
 def write_catalog(layout: Layout, generation: int, catalog: Catalog) -> None:
-    stamp = orjson.dumps({"generation": generation, "code": code_fingerprint()})
+    from .shelf import posts_digest
+
+    stamp = orjson.dumps(
+        {
+            "generation": generation,
+            "code": code_fingerprint(),
+            "posts": posts_digest(catalog.rows.ids),
+        }
+    )
     parts = [stamp + b"\n", *catalog.to_parts()]
     atomic_write_bytes(index_path(layout, generation), parts, keep_backup=False)
 

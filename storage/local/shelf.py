@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, KeysView, Mapping
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -339,6 +339,9 @@ class PostShelf:
         self._starts: list[int] = []
         self._signature: tuple[int, int, int] | None = None
         self.adopted = False  # load() took in posts of segments the shelf did not name
+        # posts_digest of the shelf's posts as committed (None: a shelf written before it
+        # was recorded, or one that took posts back in)
+        self.posts_digest: str | None = None
         self._segments: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._hints: OrderedDict[int, dict[str, Any]] = OrderedDict()
 
@@ -369,10 +372,14 @@ class PostShelf:
                 "kept)",
             )
         state = _state_of(data, path) if data is not None else ShelfState()
+        digest = data["shelf"]["1"].get("posts_digest") if data is not None else None
+        self.posts_digest = digest if isinstance(digest, str) else None
         self.adopted = False
         if recovered:
             adopted = self._adopt_orphans(state)
             self.adopted = adopted is not state
+            if self.adopted:
+                self.posts_digest = None
             state = adopted
         self._take(state)
         return self.state
@@ -486,6 +493,7 @@ class PostShelf:
                     "next_segment": state.next_segment,
                     "segments": [[s.number, s.first_doc_id, s.last_doc_id] for s in state.segments],
                     "posts": len(state.locations),
+                    "posts_digest": (digest := posts_digest(state.locations)),
                     **(
                         {"derived_pending": state.derived_pending}
                         if state.derived_pending is not None
@@ -503,6 +511,7 @@ class PostShelf:
             # done to the file in place must not reach its backup)
             write_json(backup_path(path), data, keep_backup=False)
         self._signature = _signature(path)
+        self.posts_digest = digest
         self._take(state)
 
     # ------------------------------------------------------------------ records
@@ -641,6 +650,17 @@ class PostShelf:
             if stem.isdigit() and len(stem) == 6 and int(stem) not in owned:
                 out.append(path)
         return out
+
+
+def posts_digest(ids: Iterable[str]) -> str:
+    """A digest of a set of post ids, whatever their order: the shelf and the catalog of
+    one generation record it, so that opening a store compares two short texts instead of
+    reading every id of the shelf (0.1 s at 100,000 posts, 1.3 s at 1,000,000). The count
+    and two sums of per-id checksums, at C level."""
+    encoded = [post_id.encode("utf-8", "surrogatepass") for post_id in ids]
+    crc = sum(map(zlib.crc32, encoded))
+    adler = sum(map(zlib.adler32, encoded))
+    return f"{len(encoded)}:{crc:x}:{adler:x}"
 
 
 def _state_of(data: dict[str, Any], path: Path) -> ShelfState:

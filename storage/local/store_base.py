@@ -116,19 +116,29 @@ class LocalStoreBase(CatalogStore):
         generation = self._shelf.state.generation
         if self._loaded is not None and self._loaded_generation == generation:
             return self._loaded
-        catalog = index_files.read_catalog(
+        found = index_files.read_catalog(
             self.layout,
             generation,
             self._warn,
             lambda why: self._search_from_segments(generation, why),
         )
-        if catalog is None or set(catalog.rows.ids) != self._shelf.state.locations.keys():
+        if found is not None and self._names_the_shelfs_posts(found):
+            catalog = found.catalog
+        else:
             catalog = self._rebuild_catalog()
             if self._writable and generation:
                 index_files.write_catalog(self.layout, generation, catalog)
                 index_files.write_near_dups(self.layout, generation, catalog)
         self._loaded, self._loaded_generation = catalog, generation
         return catalog
+
+    def _names_the_shelfs_posts(self, found: index_files.CatalogFile) -> bool:
+        """Whether the catalog read is of exactly the shelf's posts: their digests when
+        both files record one, else every id compared."""
+        shelf = self._shelf.posts_digest
+        if shelf is not None and found.posts_digest is not None:
+            return shelf == found.posts_digest
+        return set(found.catalog.rows.ids) == self._shelf.state.locations.keys()
 
     def _search_from_segments(self, generation: int, why: str) -> SearchIndex:
         """The search index again, when the one read turned out damaged on first use; the

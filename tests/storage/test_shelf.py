@@ -173,3 +173,64 @@ def test_the_ids_of_either_form_compare_with_a_set_as_the_mapping_s_keys(tmp_pat
         assert locations.keys() == set(ids) and set(locations.keys()) == set(ids)
         assert locations.keys() != set(ids[1:]) and list(locations.keys()) == ids
         assert "post-3" in locations.keys() and "post-x" not in locations.keys()
+
+
+def test_the_posts_digest_is_of_the_set_of_ids():
+    from storage.local.shelf import posts_digest
+
+    ids = ["a", "ab", "b", "é-ü", "dir/one.txt"]
+    assert posts_digest(ids) == posts_digest(reversed(ids))
+    assert posts_digest(ids) != posts_digest(ids[:-1])
+    assert posts_digest(ids) != posts_digest([*ids[:-1], "dir/one.TXT"])
+    assert posts_digest([]) == "0:0:0"
+
+
+def _catalog_builds(monkeypatch) -> list[int]:
+    from storage.local.store_base import LocalStoreBase
+
+    built: list[int] = []
+    real = LocalStoreBase._rebuild_catalog
+
+    def counted(self):
+        built.append(1)
+        return real(self)
+
+    monkeypatch.setattr(LocalStoreBase, "_rebuild_catalog", counted)
+    return built
+
+
+def test_opening_compares_the_digests_not_every_id(db, monkeypatch):
+    built = _catalog_builds(monkeypatch)
+    with Store.open(db) as store:
+        expected = store.search_ids("", None)
+    # the shelf's ids are not read at all when the shelf and the catalog name one digest
+    monkeypatch.setattr(Locations, "keys", lambda self: pytest.fail("read every id"))
+    with Store.open(db) as store:
+        assert store.search_ids("", None) == expected
+    assert built == []
+
+
+def test_a_catalog_of_other_posts_than_the_shelf_is_rebuilt(db, monkeypatch):
+    data_dir = db.with_name(db.name + ".d")
+    (index,) = data_dir.glob("index-*.cdx")
+    stamp, rest = index.read_bytes().split(b"\n", 1)
+    fields = orjson.loads(stamp)
+    assert fields["posts"].startswith("5:")
+    fields["posts"] = "5:0:0"  # as a catalog of another store's five posts would say
+    index.write_bytes(orjson.dumps(fields) + b"\n" + rest)
+    built = _catalog_builds(monkeypatch)
+    with Store.open(db) as store:
+        assert len(store.search_ids("", None)) == 5
+    assert built == [1]
+    assert orjson.loads(index.read_bytes().split(b"\n", 1)[0])["posts"] != "5:0:0"
+
+
+def test_a_shelf_without_a_digest_is_checked_id_by_id(db, monkeypatch):
+    path = shelf_file(db)
+    data = orjson.loads(path.read_bytes())
+    del data["shelf"]["1"]["posts_digest"]  # as a shelf written before it was recorded
+    path.write_bytes(orjson.dumps(data))
+    built = _catalog_builds(monkeypatch)
+    with Store.open(db, writable=False) as store:
+        assert len(store.search_ids("", None)) == 5
+    assert built == []  # the ids compared, and equal
