@@ -165,13 +165,17 @@ class PostgresStore(PgImports, PgDecisions, PgMerging):
 
 
 def init_database(url: str) -> tuple[int, int]:
-    """Create or migrate the schema of the database at ``url``: (version before, after)."""
+    """Create or migrate the schema of the database at ``url``: (version before, after).
+    A catalog this copydesk cannot read (another version's format) is written anew."""
     link = Link(url)
     try:
         conn = link.connect()
         try:
-            return schema.migrate(conn, link.location)
+            versions = schema.migrate(conn, link.location)
         except psycopg.Error as exc:
             raise StoreError(f"{link.location}: {link.error_text(exc)}") from None
     finally:
         link.close()
+    with PostgresStore.open(url) as store:
+        store.rewrite_catalog()
+    return versions

@@ -76,6 +76,9 @@ class PgStoreBase(CatalogStore):
         self.reviewer = reviewer or reviewer_name()
         self._loaded: Catalog = Catalog.empty()
         self._generation = 0
+        # the generation whose catalog on the server this copydesk could not read (another
+        # version's format), built from the posts instead at each open until rewritten
+        self._unreadable_catalog: int | None = None
         self._book = DecisionBook()
         self._snapshot: str | None = None
         self._last_sync = 0.0
@@ -194,7 +197,9 @@ class PgStoreBase(CatalogStore):
         try:
             catalog = Catalog.from_bytes(data, self._search_from_posts)
         except Exception:  # written by another copydesk version: rebuild from the posts
-            return self._entries_catalog(conn)
+            catalog = self._entries_catalog(conn)
+            self._unreadable_catalog = generation  # `copydesk db init` writes it anew
+            return catalog
         catalog_cache.store(digest, data)
         return catalog
 
@@ -202,7 +207,8 @@ class PgStoreBase(CatalogStore):
         """The search index again from the posts' index entries, when the catalog's turned
         out damaged on first use (its bytes passed their digest: the server holds them so)."""
         self._warn(
-            f"{self._link.location}: the team catalog's search index is damaged ({why}); rebuilding it from the posts"
+            f"{self._link.location}: the team catalog's search index is damaged ({why}); "
+            "rebuilding it from the posts"
         )
         return self._run(self._entries_catalog).search_index
 

@@ -142,6 +142,31 @@ class PgImports(PgStoreBase):
             self._install_catalog(generation, catalog)
             catalog_cache.store(digest, data)  # committed: the next open here reads it
 
+    def rewrite_catalog(self) -> bool:
+        """Write the current catalog again, in this copydesk's format, when the server's
+        could not be read (written by another version: every open built it from the
+        posts instead). True when written. Under the import lock, as an import."""
+        generation = self._unreadable_catalog
+        if generation is None or generation != self._generation:
+            return False
+        data = self._loaded.to_bytes()
+
+        def write(conn: psycopg.Connection) -> str | None:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (schema.IMPORT_LOCK,))
+                row = conn.execute(
+                    "UPDATE catalogs SET data = %s WHERE generation = %s RETURNING sha256",
+                    (data, generation),
+                ).fetchone()
+            return row[0] if row else None  # None: an import made a newer one meanwhile
+
+        digest = self._run(write, retry=False)
+        if digest is None:
+            return False
+        self._unreadable_catalog = None
+        catalog_cache.store(digest, data)
+        return True
+
     def _send_posts(
         self,
         conn: psycopg.Connection,

@@ -112,6 +112,26 @@ def test_a_v2_database_migrates_to_notes_that_keep_claims(pg_server):
         pg_server.drop(name)
 
 
+def test_db_init_writes_anew_a_catalog_another_version_wrote(team_url, monkeypatch, tmp_path):
+    from storage.catalog import Catalog
+    from storage.pg.store_base import PgStoreBase
+
+    monkeypatch.setenv("COPYDESK_CACHE_DIR", str(tmp_path / "cache"))
+    with psycopg.connect(team_url, autocommit=True) as conn:
+        conn.execute("UPDATE catalogs SET data = %s", (b"a catalog of another format",))
+    with PostgresStore.open(team_url, reviewer="alice") as alice:  # built from the posts
+        expected = alice.search_ids("kubernetes", None)
+        assert len(alice) == 5
+    assert init_database(team_url) == (VERSION, VERSION)
+    with psycopg.connect(team_url) as conn:
+        (data,) = conn.execute("SELECT data FROM catalogs").fetchone()
+    assert Catalog.from_bytes(bytes(data)).ids()  # this version's format now
+    monkeypatch.setattr(PgStoreBase, "_entries_catalog", lambda self, conn: pytest.fail("built"))
+    with PostgresStore.open(team_url, reviewer="alice") as alice:
+        assert alice.search_ids("kubernetes", None) == expected
+    assert init_database(team_url) == (VERSION, VERSION)  # readable: nothing to write
+
+
 def test_lease_ends_and_renewal_keeps_it(opened):
     alice, bob = opened("alice"), opened("bob")
     first, second = alice.team.claim_next(2, lease_s=1.0)
