@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -337,8 +338,33 @@ def worker_pool(count: int, workers: int | None = None) -> Iterator[Executor | N
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
+    context = _worker_context()
+    _start_helper_processes()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield pool
+
+
+def _start_helper_processes() -> None:
+    """Start multiprocessing's forkserver and resource tracker (once a process) with a
+    real standard error for them to inherit. In the TUI ``sys.stderr`` is Textual's
+    capture of prints, whose file descriptor is -1: started there, they failed ("bad
+    value(s) in fds_to_keep"), and so did the catalog rebuild or import that wanted them."""
+    from multiprocessing import forkserver
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        forkserver.ensure_running()
+        return
+    captured = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull  # what they would write goes nowhere, as with the capture
+        try:
+            forkserver.ensure_running()
+        finally:
+            sys.stderr = captured
 
 
 @functools.cache

@@ -32,7 +32,6 @@ side and a set lookup per word, all per-word work in C (measured, CPU time, on a
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from operator import not_
 from typing import Any
 
 from .figures import percent
+from .nogc import no_gc_passes
 
 __all__ = [
     "SHINGLE_WORDS",
@@ -238,13 +238,8 @@ def compare_posts(
     """
     # Nothing made here is cyclic: GC passes over the per-word lists of a 2 MB body are
     # pure cost (~20%).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with no_gc_passes():
         return _compare(left_title, left_body, right_title, right_body)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _compare(

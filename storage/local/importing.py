@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import bisect
-import gc
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -42,6 +41,7 @@ from ..analysis import (
 from ..catalog import Catalog, IndexEntry
 from ..importer import collect_names
 from ..models import FileError, ImportReport
+from ..nogc import no_gc_passes
 from .file_stats import Entries, FileStats, Stat, stat_of
 from .layout import Layout
 from .shelf import Location, Locations, Segment, ShelfState
@@ -251,16 +251,11 @@ def shelve(
         history=history,
     )
     # the search index build allocates many objects, none cyclic: a GC pass is pure cost
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with no_gc_passes():
         new_catalog = (
             catalog.updated(entries, pool=pool) if catalog is not None and entries else catalog
         )
         del entries
-    finally:
-        if collecting:
-            gc.enable()
     return Shelved(next_state, new_catalog, report, bool(changes_seen or plan.moved))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 
@@ -12,6 +11,7 @@ from ..analysis import worker_pool
 from ..catalog import Catalog, IndexEntry
 from ..importer import collect_names
 from ..models import ImportReport
+from ..nogc import no_gc_passes
 from ..paths import samples_dir
 from . import catalog_cache, importing, schema
 from .store_base import PgStoreBase, _Background, _json_bytes, body_text
@@ -45,18 +45,13 @@ class PgImports(PgStoreBase):
         report = ImportReport(errors=list(errors) + plan.errors, warnings=list(plan.warnings))
         report.unchanged.extend(plan.unchanged)
         report.moved.extend(plan.moved)
-        collecting = gc.isenabled()
-        gc.disable()  # nothing cyclic in the results (see storage/local/importing.py)
-        try:
-            with worker_pool(len(plan.to_parse)) as pool:
-                analysed = importing.analyse(plan.to_parse, pool, progress)
-                report.errors.extend(analysed.errors)
-                report.warnings.extend(analysed.warnings)
-                if analysed.posts or plan.moved:
-                    self.write_posts(analysed.posts, report, pool, moved=plan.moved)
-        finally:
-            if collecting:
-                gc.enable()
+        # nothing cyclic in the results (see storage/local/importing.py)
+        with no_gc_passes(), worker_pool(len(plan.to_parse)) as pool:
+            analysed = importing.analyse(plan.to_parse, pool, progress)
+            report.errors.extend(analysed.errors)
+            report.warnings.extend(analysed.warnings)
+            if analysed.posts or plan.moved:
+                self.write_posts(analysed.posts, report, pool, moved=plan.moved)
         return report
 
     def import_samples(self) -> ImportReport:
