@@ -23,7 +23,6 @@ from .errors import StoreError, UnknownPostError
 from .families import decided_differently, side
 from .hints import near_duplicate_hints
 from .models import PostSummary, Review, SimilarPost, Status
-from .nogc import no_gc_passes
 from .postrows import PostRows
 from .protocol import QueueProgress
 from .query import HINT, Query
@@ -207,26 +206,24 @@ class Catalog:
         The search index is checked and decoded on first use (every byte's checksum is
         checked here). Should it be refused then, ``rebuild`` (told why) makes it again;
         without one, ``DamagedIndexError``."""
-        with no_gc_passes():  # millions of objects, none cyclic
-            reader = Reader(raw, CACHE_KIND, CACHE_VERSION)
-            data = reader.data
-            expect(isinstance(data, dict), "catalog: not a mapping")
-            rows = PostRows.from_data(reader, data.get("rows"))
-            search_bytes = reader.bytes(data.get("search"))
-            similarity = SimilarityIndex.from_data(reader, data.get("similarity"))
-            pending = data.get("pending", [])
-            expect(isinstance(pending, list), "catalog: bad pending list")
-            del reader, data
+        reader = Reader(raw, CACHE_KIND, CACHE_VERSION)
+        data = reader.data
+        expect(isinstance(data, dict), "catalog: not a mapping")
+        rows = PostRows.from_data(reader, data.get("rows"))
+        search_bytes = reader.bytes(data.get("search"))
+        similarity = SimilarityIndex.from_data(reader, data.get("similarity"))
+        pending = data.get("pending", [])
+        expect(isinstance(pending, list), "catalog: bad pending list")
 
-            def decode_search() -> SearchIndex:
-                try:
-                    return _search_from_bytes(search_bytes, rows)
-                except CodecError as exc:
-                    if rebuild is None:
-                        raise DamagedIndexError(f"the search index is damaged ({exc})") from None
-                    return rebuild(str(exc))
+        def decode_search() -> SearchIndex:
+            try:
+                return _search_from_bytes(search_bytes, rows)
+            except CodecError as exc:
+                if rebuild is None:
+                    raise DamagedIndexError(f"the search index is damaged ({exc})") from None
+                return rebuild(str(exc))
 
-            return cls(rows, decode_search, similarity, frozenset(map(str, pending)))
+        return cls(rows, decode_search, similarity, frozenset(map(str, pending)))
 
     # ------------------------------------------------------------------ posts
 
@@ -415,9 +412,8 @@ class Catalog:
 
 
 def _search_from_bytes(raw: bytes, rows: PostRows) -> SearchIndex:
-    with no_gc_passes():
-        reader = Reader(raw, SEARCH_KIND, SEARCH_VERSION)
-        search = SearchIndex.from_data(reader, reader.data)
+    reader = Reader(raw, SEARCH_KIND, SEARCH_VERSION)
+    search = SearchIndex.from_data(reader, reader.data)
     expect(set(rows.ids) == set(search.ids()), "catalog: rows and search index differ")
     return search
 

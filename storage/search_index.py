@@ -25,6 +25,7 @@ as data (storage/codec.py), so the store caches it instead of rebuilding it at e
 from __future__ import annotations
 
 import bisect
+import gc
 import operator
 import re
 from array import array
@@ -35,7 +36,6 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from .codec import CodecError, Reader, Writer, expect, str_list
-from .nogc import no_gc_passes
 from .query import KNOWN_FIELDS, Query, extra_names, parse_query
 from .terms import (
     COMPARISONS,
@@ -1037,8 +1037,13 @@ class SearchIndex:
         rows = rows if isinstance(rows, list) else list(rows)
         # The build allocates a few hundred thousand objects next to the callers' rows:
         # cyclic GC passes over all of them are pure overhead here (nothing is cyclic).
-        with no_gc_passes():
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
             self._build(rows)
+        finally:
+            if collecting:
+                gc.enable()
         self._init_caches()
 
     def _build(self, rows: list[Row]) -> None:

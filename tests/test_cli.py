@@ -286,3 +286,70 @@ def test_show_highlights_code_only_for_a_console_that_shows_styles(runner, db):
 
     assert shown(True) != shown(False)  # colour=False: no lexer, the code plain
     assert re.sub(r"\x1b\[[0-9;]*m", "", shown(True)) == re.sub(r"\x1b\[[0-9;]*m", "", shown(False))
+
+
+def test_the_app_in_a_terminal_saves_a_decision_and_quits_at_once(tmp_path):
+    # In a terminal copydesk ends with os._exit once the app is gone (freeing a big
+    # catalog object by object took seconds): the decision shown must be on disk, and the
+    # process must end with 0 and leave the terminal as it found it
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        assert store.import_samples().ok
+        first = store.search_ids("", 1)[0]
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "HOME": str(tmp_path / "home")}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--db", str(db)],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        close_fds=True,
+        start_new_session=True,
+    )
+    os.close(follower)
+    screen = b""
+
+    def read_until(done, seconds: float) -> None:
+        """Read what the app draws (a terminal nobody reads blocks it) until ``done()``."""
+        nonlocal screen
+        deadline = time.monotonic() + seconds
+        while not done():
+            assert time.monotonic() < deadline, screen[-2000:]
+            ready, _, _ = select.select([leader], [], [], 0.05)
+            if ready:
+                try:
+                    screen += os.read(leader, 65536)
+                except OSError:  # the app is gone and the terminal with it
+                    return
+
+    try:
+        read_until(lambda: b"needing review" in screen, 60)
+        started = time.monotonic()
+        read_until(lambda: time.monotonic() - started > 1.0, 5)  # the first post shown
+        os.write(leader, b"a")
+
+        def saved() -> bool:
+            with Store.open(db, writable=False) as store:
+                return store.review(first) is not None
+
+        read_until(saved, 30)
+        os.write(leader, b"q")
+        read_until(lambda: child.poll() is not None, 30)
+        assert child.wait(timeout=5) == 0
+        assert b"\x1b[?1049l" in screen  # the app left the alternate screen first
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(leader)
+    with Store.open(db, writable=False) as store:
+        assert store.review(first).status == "approved"

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from storage import QueryError, Store, StoreError
+from storage import QueryError, ReviewStore, Store, StoreError
 from storage.open import open_store as open_location
 from tui.text import clean_name
 
@@ -150,3 +150,20 @@ def main(ctx: click.Context) -> None:
     from tui.app import run_app
 
     run_app(store)
+    if sys.stdout.isatty():
+        _exit_at_once(store)
+
+
+def _exit_at_once(store: ReviewStore) -> None:
+    """End the process without freeing the catalog object by object: at 1,000,000 posts
+    that took 4-7 s after the screen was gone (100,000: ~0.3 s). Nothing is lost: every
+    decision was on disk when it showed, a team store's claims were given back and its
+    connection is closed here, and the OS lets go of a local store's file locks. (Only a
+    terminal's copydesk ends this way, not one under a test runner's captured output.)"""
+    import os
+
+    if store.team is not None:
+        store.close()  # the server sees the connection end (a local store's close frees)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
