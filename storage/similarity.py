@@ -50,7 +50,7 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import compress, repeat
 from operator import eq, xor
 from typing import Any
@@ -739,22 +739,14 @@ class SimilarityIndex:
 
     def to_state(self) -> dict:
         """A compact JSON-serialisable snapshot; removed posts are compacted away."""
-        index = self if len(self._slot) == len(self._ids) else self._compacted()
-        return {
-            "format": STATE_FORMAT,
-            "kept": NEIGHBOURS_KEPT,
-            "ids": list(index._ids),
-            "titles": list(index._titles),
-            "topics": list(index._topics),
-            "topic_of": _array_to_b64(index._topic_of),
-            "units": _array_to_b64(index._sizes),
-            "sigs": _b64(bytes(index._sigs)),
-            "neighbours": _array_to_b64(index._nbrs),
-        }
+        return self._snapshot(_array_to_b64, lambda data: _b64(bytes(data)))
 
     def to_data(self, writer: Writer) -> dict:
         """``to_state`` with its arrays as ``writer`` blobs, for the catalog's file: base64
         in JSON was ~1.2 s of a 1,000,000-post store's open (decoded and parsed)."""
+        return self._snapshot(writer.array, writer.bytes)
+
+    def _snapshot(self, arrays: Callable[[array], Any], raw: Callable[[bytearray], Any]) -> dict:
         index = self if len(self._slot) == len(self._ids) else self._compacted()
         return {
             "format": STATE_FORMAT,
@@ -762,10 +754,10 @@ class SimilarityIndex:
             "ids": list(index._ids),
             "titles": list(index._titles),
             "topics": list(index._topics),
-            "topic_of": writer.array(index._topic_of),
-            "units": writer.array(index._sizes),
-            "sigs": writer.bytes(index._sigs),
-            "neighbours": writer.array(index._nbrs),
+            "topic_of": arrays(index._topic_of),
+            "units": arrays(index._sizes),
+            "sigs": raw(index._sigs),
+            "neighbours": arrays(index._nbrs),
         }
 
     @classmethod

@@ -50,6 +50,19 @@ async def wait_until(pilot, check, seconds: float = 10.0) -> None:
         await pilot.pause(0.05)
 
 
+async def take_over_to_write(pilot, app, note: str | None) -> None:
+    """``n`` on a post someone holds, "yes" to taking it over, then the note written and
+    saved (``None``: the editor left with escape)."""
+    await pilot.press("n")
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    await pilot.press("y")
+    await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
+    if note is None:
+        await pilot.press("escape")
+    else:
+        await pilot.press(*note, "ctrl+s")
+
+
 async def test_team_screen_claims_marks_skips_and_asks_before_taking_over(queue_url, tmp_path):
     alice = PostgresStore.open(queue_url, reviewer="alice")
     bob = PostgresStore.open(queue_url, reviewer="bob")
@@ -85,11 +98,7 @@ async def test_team_screen_claims_marks_skips_and_asks_before_taking_over(queue_
             assert alice.status_of(ids[1]) == "pending"
             assert {c.post_id: c.reviewer for c in bob.team.claims()}[ids[1]] == "bob"
             # a note asks too; "yes" takes the post over, and the note keeps it hers
-            await pilot.press("n")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
-            await pilot.press(*"see the diagram", "ctrl+s")
+            await take_over_to_write(pilot, app, "see the diagram")
             await wait_until(pilot, lambda: alice.review(ids[1]) is not None)
             assert alice.review(ids[1]).note == "see the diagram"
             assert {c.post_id: c.reviewer for c in bob.team.claims()}[ids[1]] == "alice"
@@ -182,72 +191,64 @@ async def test_a_post_taken_a_moment_before_the_screen_opened_is_passed_over(que
         alice.close()
 
 
-async def test_a_screen_ends_holding_one_post_however_its_cursor_moved(queue_url, tmp_path):
-    from tui.team import CLAIM_AFTER_S
-
+@pytest.fixture
+def alice_and_bob(queue_url):
+    """Two reviewers' stores on the queue; alice's claims given back at the end, as
+    run_app does on quit."""
     alice = PostgresStore.open(queue_url, reviewer="alice")
     bob = PostgresStore.open(queue_url, reviewer="bob")
-    try:
-        ids = alice.search_ids("", None)
-        app = create_app(alice, config_dir=tmp_path / "config")
-        async with app.run_test(size=(100, 30)) as pilot:
-            post_list = app.screen.query_one(PostList)
-            await wait_until(pilot, lambda: alice.team.holder(ids[0]) is not None)
-            # moves about as long apart as the rest before a claim: some claims are
-            # cancelled on the way, some made; each made one is given back
-            for index, rest in zip(range(1, 13), [0.9, 1.0, 1.1, 1.3] * 3, strict=True):
-                post_list.move_to(index)
-                await pilot.pause(CLAIM_AFTER_S * rest)
-            await wait_until(pilot, lambda: alice.team.holder(ids[12]) is not None)
-            await wait_until(pilot, lambda: [c.post_id for c in bob.team.claims()] == [ids[12]])
-            # a post taken over to write a note on is given back like any other
-            assert bob.team.claim(ids[14]) is not None
-            post_list.move_to(14)
-            await wait_until(pilot, lambda: alice.team.held_by_other(ids[14]) is not None)
-            await pilot.press("n")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    yield alice, bob
+    alice.team.release()
+    alice.close()
+    bob.close()
+
+
+async def test_a_screen_ends_holding_one_post_however_its_cursor_moved(alice_and_bob, tmp_path):
+    from tui.team import CLAIM_AFTER_S
+
+    alice, bob = alice_and_bob
+    ids = alice.search_ids("", None)
+    app = create_app(alice, config_dir=tmp_path / "config")
+    async with app.run_test(size=(100, 30)) as pilot:
+        post_list = app.screen.query_one(PostList)
+        await wait_until(pilot, lambda: alice.team.holder(ids[0]) is not None)
+        # moves about as long apart as the rest before a claim: some claims are
+        # cancelled on the way, some made; each made one is given back
+        for index, rest in zip(range(1, 13), [0.9, 1.0, 1.1, 1.3] * 3, strict=True):
+            post_list.move_to(index)
+            await pilot.pause(CLAIM_AFTER_S * rest)
+        await wait_until(pilot, lambda: alice.team.holder(ids[12]) is not None)
+        await wait_until(pilot, lambda: [c.post_id for c in bob.team.claims()] == [ids[12]])
+        # a post taken over to write a note on is given back like any other
+        assert bob.team.claim(ids[14]) is not None
+        post_list.move_to(14)
+        await wait_until(pilot, lambda: alice.team.held_by_other(ids[14]) is not None)
+        await take_over_to_write(pilot, app, None)  # no note written: nothing taken over
+        await wait_until(pilot, lambda: not isinstance(app.screen, NoteScreen))
+        if isinstance(app.screen, ConfirmScreen):  # "discard the note?" (it is empty)
             await pilot.press("y")
-            await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
-            await pilot.press("escape")  # no note written: nothing taken over
-            await wait_until(pilot, lambda: not isinstance(app.screen, NoteScreen))
-            if isinstance(app.screen, ConfirmScreen):  # "discard the note?" (it is empty)
-                await pilot.press("y")
-            await pilot.pause(0.3)
-            assert {c.post_id: c.reviewer for c in bob.team.claims()}[ids[14]] == "bob"
-            await pilot.press("n")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
-            await pilot.press(*"mine now", "ctrl+s")
-            await wait_until(pilot, lambda: alice.review(ids[14]) is not None)
-            assert {c.post_id: c.reviewer for c in bob.team.claims()}[ids[14]] == "alice"
-            post_list.move_to(15)
-            await wait_until(pilot, lambda: [c.post_id for c in bob.team.claims()] == [ids[15]])
-    finally:
-        alice.team.release()
-        alice.close()
-        bob.close()
+        await pilot.pause(0.3)
+        assert {c.post_id: c.reviewer for c in bob.team.claims()}[ids[14]] == "bob"
+        await take_over_to_write(pilot, app, "mine now")
+        await wait_until(pilot, lambda: alice.review(ids[14]) is not None)
+        assert {c.post_id: c.reviewer for c in bob.team.claims()}[ids[14]] == "alice"
+        post_list.move_to(15)
+        await wait_until(pilot, lambda: [c.post_id for c in bob.team.claims()] == [ids[15]])
 
 
 async def test_a_post_the_screen_opened_by_itself_and_someone_takes_later_keeps_the_cursor(
-    queue_url, tmp_path
+    alice_and_bob, tmp_path
 ):
     # only a post someone held when the screen reached it is passed over; taken later (a
     # colleague takes it over to write a note), the reader stays where they are
-    alice = PostgresStore.open(queue_url, reviewer="alice")
-    bob = PostgresStore.open(queue_url, reviewer="bob")
-    try:
-        ids = alice.search_ids("", None)
-        app = create_app(alice, config_dir=tmp_path / "config")
-        async with app.run_test(size=(100, 30)) as pilot:
-            post_list = app.screen.query_one(PostList)
-            await wait_until(pilot, lambda: alice.team.holder(ids[0]) is not None)
-            assert bob.team.claim(ids[0], steal=True) is not None
-            bob.set_review(ids[0], "pending", note="bob's note")
-            await wait_until(pilot, lambda: "held by bob" in row_line(post_list, 0))
-            await pilot.pause(1.0)
-            assert post_list.highlighted_id == ids[0]
-    finally:
-        alice.team.release()
-        alice.close()
-        bob.close()
+    alice, bob = alice_and_bob
+    ids = alice.search_ids("", None)
+    app = create_app(alice, config_dir=tmp_path / "config")
+    async with app.run_test(size=(100, 30)) as pilot:
+        post_list = app.screen.query_one(PostList)
+        await wait_until(pilot, lambda: alice.team.holder(ids[0]) is not None)
+        assert bob.team.claim(ids[0], steal=True) is not None
+        bob.set_review(ids[0], "pending", note="bob's note")
+        await wait_until(pilot, lambda: "held by bob" in row_line(post_list, 0))
+        await pilot.pause(1.0)
+        assert post_list.highlighted_id == ids[0]
