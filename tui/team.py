@@ -20,7 +20,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from storage import Claim, PostSummary, ReviewStore, TeamDesk
+from storage import Claim, PostSummary, ReviewStore, Status, TeamDesk
 from storage.session import next_pending
 from tui.text import clean_line
 from tui.workers import run_async
@@ -262,6 +262,17 @@ class TeamFlow:
                 await self._hold(post_id)
 
             run_async(self.screen, hold_it, group="team-hold", exclusive=True)
+
+    def claim_if_free(self) -> None:
+        """Others' claims moved: the post under the cursor, if whoever held it gave it
+        back, is claimed for this reviewer, as if the cursor had just come to rest there."""
+        post_list = self.screen.post_list
+        row = post_list.highlighted
+        team = team_of(self.gateway)
+        if team is None or row is None or row.id == self._held or not row.needs_human_review:
+            return
+        if post_list.status_of_id(row.id) is Status.PENDING and team.holder(row.id) is None:
+            self.opened(row.id)
 
     def _hold_on_store(self, store: ReviewStore, post_id: str) -> Claim | None:
         """On the store thread, where each call runs to its end (a cancelled worker's

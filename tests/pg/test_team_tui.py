@@ -252,3 +252,23 @@ async def test_a_post_the_screen_opened_by_itself_and_someone_takes_later_keeps_
         await wait_until(pilot, lambda: "held by bob" in row_line(post_list, 0))
         await pilot.pause(1.0)
         assert post_list.highlighted_id == ids[0]
+
+
+async def test_a_post_given_back_while_the_cursor_is_on_it_is_claimed(alice_and_bob, tmp_path):
+    # bob reads a post alice holds; when she gives it back, his screen claims it for him
+    # (the cursor came to rest there while it was hers)
+    alice, bob = alice_and_bob
+    ids = bob.search_ids("", None)
+    assert alice.team.claim(ids[0]) is not None
+    app = create_app(bob, config_dir=tmp_path / "config")
+    async with app.run_test(size=(100, 30)) as pilot:
+        post_list = app.screen.query_one(PostList)
+        await wait_until(pilot, lambda: bob.team.holder(ids[1]) is not None)  # passed over
+        post_list.move_to(0)
+        await wait_until(pilot, lambda: bob.team.holder(ids[1]) is None)  # given back
+        assert bob.team.held_by_other(ids[0]).reviewer == "alice"
+        alice.team.release([ids[0]])
+        await wait_until(pilot, lambda: (c := bob.team.holder(ids[0])) and c.reviewer == "bob")
+        holders = {c.post_id: c.reviewer for c in alice.team.claims()}
+        assert holders == {ids[0]: "bob"}
+    bob.team.release()

@@ -445,6 +445,7 @@ class ReviewScreen(Screen[None]):
             return
         if changed and self.team.claims_only():
             self.post_list.refresh()  # who holds what: only the rows' marks change
+            self.team.claim_if_free()
         elif changed:
             self.store_changed()
 
