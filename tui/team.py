@@ -228,9 +228,6 @@ class TeamFlow:
         someone holds it, the screen goes on to the next free pending post."""
         self._moved_to = post_id
 
-    def held_by_others(self, post_ids: Sequence[str]) -> list[Claim]:
-        return held_by_others(self.gateway, post_ids)
-
     async def ask_take_over(self, post_ids: Sequence[str], doing: str) -> list[str] | None:
         """Before a decision or note on ``post_ids`` (see ``ask_take_over``): the posts to
         take over (``take_over`` them just before the write), or None when the reviewer
