@@ -110,7 +110,8 @@ class Catalog:
         self._near_pairs: dict[str, dict[str, int]] | None = None  # made on first use
 
     @property
-    def _search(self) -> SearchIndex:
+    def search_index(self) -> SearchIndex:
+        """The search index, decoded on first use (``from_bytes``)."""
         search = self._search_index
         if search is None:
             with self._search_lock:  # decoded once, whichever thread asks first
@@ -121,13 +122,9 @@ class Catalog:
                 search = self._search_index
         return search
 
-    @property
-    def search_index(self) -> SearchIndex:
-        return self._search
-
     def warm_up(self) -> None:
         """Decode what the first search needs, ahead of it (see ``from_bytes``)."""
-        self._search  # noqa: B018 - decoding it is the point
+        self.search_index  # noqa: B018 - decoding it is the point
 
     # ------------------------------------------------------------------ building
 
@@ -155,7 +152,7 @@ class Catalog:
                 [(pid, changes[pid].fields, rows.queue_key(s)) for s, pid in enumerate(rows.ids)]
             )
         else:
-            search = self._search.copy()
+            search = self.search_index.copy()
             search.add_or_update_many(
                 (pid, entry.fields, rows.queue_key(rows.slot(pid)))  # type: ignore[arg-type]
                 for pid, entry in changes.items()
@@ -173,7 +170,9 @@ class Catalog:
         entries = {pid: IndexEntry(pid, 0, {}, {}, f) for pid, f in known.items()}
         similarity = _start_similarity(self._similarity, entries, pool)
         rows = self.rows.with_hint_codes(hint_codes)
-        search = self._search_index if self._search_index is not None else (lambda: self._search)
+        search = (
+            self._search_index if self._search_index is not None else (lambda: self.search_index)
+        )
         return Catalog(rows, search, similarity(), self.pending - known.keys())
 
     def check_derived(self) -> None:
@@ -190,7 +189,7 @@ class Catalog:
     def to_parts(self) -> list[Any]:
         """``to_bytes`` in parts, written one after the other (no copy of it all)."""
         writer, inner = Writer(), Writer()
-        search = inner.finish(SEARCH_KIND, SEARCH_VERSION, self._search.to_data(inner))
+        search = inner.finish(SEARCH_KIND, SEARCH_VERSION, self.search_index.to_data(inner))
         data = {
             "rows": self.rows.to_data(writer),
             "search": writer.bytes(search),
@@ -291,7 +290,7 @@ class Catalog:
 
     def parse(self, query: str) -> Query:
         """Parse ``query``, knowing the unknown meta fields the posts carry."""
-        return self._search.parse(query)
+        return self.search_index.parse(query)
 
     def search_ids(
         self,
@@ -308,21 +307,21 @@ class Catalog:
         self._check_terms(parsed)
         callbacks = self._callbacks(decisions, body_contains)
         if parsed.has_free_words:  # ranked: best first
-            return self._search.search(parsed, limit=limit, **callbacks)
+            return self.search_index.search(parsed, limit=limit, **callbacks)
         if limit is None:
             return self._queue_order(
-                self._search.search(parsed, limit=None, **callbacks), decisions
+                self.search_index.search(parsed, limit=None, **callbacks), decisions
             )
         # Queue order with a limit: the pending posts needing review first, asked of the
         # index as a query of their own, so that neither pass goes past the limit (a quoted
         # phrase reads bodies, and a big result is costly to list in full).
-        front = self._search.search(
+        front = self.search_index.search(
             self.parse(f"{query} {QUEUE_FRONT_TERMS}"), limit=limit, **callbacks
         )
         if len(front) >= limit:
             return front
         front_set = set(front)
-        rest = self._search.search(parsed, limit=limit + len(front), **callbacks)
+        rest = self.search_index.search(parsed, limit=limit + len(front), **callbacks)
         return front + [i for i in rest if i not in front_set][: limit - len(front)]
 
     def search(
@@ -342,7 +341,7 @@ class Catalog:
             return len(self.rows)
         parsed = self.parse(query)
         self._check_terms(parsed)
-        return self._search.count(parsed, **self._callbacks(decisions, body_contains))
+        return self.search_index.count(parsed, **self._callbacks(decisions, body_contains))
 
     def _check_terms(self, parsed: Query) -> None:
         """A ``hint:`` term needs every post's hints: none is answered half-built."""
