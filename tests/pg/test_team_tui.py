@@ -6,6 +6,7 @@ another reviewer's decision shows within a second."""
 from __future__ import annotations
 
 import time
+from contextlib import asynccontextmanager
 
 import pytest
 from rich.style import Style
@@ -50,6 +51,14 @@ async def wait_until(pilot, check, seconds: float = 10.0) -> None:
         await pilot.pause(0.05)
 
 
+@asynccontextmanager
+async def team_screen(store, tmp_path):
+    """The review screen on ``store`` at 100x30 (fewer rows than POSTS): app, pilot, list."""
+    app = create_app(store, config_dir=tmp_path / "config")
+    async with app.run_test(size=(100, 30)) as pilot:
+        yield app, pilot, app.screen.query_one(PostList)
+
+
 async def take_over_to_write(pilot, app, note: str | None) -> None:
     """``n`` on a post someone holds, "yes" to taking it over, then the note written and
     saved (``None``: the editor left with escape)."""
@@ -69,9 +78,7 @@ async def test_team_screen_claims_marks_skips_and_asks_before_taking_over(queue_
     try:
         ids = alice.search_ids("", None)
         assert bob.team.claim(ids[1]) is not None  # bob holds the second post
-        app = create_app(alice, config_dir=tmp_path / "config")
-        async with app.run_test(size=(100, 30)) as pilot:
-            post_list = app.screen.query_one(PostList)
+        async with team_screen(alice, tmp_path) as (app, pilot, post_list):
             await wait_until(pilot, lambda: post_list.row_count > 0)
             assert post_list.row_count > 14  # more rows than the screen holds
             # alice opened the first post: she holds it
@@ -171,9 +178,7 @@ async def test_a_post_taken_a_moment_before_the_screen_opened_is_passed_over(que
                 " lease_until = now() + interval '10 minutes' WHERE post_id = %s",
                 (ids[0],),
             )
-        app = create_app(alice, config_dir=tmp_path / "config")
-        async with app.run_test(size=(100, 30)) as pilot:
-            post_list = app.screen.query_one(PostList)
+        async with team_screen(alice, tmp_path) as (app, pilot, post_list):
             await wait_until(pilot, lambda: post_list.highlighted_id == ids[1])
             await wait_until(pilot, lambda: alice.team.holder(ids[1]) is not None)
             assert alice.team.holder(ids[1]).reviewer == "alice"
@@ -208,9 +213,7 @@ async def test_a_screen_ends_holding_one_post_however_its_cursor_moved(alice_and
 
     alice, bob = alice_and_bob
     ids = alice.search_ids("", None)
-    app = create_app(alice, config_dir=tmp_path / "config")
-    async with app.run_test(size=(100, 30)) as pilot:
-        post_list = app.screen.query_one(PostList)
+    async with team_screen(alice, tmp_path) as (app, pilot, post_list):
         await wait_until(pilot, lambda: alice.team.holder(ids[0]) is not None)
         # moves about as long apart as the rest before a claim: some claims are
         # cancelled on the way, some made; each made one is given back
@@ -243,9 +246,7 @@ async def test_a_post_the_screen_opened_by_itself_and_someone_takes_later_keeps_
     # colleague takes it over to write a note), the reader stays where they are
     alice, bob = alice_and_bob
     ids = alice.search_ids("", None)
-    app = create_app(alice, config_dir=tmp_path / "config")
-    async with app.run_test(size=(100, 30)) as pilot:
-        post_list = app.screen.query_one(PostList)
+    async with team_screen(alice, tmp_path) as (app, pilot, post_list):
         await wait_until(pilot, lambda: alice.team.holder(ids[0]) is not None)
         assert bob.team.claim(ids[0], steal=True) is not None
         bob.set_review(ids[0], "pending", note="bob's note")
@@ -260,9 +261,7 @@ async def test_a_post_given_back_while_the_cursor_is_on_it_is_claimed(alice_and_
     alice, bob = alice_and_bob
     ids = bob.search_ids("", None)
     assert alice.team.claim(ids[0]) is not None
-    app = create_app(bob, config_dir=tmp_path / "config")
-    async with app.run_test(size=(100, 30)) as pilot:
-        post_list = app.screen.query_one(PostList)
+    async with team_screen(bob, tmp_path) as (app, pilot, post_list):
         await wait_until(pilot, lambda: bob.team.holder(ids[1]) is not None)  # passed over
         post_list.move_to(0)
         await wait_until(pilot, lambda: bob.team.holder(ids[1]) is None)  # given back
