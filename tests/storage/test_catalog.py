@@ -199,6 +199,13 @@ def _with_search_edited(catalog: Catalog, edit) -> bytes:
     return writer.finish(catalog_module.CACHE_KIND, catalog_module.CACHE_VERSION, data)
 
 
+def test_the_search_index_written_in_parts_is_the_container_joined_first(entries):
+    """``to_parts`` hands the search index's container over in its parts (no copy of it
+    joined); the bytes are those of the joined container."""
+    catalog = Catalog.build(entries)
+    assert catalog.to_bytes() == _with_search_edited(catalog, lambda search: None)
+
+
 def _search_ids_wrong(search: dict) -> None:
     search["ids"][1] = ["x"]
 
