@@ -3,6 +3,7 @@ the writers of post segments, the shelf and the derived files (see importing.py)
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable
 from dataclasses import replace
@@ -54,11 +55,18 @@ class LocalImports(LocalStoreBase):
             known = file_stats.FileStats.read(self.layout)
             plan = importing.plan_import(files, state, progress, known)
             plan.errors[:0] = errors
+            # a small batch is derived before its one commit, in the same workers
+            small = len(plan.to_parse) <= DERIVE_BEFORE_COMMIT
             with importing.worker_pool(len(plan.to_parse)) as pool:
-                shelved = importing.shelve(plan, state, self._catalog, self.layout, pool, progress)
-                catalog = shelved.catalog
-                if catalog is not None and 0 < len(catalog.pending) <= DERIVE_BEFORE_COMMIT:
-                    # a small batch: its hints and similarity before its one commit
+                shelved = importing.shelve(
+                    plan, state, self._catalog, self.layout, pool, progress, keep_pool=small
+                )
+                catalog, shelved.catalog = shelved.catalog, None  # held here only
+                if (
+                    small
+                    and catalog is not None
+                    and 0 < len(catalog.pending) <= DERIVE_BEFORE_COMMIT
+                ):
                     tasks = importing.derive_tasks(shelved.state, catalog, self.layout)
                     catalog = importing.derive(tasks, catalog, pool, derive_progress)
             # The workers have ended: the commit is where the import's memory peaks (the
@@ -66,13 +74,29 @@ class LocalImports(LocalStoreBase):
             # posts. Phase 2 starts workers of its own (~0.1 s).
             if shelved.changed:
                 self._commit(shelved.state, catalog)
+            phase_two = catalog is not None and bool(catalog.pending)
             del catalog
+            if phase_two:
+                self._let_go_of_phase_one()
             recorded = importing.file_stats_after(plan, known, state, self._shelf.state)
             if recorded != known.entries:
                 file_stats.write(self.layout, recorded)
             if derive:
                 self._derive_pending(derive_progress)
         return shelved.report
+
+    def _let_go_of_phase_one(self) -> None:
+        """Drop the catalog phase 1 built, once committed, and give the memory back.
+
+        Built from the workers' results, its objects lie scattered among those freed
+        since: the process held ~425 MB at 100,000 posts for ~100 MB of live data. Phase 2
+        reads the catalog back from its file (~0.4 s, and its search index ~0.4 s more
+        when it writes), compactly: the process goes into phase 2 at ~355 MB."""
+        from ..heap import give_back_free_memory  # ctypes: not for one-post commands
+
+        self._loaded = None
+        gc.collect()
+        give_back_free_memory()
 
     def import_samples(self) -> ImportReport:
         """Import the five sample seeds shipped with copydesk."""

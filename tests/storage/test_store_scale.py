@@ -148,6 +148,36 @@ def test_incremental_imports_in_a_pool_equal_one_import(tmp_path, corpus, full, 
     ]
 
 
+def test_an_import_of_many_files_and_few_new_texts_equals_one_import(tmp_path, corpus, monkeypatch):
+    """More files to parse than ``DERIVE_BEFORE_COMMIT``, fewer new texts than it: the
+    workers of phase 1 have ended (``shelve(keep_pool=False)``), and phase 2 runs in its
+    own pool. Both imports go through two phases with a real pool."""
+    from storage.local import store_imports
+
+    monkeypatch.setattr(analysis_module, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(store_imports, "DERIVE_BEFORE_COMMIT", 20)
+    files = sorted(corpus.iterdir())
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for path in files[:30]:
+        shutil.copy(path, posts / path.name)
+    db, once = tmp_path / "db.json", tmp_path / "once.json"
+    with Store.open(db) as store:
+        assert len(store.import_paths([posts]).imported) == 30
+        for path in sorted(posts.iterdir())[:25]:  # other bytes, the same text
+            path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+        for path in files[30:35]:
+            shutil.copy(path, posts / path.name)
+        report = store.import_paths([posts])
+        assert (len(report.imported), len(report.unchanged), report.updated) == (5, 30, [])
+        assert store.derived_pending == 0
+    with Store.open(once) as store:
+        assert len(store.import_paths([posts]).imported) == 35
+    ours, theirs = _everything(db, QUERIES), _everything(once, QUERIES)
+    for key in ("ids", "summaries", "results", "counts", "similar", "clusters"):
+        assert ours[key] == theirs[key], key
+
+
 def test_phrases_in_bodies_match_reading_every_post(full):
     with Store.open(full) as store:
         ids = store.ids()
