@@ -37,7 +37,9 @@ CACHE_KIND = "catalog"
 # index was 0.4 s of the 1.1 s a 100,000-post store took to show its first rows.
 # 3: hint codes as combinations and a number per post, similarity arrays as blobs (they
 # were JSON lists and base64 text: ~2 s of a 1,000,000-post store's open).
-CACHE_VERSION = 3
+# 4: the search index may live apart ("search" null; ``from_bytes(search_apart=...)``): a
+# local store keeps it in a file of its own, read on first use (see index_files.py).
+CACHE_VERSION = 4
 SEARCH_KIND = "catalog-search"
 SEARCH_VERSION = 1
 # An update of at least this many posts builds the similarity index in a pool worker,
@@ -190,35 +192,58 @@ class Catalog:
 
     def to_parts(self) -> list[Any]:
         """``to_bytes`` in parts, written one after the other (no copy of it all)."""
-        writer, inner = Writer(), Writer()
-        search = inner.finish_parts(SEARCH_KIND, SEARCH_VERSION, self.search_index.to_data(inner))
+        return self.parts_without_search(self.search_parts())
+
+    def search_parts(self) -> list[Any]:
+        """The search index's own container, in parts."""
+        inner = Writer()
+        return inner.finish_parts(SEARCH_KIND, SEARCH_VERSION, self.search_index.to_data(inner))
+
+    def parts_without_search(self, search: list[Any] | None = None) -> list[Any]:
+        """The catalog's container holding ``search_parts()``, or with its search index
+        apart (None: read back with ``from_bytes(search_apart=...)``). Written apart, the
+        search index's bytes are freed before the rest is made: 40 of the 89 MB a
+        100,000-post catalog allocated to be written."""
+        writer = Writer()
         data = {
             "rows": self.rows.to_data(writer),
-            "search": writer.container(search),
+            "search": None if search is None else writer.container(search),
             "similarity": self._similarity.to_data(writer),
             "pending": sorted(self.pending),
         }
         return writer.finish_parts(CACHE_KIND, CACHE_VERSION, data)
 
     @classmethod
-    def from_bytes(cls, raw: bytes | memoryview, rebuild: RebuildSearch | None = None) -> Catalog:
-        """The catalog ``to_bytes`` wrote; ``CodecError`` for anything else.
+    def from_bytes(
+        cls,
+        raw: bytes | memoryview,
+        rebuild: RebuildSearch | None = None,
+        search_apart: Callable[[], bytes] | None = None,
+    ) -> Catalog:
+        """The catalog ``to_bytes`` or ``parts_without_search`` wrote; ``CodecError`` for
+        anything else.
 
         The search index is checked and decoded on first use (every byte's checksum is
-        checked here). Should it be refused then, ``rebuild`` (told why) makes it again;
-        without one, ``DamagedIndexError``."""
+        checked here), from ``search_apart()`` when it was written apart (which raises
+        ``CodecError`` when it cannot give its bytes). Should it be refused then,
+        ``rebuild`` (told why) makes it again; without one, ``DamagedIndexError``."""
         reader = Reader(raw, CACHE_KIND, CACHE_VERSION)
         data = reader.data
         expect(isinstance(data, dict), "catalog: not a mapping")
         rows = PostRows.from_data(reader, data.get("rows"))
-        search_bytes = reader.bytes(data.get("search"))
+        if data.get("search") is None:
+            expect(search_apart is not None, "catalog: its search index is apart")
+            read_search: Callable[[], bytes] = search_apart  # type: ignore[assignment]
+        else:
+            embedded = reader.bytes(data.get("search"))
+            read_search = lambda: embedded  # noqa: E731
         similarity = SimilarityIndex.from_data(reader, data.get("similarity"))
         pending = data.get("pending", [])
         expect(isinstance(pending, list), "catalog: bad pending list")
 
         def decode_search() -> SearchIndex:
             try:
-                return _search_from_bytes(search_bytes, rows)
+                return _search_from_bytes(read_search(), rows)
             except CodecError as exc:
                 if rebuild is None:
                     raise DamagedIndexError(f"the search index is damaged ({exc})") from None

@@ -141,11 +141,13 @@ class LocalStoreBase(CatalogStore):
         return set(found.catalog.rows.ids) == self._shelf.state.locations.keys()
 
     def _search_from_segments(self, generation: int, why: str) -> SearchIndex:
-        """The search index again, when the one read turned out damaged on first use; the
-        file is removed, so that the next open writes a sound one."""
-        path = index_files.index_path(self.layout, generation)
+        """The search index again, when the one read turned out damaged or missing on
+        first use; the catalog's files are removed, so that the next open writes sound
+        ones."""
+        path = index_files.search_path(self.layout, generation)
         self._warn(f"{path}: damaged ({why}); rebuilding it from the post segments")
         if self._writable:
+            index_files.index_path(self.layout, generation).unlink(missing_ok=True)
             path.unlink(missing_ok=True)
         return self._rebuild_catalog().search_index
 

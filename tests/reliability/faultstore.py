@@ -27,6 +27,8 @@ POSTS = 330
 DECISIONS = 300
 CHECKPOINT_EVERY = 100  # so that decisions.json and its .bak exist, with records after them
 STATUS_CYCLE = ("approved", "rejected", "changes_requested")
+# a query the search index answers (the first screen's empty query needs the rows only)
+SEARCHED = "stack:php"
 
 
 def build(root: Path, corpus_source: list[Path] | None = None) -> dict[str, Any]:
@@ -46,6 +48,7 @@ def build(root: Path, corpus_source: list[Path] | None = None) -> dict[str, Any]
             ids = store.ids()
             _decide(store, ids, root)
             expected = as_json(snapshot(store))
+            found = store.search_ids(SEARCHED, limit=None)
     finally:
         decisions_module.CHECKPOINT_EVERY = old_every
         if old_env is None:
@@ -56,7 +59,8 @@ def build(root: Path, corpus_source: list[Path] | None = None) -> dict[str, Any]
     write_json(db, orjson.loads(db.read_bytes()))
     assert len(expected["decisions"]) == DECISIONS
     (root / "expected.json").write_bytes(orjson.dumps(expected))
-    return {"db": db, "corpus": corpus, "files": files, "expected": expected}
+    assert found
+    return {"db": db, "corpus": corpus, "files": files, "expected": expected, "found": found}
 
 
 def _decide(store: Store, ids: list[str], root: Path) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import faultstore
 import orjson
 import pytest
 from click.testing import CliRunner
@@ -173,6 +174,7 @@ FILES = {
     "journal.jsonl": "db.json.d/journal.jsonl",
     "journal-mirror.jsonl": "db.json.d/journal-mirror.jsonl",
     "index-G.cdx": "db.json.d/index-{G}.cdx",
+    "search-G.cdx": "db.json.d/search-{G}.cdx",
     "near-dups-G.json": "db.json.d/near-dups-{G}.json",
 }
 COMMON = [truncated, garbage, reviews_x, empty_object, deleted]
@@ -188,6 +190,7 @@ WRONG_SHAPE = {
     "journal.jsonl": [_edit_journal(journal_status_approvxd), _edit_journal(journal_seq_string)],
     "journal-mirror.jsonl": [_edit_journal(journal_status_approvxd)],
     "index-G.cdx": [index_body_garbage],
+    "search-G.cdx": [index_body_garbage],
     "near-dups-G.json": [_edit_json(near_dups_not_a_list)],
 }
 WITH_BACKUP = {
@@ -290,6 +293,7 @@ def _check_store(store: Store, case: dict, outcome: Outcome) -> None:
             unreadable[post_id] = str(exc)
     if outcome.kind == KEPT:
         assert unreadable == {}
+        assert store.search_ids(faultstore.SEARCHED, limit=None) == case["found"]
         return
     # POSTS_NAMED: only posts of the damaged segment, each named with its seed file
     assert unreadable and set(unreadable) <= set(case["segment_two"])
@@ -334,6 +338,7 @@ def test_api_keeps_every_decision_or_refuses_naming_what_is_missing(
         assert store.review(post_id).note == "after the damage"
         if outcome.kind == KEPT:
             store.search("")
+            assert store.search_ids(faultstore.SEARCHED, limit=None) == case["found"]
             assert quiet == []  # recovered for good: the next open says nothing
 
 

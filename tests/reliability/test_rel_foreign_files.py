@@ -213,7 +213,7 @@ def _plant(db: Path, marker: Path) -> list[Path]:
     names = ["index.pickle", "index.cdx", "near-dups.json", "cache.pickle", "catalog.pickle"]
     generations = [int(p.name.split("-")[1].split(".")[0]) for p in data_dir.glob("index-*.cdx")]
     for g in {*generations, *(g + 1 for g in generations)}:
-        names += [f"index-{g}.cdx", f"near-dups-{g}.json"]
+        names += [f"index-{g}.cdx", f"search-{g}.cdx", f"near-dups-{g}.json"]
     planted = [data_dir / name for name in names]
     for path in planted:
         path.write_bytes(data)

@@ -185,18 +185,25 @@ def _with_search_edited(catalog: Catalog, edit) -> bytes:
     from storage import catalog as catalog_module
     from storage.codec import Writer
 
-    writer, inner = Writer(), Writer()
-    search = catalog.search_index.to_data(inner)
-    edit(search)
+    writer = Writer()
     data = {
         "rows": catalog.rows.to_data(writer),
-        "search": writer.bytes(
-            inner.finish(catalog_module.SEARCH_KIND, catalog_module.SEARCH_VERSION, search)
-        ),
+        "search": writer.bytes(_search_container_edited(catalog, edit)),
         "similarity": catalog._similarity.to_data(writer),
         "pending": [],
     }
     return writer.finish(catalog_module.CACHE_KIND, catalog_module.CACHE_VERSION, data)
+
+
+def _search_container_edited(catalog: Catalog, edit) -> bytes:
+    """The search index's own container (``Catalog.search_parts``), its JSON edited."""
+    from storage import catalog as catalog_module
+    from storage.codec import Writer
+
+    inner = Writer()
+    search = catalog.search_index.to_data(inner)
+    edit(search)
+    return inner.finish(catalog_module.SEARCH_KIND, catalog_module.SEARCH_VERSION, search)
 
 
 def test_the_search_index_written_in_parts_is_the_container_joined_first(entries):
@@ -244,9 +251,9 @@ def test_a_store_whose_search_index_is_refused_on_first_use_rebuilds_it(tmp_path
         generation = store._shelf.state.generation
         catalog = store._catalog()
     assert expected
-    path = index_files.index_path(store.layout, generation)
+    path = index_files.search_path(store.layout, generation)
     stamp = path.read_bytes().split(b"\n", 1)[0]
-    path.write_bytes(stamp + b"\n" + _with_search_edited(catalog, _search_ids_wrong))
+    path.write_bytes(stamp + b"\n" + _search_container_edited(catalog, _search_ids_wrong))
     warnings: list[str] = []
     with Store.open(db, warn=warnings.append) as store:
         assert store.search_ids("", 3)  # the queue: rows only, nothing refused yet
@@ -256,3 +263,46 @@ def test_a_store_whose_search_index_is_refused_on_first_use_rebuilds_it(tmp_path
     with Store.open(db, warn=warnings.append) as store:  # written sound again
         assert store.search_ids("kubernetes", None) == expected
     assert len(warnings) == 1
+
+
+def _store_and_search_file(tmp_path, corpus, name="s.json"):
+    from storage.local import index_files
+
+    db = tmp_path / name
+    with Store.open(db) as store:
+        store.import_paths(corpus if isinstance(corpus, list) else [corpus])
+        expected = store.search_ids("kubernetes", None)
+        path = index_files.search_path(store.layout, store._shelf.state.generation)
+    assert path.exists()
+    return db, expected, path
+
+
+def _searched_twice(db, expected) -> list[str]:
+    """The warnings of two opens that search: the first rebuilds, the second must not."""
+    warnings: list[str] = []
+    with Store.open(db, warn=warnings.append) as store:
+        assert store.search_ids("", 3)  # the first screen: rows only, nothing read yet
+        assert warnings == []
+        assert store.search_ids("kubernetes", None) == expected
+    with Store.open(db, warn=warnings.append) as store:
+        assert store.search_ids("kubernetes", None) == expected
+    return warnings
+
+
+def test_a_store_whose_search_file_is_missing_rebuilds_it_on_first_search(tmp_path, corpus):
+    db, expected, path = _store_and_search_file(tmp_path, corpus)
+    assert expected
+    path.unlink()
+    warnings = _searched_twice(db, expected)
+    assert len(warnings) == 1 and str(path) in warnings[0] and "cannot be read" in warnings[0]
+    assert path.exists()  # written again by the second open
+
+
+def test_a_search_file_of_another_catalog_is_refused_and_rebuilt(tmp_path, corpus):
+    """Sound bytes, checksums and all, but another store's (or generation's)."""
+    db, expected, path = _store_and_search_file(tmp_path, corpus)
+    assert expected
+    _, _, other = _store_and_search_file(tmp_path, sorted(corpus.iterdir())[:3], "o.json")
+    path.write_bytes(other.read_bytes())
+    warnings = _searched_twice(db, expected)
+    assert len(warnings) == 1 and "is of another catalog" in warnings[0]
