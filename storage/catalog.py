@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from itertools import compress, islice
-from typing import Any
+from typing import Any, Protocol
 
 from .codec import CodecError, Reader, Writer, expect
 from .errors import StoreError, UnknownPostError
@@ -71,6 +71,18 @@ class DamagedIndexError(StoreError):
 RebuildSearch = Callable[[str], SearchIndex]
 
 
+class SearchSource(Protocol):
+    """Where a search index written apart from its catalog is read from."""
+
+    def read(self) -> bytes:
+        """Its container's bytes; ``CodecError`` when they cannot be had."""
+        ...
+
+    def refuse(self) -> None:
+        """Its bytes were refused when decoded: the catalog's search index is not them."""
+        ...
+
+
 class DerivedPendingError(StoreError):
     """An answer needs review hints or similarity that are still being computed."""
 
@@ -97,11 +109,16 @@ class Catalog:
         search: SearchIndex | Callable[[], SearchIndex],
         similarity: SimilarityIndex,
         pending: frozenset[str] = frozenset(),
+        search_source: SearchSource | None = None,
     ) -> None:
         self.rows = rows
         # the search index, or what decodes it on first use (``from_bytes``)
         self._search_index = search if isinstance(search, SearchIndex) else None
         self._decode_search = None if isinstance(search, SearchIndex) else search
+        # What the search index was read from, written apart (``from_bytes``), while it is
+        # that one unchanged: a writer may copy those bytes (unless refused when decoded)
+        # rather than decode and encode them again. None once changed.
+        self.search_source = search_source
         self._search_lock = threading.Lock()
         self._similarity = similarity
         # posts whose hints and similarity features are not computed yet (import phase 2)
@@ -177,7 +194,8 @@ class Catalog:
         search = (
             self._search_index if self._search_index is not None else (lambda: self.search_index)
         )
-        return Catalog(rows, search, similarity(), self.pending - known.keys())
+        # the same search index: what it was read from still holds it
+        return Catalog(rows, search, similarity(), self.pending - known.keys(), self.search_source)
 
     def check_derived(self) -> None:
         """Raise ``DerivedPendingError`` while import phase 2 is unfinished."""
@@ -218,14 +236,14 @@ class Catalog:
         cls,
         raw: bytes | memoryview,
         rebuild: RebuildSearch | None = None,
-        search_apart: Callable[[], bytes] | None = None,
+        search_apart: SearchSource | None = None,
     ) -> Catalog:
         """The catalog ``to_bytes`` or ``parts_without_search`` wrote; ``CodecError`` for
         anything else.
 
         The search index is checked and decoded on first use (every byte's checksum is
-        checked here), from ``search_apart()`` when it was written apart (which raises
-        ``CodecError`` when it cannot give its bytes). Should it be refused then,
+        checked here), from ``search_apart.read()`` when it was written apart (which
+        raises ``CodecError`` when it cannot give its bytes). Should it be refused then,
         ``rebuild`` (told why) makes it again; without one, ``DamagedIndexError``."""
         reader = Reader(raw, CACHE_KIND, CACHE_VERSION)
         data = reader.data
@@ -233,8 +251,10 @@ class Catalog:
         rows = PostRows.from_data(reader, data.get("rows"))
         if data.get("search") is None:
             expect(search_apart is not None, "catalog: its search index is apart")
-            read_search: Callable[[], bytes] = search_apart  # type: ignore[assignment]
+            assert search_apart is not None
+            read_search = search_apart.read
         else:
+            search_apart = None
             embedded = reader.bytes(data.get("search"))
             read_search = lambda: embedded  # noqa: E731
         similarity = SimilarityIndex.from_data(reader, data.get("similarity"))
@@ -245,11 +265,13 @@ class Catalog:
             try:
                 return _search_from_bytes(read_search(), rows)
             except CodecError as exc:
+                if search_apart is not None:
+                    search_apart.refuse()  # not what the catalog holds from here on
                 if rebuild is None:
                     raise DamagedIndexError(f"the search index is damaged ({exc})") from None
                 return rebuild(str(exc))
 
-        return cls(rows, decode_search, similarity, frozenset(map(str, pending)))
+        return cls(rows, decode_search, similarity, frozenset(map(str, pending)), search_apart)
 
     # ------------------------------------------------------------------ posts
 

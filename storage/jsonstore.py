@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,15 +42,17 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
-def atomic_write_bytes(path: Path, data: bytes | list[Any], *, keep_backup: bool = True) -> None:
-    """Write ``data`` (or its parts, one after the other) to ``path`` so that a crash
-    leaves either the old or the new file."""
+def atomic_write_bytes(
+    path: Path, data: bytes | Iterable[Any], *, keep_backup: bool = True
+) -> None:
+    """Write ``data`` (or its parts, one after the other: any iterable, taken as it is
+    written) to ``path`` so that a crash leaves either the old or the new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        for part in data if isinstance(data, list) else [data]:
+        for part in [data] if isinstance(data, bytes | bytearray | memoryview) else data:
             write_all(fd, part)
         os.fsync(fd)
     except BaseException as exc:

@@ -41,7 +41,7 @@ def _crash_at_write(monkeypatch, crash_at: int) -> list[str]:
     def crashing_write(path, data, **kwargs):
         path = Path(path)
         if len(done) == crash_at:
-            whole = b"".join(bytes(part) for part in data) if isinstance(data, list) else data
+            whole = data if isinstance(data, bytes) else b"".join(bytes(part) for part in data)
             stale = path.with_name(f".{path.name}.99999.1.tmp")
             stale.write_bytes(whole[: len(whole) // 2])
             raise Crash(str(path))

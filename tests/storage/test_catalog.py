@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import storage.catalog as catalog_module
 from seeds import synth
 from storage import Status, Store
 from storage.analysis import DeriveTask, ShelveTask, derive_segment, shelve_chunk
@@ -306,3 +307,73 @@ def test_a_search_file_of_another_catalog_is_refused_and_rebuilt(tmp_path, corpu
     path.write_bytes(other.read_bytes())
     warnings = _searched_twice(db, expected)
     assert len(warnings) == 1 and "is of another catalog" in warnings[0]
+
+
+def _two_phase_import(tmp_path, corpus, monkeypatch, between=None):
+    """An import whose hints and similarity are committed apart (phase 2), with
+    ``between(path of the phase-1 search file, store)`` run between the phases."""
+    from storage.local import index_files, store_imports
+
+    monkeypatch.setattr(store_imports, "DERIVE_BEFORE_COMMIT", 0)
+    db = tmp_path / "two.json"
+    warnings: list[str] = []
+    with Store.open(db, warn=warnings.append) as store:
+        store.import_paths([corpus], derive=False)
+        phase_one = index_files.search_path(store.layout, store._shelf.state.generation)
+        written = phase_one.read_bytes().split(b"\n", 1)[1]
+        if between is not None:
+            between(phase_one, store)
+        store.finish_derived()
+        generation = store._shelf.state.generation
+        phase_two = index_files.search_path(store.layout, generation)
+        assert phase_two != phase_one and not phase_one.exists()
+        expected = store._rebuild_catalog()
+        assert store.search_ids("kubernetes", None) == expected.search_ids("kubernetes", None, {})
+    return written, phase_two.read_bytes().split(b"\n", 1)[1], expected, warnings
+
+
+def test_phase_two_copies_the_search_index_it_did_not_change(tmp_path, corpus, monkeypatch):
+    decoded: list[int] = []
+    decode = catalog_module._search_from_bytes
+
+    def counted(raw, rows):
+        decoded.append(len(raw))
+        return decode(raw, rows)
+
+    monkeypatch.setattr(catalog_module, "_search_from_bytes", counted)
+    before, after, expected, warnings = _two_phase_import(tmp_path, corpus, monkeypatch)
+    assert decoded == [len(after)]  # the final search only: phase 2 decoded nothing
+    assert after == before == b"".join(expected.search_parts())  # the bytes of an encode
+    assert warnings == []
+
+
+def test_phase_two_writes_a_sound_search_index_over_a_damaged_one(tmp_path, corpus, monkeypatch):
+    def damage(path, store):
+        raw = bytearray(path.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF  # the checksum no longer holds
+        path.write_bytes(bytes(raw))
+
+    before, after, expected, warnings = _two_phase_import(tmp_path, corpus, monkeypatch, damage)
+    assert after == b"".join(expected.search_parts())
+    assert len(warnings) == 1 and "damaged" in warnings[0]
+
+
+def test_a_search_index_refused_when_read_is_not_copied_to_the_next_generation(
+    tmp_path, corpus, monkeypatch
+):
+    """Sound checksums, wrong content: refused when decoded (before phase 2 commits), and
+    phase 2 then writes the index rebuilt from the posts, not a copy of those bytes."""
+
+    def craft_and_search(path, store):
+        stamp = path.read_bytes().split(b"\n", 1)[0]
+        path.write_bytes(
+            stamp + b"\n" + _search_container_edited(store._catalog(), _search_ids_wrong)
+        )
+        store._loaded = None  # read again, from the crafted file
+        store.search_ids("kubernetes", None)
+
+    before, after, expected, warnings = _two_phase_import(
+        tmp_path, corpus, monkeypatch, craft_and_search
+    )
+    assert after == b"".join(expected.search_parts()) == before
+    assert len(warnings) == 1 and "bad ids" in warnings[0]
