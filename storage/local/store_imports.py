@@ -90,8 +90,9 @@ class LocalImports(LocalStoreBase):
 
         Built from the workers' results, its objects lie scattered among those freed
         since: the process held ~425 MB at 100,000 posts for ~100 MB of live data. Phase 2
-        reads the catalog back from its file (~0.4 s, and its search index ~0.4 s more
-        when it writes), compactly: the process goes into phase 2 at ~355 MB."""
+        reads the catalog back from its file (~0.4 s; its search index is copied from
+        ``search-G.cdx`` when phase 2 commits, never decoded), compactly: the process goes
+        into phase 2 at ~330 MB."""
         from ..heap import give_back_free_memory  # ctypes: not for one-post commands
 
         self._loaded = None
