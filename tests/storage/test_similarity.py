@@ -458,3 +458,38 @@ def test_the_catalog_files_data_reads_back_as_the_state_does(seed_posts, near_co
     again = SimilarityIndex.from_data(reader, reader.data)
     assert again.to_state() == index.to_state()
     assert neighbours(again) == neighbours(index)
+
+
+def test_kept_clusters_are_those_worked_out_through_saving_and_changes(seed_posts):
+    """``clusters()`` is kept (and saved with the index) until the neighbour lists change:
+    read back, after adding, after removing, it is what working it out again gives."""
+    from storage.codec import Reader, Writer
+
+    post = seed_posts[SEED_004]
+    items = [(i, features(p)) for i, p in seed_posts.items()]
+    items += [(f"copy-004-{n}", features(post)) for n in range(3)]
+    index = index_of(items)
+    first = index.clusters()
+    assert first and first == index._work_out_clusters(NEAR_DUPLICATE_THRESHOLD)
+    first[0].append("changed by the caller")
+    assert index.clusters() == index._work_out_clusters(NEAR_DUPLICATE_THRESHOLD)
+
+    writer = Writer()
+    reader = Reader(writer.finish("t", 1, index.to_data(writer)), "t", 1)
+    assert reader.data["clusters"] == index.clusters()  # saved with the index
+    again = SimilarityIndex.from_data(reader, reader.data)
+    assert again._clusters == index.clusters()  # read, not worked out
+
+    again.add_many([("copy-000", features(seed_posts["anp-ref-019995-4029"]))])
+    assert again.clusters() == again._work_out_clusters(NEAR_DUPLICATE_THRESHOLD)
+    assert ["anp-ref-019995-4029", "copy-000"] in again.clusters()
+    again.remove_many(["copy-004-0", "copy-004-1"])
+    assert again.clusters() == again._work_out_clusters(NEAR_DUPLICATE_THRESHOLD)
+    assert not any("copy-004-0" in cluster for cluster in again.clusters())
+
+    older = index.to_state()
+    del older["clusters"]  # an index saved before clusters were kept
+    assert SimilarityIndex.from_state(older).clusters() == index.clusters()
+    older["clusters"] = [["no such post", SEED_004]]
+    with pytest.raises(ValueError, match="inconsistent"):
+        SimilarityIndex.from_state(older)
