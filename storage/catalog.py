@@ -74,7 +74,7 @@ RebuildSearch = Callable[[str], SearchIndex]
 class SearchSource(Protocol):
     """Where a search index written apart from its catalog is read from."""
 
-    def read(self) -> bytes:
+    def read(self) -> bytes | memoryview:
         """Its container's bytes; ``CodecError`` when they cannot be had."""
         ...
 
@@ -459,7 +459,7 @@ class Catalog:
         return near_duplicate_hints(self.similar(post_id, 10, NEAR_DUPLICATE_THRESHOLD))
 
 
-def _search_from_bytes(raw: bytes, rows: PostRows) -> SearchIndex:
+def _search_from_bytes(raw: bytes | memoryview, rows: PostRows) -> SearchIndex:
     reader = Reader(raw, SEARCH_KIND, SEARCH_VERSION)
     search = SearchIndex.from_data(reader, reader.data)
     expect(set(rows.ids) == set(search.ids()), "catalog: rows and search index differ")
