@@ -298,9 +298,13 @@ def main(argv: list[str] | None = None) -> int:
             "<= 1.2x",
         )
     )
-    catalog = sorted(db.with_name(db.name + ".d").glob("index-*.cdx"))
+    # the catalog is index-G.cdx and its search index, search-G.cdx (catalog format 4)
+    data_dir = db.with_name(db.name + ".d")
+    catalog = sorted(data_dir.glob("index-*.cdx"))
     if catalog:
-        per_post = catalog[-1].stat().st_size / (size + batch)
+        search = catalog[-1].with_name(catalog[-1].name.replace("index-", "search-"))
+        sizes = [path.stat().st_size for path in (catalog[-1], search) if path.exists()]
+        per_post = sum(sizes) / (size + batch)
         lines.append(row("catalog (index) bytes per post", f"{per_post:,.0f} B", "-", None, "-"))
 
     print()
