@@ -280,3 +280,23 @@ def test_collecting_files_finds_what_rglob_finds_in_the_same_order(tmp_path, mon
         "dir.txt/in.txt",
         "hard.txt",
     ]
+
+
+def test_a_catalog_rebuilt_from_the_segments_answers_as_the_one_imported(
+    tmp_path, corpus, monkeypatch
+):
+    """The rebuild (its posts' values interned and fields packed, in a pool) gives the
+    answers of the catalog the import wrote."""
+    monkeypatch.setattr(analysis_module, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(catalog_module, "PARALLEL_SIMILARITY", 10)
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        store.import_paths([corpus])
+        store.set_review(store.ids()[3], "approved", reviewer="t")
+    imported = _everything(db, QUERIES)
+    data_dir = db.with_name(db.name + ".d")
+    for derived in [*data_dir.glob("index-*.cdx"), *data_dir.glob("search-*.cdx")]:
+        derived.unlink()
+    rebuilt = _everything(db, QUERIES)
+    assert rebuilt == imported
+    assert list(data_dir.glob("index-*.cdx"))  # written by the open that rebuilt it
