@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from ..analysis import valid_hint
-from ..codec import CodecError
+from ..codec import CRC_SIZE, CodecError, crc_trailer
 from ..jsonstore import atomic_write_bytes
 from .layout import Layout
 
@@ -167,18 +167,17 @@ class SearchFile:
         try:
             size = os.fstat(self._fd).st_size
             head = self._read(0, min(size, STAMP_MAX))
-            stamp_end = head.find(b"\n")
-            if stamp_end < 0 or orjson.loads(head[:stamp_end]) != self.stamp:
-                return None
-            start = stamp_end + 1
-            if size - 4 < start:
+            own, rest = _stamped(head)
+            start = len(head) - len(rest)
+            end = size - CRC_SIZE
+            if own != self.stamp or end < start:
                 return None
             crc = 0
-            for chunk in self._chunks(start, size - 4):
+            for chunk in self._chunks(start, end):
                 crc = zlib.crc32(chunk, crc)
-            if self._read(size - 4, 4) != crc.to_bytes(4, "little"):
+            if self._read(end, CRC_SIZE) != crc_trailer(crc):
                 return None
-        except (OSError, orjson.JSONDecodeError):
+        except (OSError, CodecError, orjson.JSONDecodeError):
             return None
         return self._chunks(start, size)
 
