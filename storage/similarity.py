@@ -58,7 +58,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Hamming
 
-from .codec import CodecError, Reader, Writer, expect
+from .codec import CodecError, Reader, Writer, expect, str_list
 from .figures import percent
 
 __all__ = [
@@ -343,8 +343,10 @@ def _clusters_of(value: Any) -> list[list[str]] | None:
         return None
     if not (isinstance(value, list) and set(map(type, value)) <= {list}):
         raise ValueError("clusters: not lists")
-    if not all(set(map(type, cluster)) <= {str} and len(cluster) > 1 for cluster in value):
-        raise ValueError("clusters: not lists of ids")
+    for cluster in value:
+        str_list(cluster, "clusters")  # CodecError (a ValueError) when not ids
+        if len(cluster) < 2:
+            raise ValueError("clusters: a cluster of one post")
     return value
 
 
