@@ -71,24 +71,48 @@ class PackedFields(Mapping[str, Any]):
 
 
 class Interner:
-    """One object per distinct value (topics, tools, scores and notes repeat across posts;
-    unpickled results carry a new object for each)."""
+    """One object per distinct text, and per distinct list of texts and numbers (topics,
+    tools, notes and checklists repeat across posts; unpickled results carry a new object
+    for each). Numbers are not interned: the small ones are shared by Python already, and
+    ``1 == True`` would let a flag take another's type.
+
+    ``fields`` and ``row`` are the hot path of an import's parent process (~75 values a
+    post): they test each value's exact type and intern flat lists at C speed."""
+
+    _FLAT = frozenset({str, int})  # the item types of a list interned in one C-level pass
 
     def __init__(self) -> None:
         self._seen: dict[Any, Any] = {}
+        self._keep = self._seen.setdefault
 
     def __call__(self, value: Any) -> Any:
-        if isinstance(value, list):
-            value = tuple(map(self, value))
-        elif not isinstance(value, str | int | tuple):
-            return value
-        try:
-            return self._seen.setdefault(value, value)
-        except TypeError:  # unhashable: keep as is
-            return value
+        kind = value.__class__
+        if kind is str:
+            return self._keep(value, value)
+        if kind is list or kind is tuple:
+            if self._FLAT.issuperset(map(type, value)):
+                return self._flat(value)
+            return tuple(map(self, value))  # nested or odd items: a tuple, not interned
+        return value
+
+    def _flat(self, items: list[Any] | tuple[Any, ...]) -> tuple[Any, ...]:
+        """A list of only str and int items, as one shared tuple of shared items (an int
+        interned as itself: never equal to a str, and no bool is among them)."""
+        keep = self._keep
+        value: tuple[Any, ...] = tuple(map(keep, items, items))
+        kept: tuple[Any, ...] = keep(value, value)
+        return kept
 
     def fields(self, fields: Mapping[str, Any]) -> PackedFields:
-        return PackedFields(self(tuple(fields)), tuple(map(self, fields.values())))
+        keep, values = self._keep, []
+        for value in fields.values():
+            kind = value.__class__
+            if kind is str:
+                value = keep(value, value)
+            elif kind is not int:
+                value = self(value)
+            values.append(value)
+        return PackedFields(self._flat(tuple(fields)), tuple(values))
 
     def row(self, row: dict[str, Any]) -> dict[str, Any]:
         return {key: self(value) for key, value in row.items()}

@@ -154,3 +154,56 @@ def test_post_rows_built_in_bulk_hold_what_the_rows_say():
         got = [(dict(rows[i]), rows.doc_id(i)) for i in rows]
         assert got == _rows_reference(pairs)
         assert list(rows.doc_ids) == [doc_id for _, doc_id in got]
+
+
+def _frozen(value):
+    """What the interner keeps of a value, the plain way: lists (nested too) as tuples."""
+    return tuple(map(_frozen, value)) if isinstance(value, list | tuple) else value
+
+
+def test_interned_fields_and_rows_are_the_plain_values_shared():
+    import seeds
+    from storage.analysis import Interner, post_record, post_row
+    from storage.query import index_fields
+
+    posts = []
+    for path in _seed_files():
+        try:
+            posts.append(seeds.read_file(path))
+        except seeds.ParseError:
+            continue
+    odd = {
+        "title": "t",
+        "n": 1,
+        "flag": True,
+        "nested": [["a", 1], "b"],
+        "map": {"k": [1]},
+        "mixed": ["x", True, 2.5],
+        "empty": [],
+        "float": 2.5,
+    }
+    intern = Interner()
+    kept = []
+    for post in posts + posts:  # the second time round, every value was seen before
+        fields = index_fields(post.to_dict())
+        row = post_row(post_record(post))
+        packed, row_kept = intern.fields(fields), intern.row(row)
+        assert dict(packed.items()) == {k: _frozen(v) for k, v in fields.items()}
+        assert row_kept == {k: _frozen(v) for k, v in row.items()}
+        assert [type(v) for v in row_kept.values()] == [type(_frozen(v)) for v in row.values()]
+        kept.append(packed)
+    assert len(posts) >= 5
+    first, second = kept[: len(posts)], kept[len(posts) :]
+    for a, b in zip(first, second, strict=True):  # equal values are one object
+        assert all(
+            x is y for x, y in zip(a._values, b._values, strict=True) if not isinstance(x, int)
+        )
+        assert a._names is b._names
+    packed = intern.fields(odd)
+    assert dict(packed.items()) == {k: _frozen(v) for k, v in odd.items()}
+    assert packed["flag"] is True and packed["mixed"][1] is True  # never 1 for True
+    assert intern.row({"needs_human_review": False, "n": 0}) == {
+        "needs_human_review": False,
+        "n": 0,
+    }
+    assert intern.row({"needs_human_review": False})["needs_human_review"] is False
