@@ -225,11 +225,12 @@ def shelve(
             progress(done, len(plan.to_parse))
     if pool is not None and not keep_pool:
         pool.shutdown(wait=True)
-    locations = dict(state.locations)
+    locations = Locations.of(state.locations)
+    changed: dict[str, Location] = {}  # post id -> its new location (moved, or parsed)
     history = {post_id: list(docs) for post_id, docs in state.history.items()}
     for post_id, path in plan.moved.items():
         old = locations[post_id]
-        locations[post_id] = Location(old.doc_id, path, old.file_sha256)
+        changed[post_id] = Location(old.doc_id, path, old.file_sha256)
     catalog = load_catalog() if changes else None
     entries = []
     for post_id, post in changes.items():
@@ -241,9 +242,11 @@ def shelve(
             report.unchanged.append(post_id)  # other bytes, same text (line ends, a BOM)
         else:
             report.updated.append(post_id)
-        if post_id in locations and old_sha != post.row["sha256"]:
-            history.setdefault(post_id, []).append(locations[post_id].doc_id)
-        locations[post_id] = Location(post.doc_id, post.path, post.file_sha256)
+        if old_sha != post.row["sha256"]:
+            before = changed.get(post_id) or locations.get(post_id)
+            if before is not None:
+                history.setdefault(post_id, []).append(before.doc_id)
+        changed[post_id] = Location(post.doc_id, post.path, post.file_sha256)
         if old_sha != post.row["sha256"]:
             entries.append(IndexEntry(post_id, post.doc_id, post.row, post.fields, None))
     changes_seen = bool(changes)
@@ -254,7 +257,7 @@ def shelve(
         next_doc_id=state.next_doc_id + len(tasks) * SEGMENT_FILES,
         next_segment=state.next_segment + len(tasks),
         segments=segments,
-        locations=locations,
+        locations=locations.updated(changed),
         history=history,
     )
     # the search index build allocates many objects, none cyclic: a GC pass is pure cost

@@ -126,6 +126,35 @@ class Locations(Mapping[str, Location]):
             [v.file_sha256 for v in values],
         )
 
+    def updated(self, changes: Mapping[str, Location]) -> Locations:
+        """These locations with ``changes`` made (a post's location replaced, or a new
+        post's added after the others); this one is unchanged. Column copies at C level:
+        an import of 1,000 files into a 100,000-post store made a dict of every post's
+        ``Location`` to change a few (~0.3 s)."""
+        if not changes:
+            return self
+        columns = self._all()
+        ids, doc_ids = list(columns.ids), list(columns.doc_ids)
+        paths, shas, index = list(columns.paths), list(columns.shas), dict(columns.index)
+        for post_id, location in changes.items():
+            at = index.get(post_id)
+            if at is None:
+                index[post_id] = len(ids)
+                ids.append(post_id)
+                doc_ids.append(location.doc_id)
+                paths.append(location.path)
+                shas.append(location.file_sha256)
+            else:
+                doc_ids[at], paths[at], shas[at] = (
+                    location.doc_id,
+                    location.path,
+                    location.file_sha256,
+                )
+        made = Locations.__new__(Locations)
+        made._columns = _Columns(ids, doc_ids, paths, shas, index)
+        made._count, made._rows, made._source, made._found = len(ids), None, self._source, {}
+        return made
+
     # ------------------------------------------------------------------ one post
 
     def _find(self, post_id: str) -> Location | None:

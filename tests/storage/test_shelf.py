@@ -120,6 +120,28 @@ def test_rows_answer_like_columns_without_splitting_them():
     )
 
 
+def test_updated_locations_are_the_mapping_with_the_changes_made():
+    columns = Locations(*_columns())
+    first, last = list(columns)[0], list(columns)[-1]
+    changes = {
+        last: Location(900, "moved/there.txt", "9" * 64),  # replaced
+        "new-b": Location(901, "b.txt", "8" * 64),  # added, in this order
+        first: Location(columns.doc_id(first), "renamed.txt", columns[first].file_sha256),
+        "new-a": Location(902, "a.txt", "7" * 64),
+    }
+    before = dict(columns)
+    for base in (columns, Locations.from_data(columns.to_data(), len(columns), SOURCE)):
+        made = base.updated(changes)
+        plain = {**before, **changes}
+        assert dict(made) == plain and list(made) == list(plain) and len(made) == len(plain)
+        assert dict(base) == before  # unchanged
+        assert made.by_file() == {loc.file_sha256: pid for pid, loc in plain.items()}
+        again = Locations.from_data(made.to_data(), len(made), SOURCE)
+        assert dict(again) == plain
+        assert made.doc_id("new-a") == 902 and made.path(first) == "renamed.txt"
+    assert columns.updated({}) is columns
+
+
 @pytest.mark.parametrize("bad", ["id\twith a tab", "id\nwith a newline"])
 @pytest.mark.parametrize("where", ["id", "path"])
 def test_a_tab_or_newline_in_an_id_or_path_keeps_the_four_lists(bad, where):
