@@ -223,7 +223,8 @@ def write_catalog(layout: Layout, generation: int, catalog: Catalog) -> None:
     )
     search = copied if copied is not None else catalog.search_parts()
     atomic_write_bytes(target, chain([stamp + b"\n"], search), keep_backup=False)
-    parts = [stamp + b"\n", *catalog.parts_without_search()]
+    # the delta goes with the index it was added to: an index encoded here holds it
+    parts = [stamp + b"\n", *catalog.parts_without_search(with_delta=copied is not None)]
     atomic_write_bytes(index_path(layout, generation), parts, keep_backup=False)
 
 

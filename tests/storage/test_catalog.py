@@ -3,6 +3,8 @@ format round-trips without pickle."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import storage.catalog as catalog_module
@@ -190,6 +192,7 @@ def _with_search_edited(catalog: Catalog, edit) -> bytes:
     data = {
         "rows": catalog.rows.to_data(writer),
         "search": writer.bytes(_search_container_edited(catalog, edit)),
+        "search_delta": [],
         "similarity": catalog._similarity.to_data(writer),
         "pending": [],
     }
@@ -336,9 +339,9 @@ def test_phase_two_copies_the_search_index_it_did_not_change(tmp_path, corpus, m
     decoded: list[int] = []
     decode = catalog_module._search_from_bytes
 
-    def counted(raw, rows):
+    def counted(raw, rows, delta=()):
         decoded.append(len(raw))
-        return decode(raw, rows)
+        return decode(raw, rows, delta)
 
     monkeypatch.setattr(catalog_module, "_search_from_bytes", counted)
     before, after, expected, warnings = _two_phase_import(tmp_path, corpus, monkeypatch)
@@ -377,3 +380,120 @@ def test_a_search_index_refused_when_read_is_not_copied_to_the_next_generation(
     )
     assert after == b"".join(expected.search_parts()) == before
     assert len(warnings) == 1 and "bad ids" in warnings[0]
+
+
+SEARCHES = ["kubernetes", "stack:php", "quality>80", "needs_human_review:1 postgres", "topic:cdn"]
+
+
+def _batches(tmp_path, corpus, count):
+    """The corpus's files in ``count`` directories of about equal size (hard links)."""
+    files = sorted(corpus.glob("*.txt"))
+    dirs = []
+    for number in range(count):
+        folder = tmp_path / f"batch{number}"
+        folder.mkdir()
+        for path in files[number::count]:
+            os.link(path, folder / path.name)
+        dirs.append(folder)
+    return dirs
+
+
+def _answers(store):
+    return {query: store.search_ids(query, None) for query in SEARCHES}
+
+
+def test_a_batch_keeps_the_search_index_and_its_delta_answers_as_one_import(
+    tmp_path, corpus, monkeypatch
+):
+    """Each batch after the first leaves the search file's index as it was (copied, not
+    decoded) and keeps its posts' fields as the delta; past SEARCH_DELTA_MAX the index is
+    encoded again whole. Every step answers as a store that imported the files at once."""
+    from storage.local import index_files
+
+    monkeypatch.setattr(catalog_module, "SEARCH_DELTA_MAX", 130)  # 100 a batch: the third
+    decoded: list[int] = []
+    decode = catalog_module._search_from_bytes
+
+    def counted(raw, rows, delta=()):
+        decoded.append(len(delta))
+        return decode(raw, rows, delta)
+
+    monkeypatch.setattr(catalog_module, "_search_from_bytes", counted)
+    db, so_far = tmp_path / "batches.json", tmp_path / "so-far"
+    so_far.mkdir()
+    encoded, deltas = [], []
+    for number, folder in enumerate(_batches(tmp_path, corpus, 3)):
+        with Store.open(db) as store:
+            store.import_paths([folder])
+            generation = store._shelf.state.generation
+            index = index_files.search_path(store.layout, generation).read_bytes()
+            encoded.append(index.split(b"\n", 1)[1])
+            # the second batch decoded nothing; the third, past the delta's size, decoded
+            # the index with the second's delta, to encode it whole
+            assert decoded == {0: [], 1: [], 2: [100]}[number]
+        for path in folder.glob("*.txt"):
+            os.link(path, so_far / path.name)
+        whole = Store.open(tmp_path / f"whole{number}.json")  # the same files, at once
+        whole.import_paths([so_far])
+        with Store.open(db) as store:  # read back from its files
+            catalog = store._catalog()
+            deltas.append(len(catalog.search_delta))
+            assert _answers(store) == _answers(whole)
+            assert catalog.ids() == whole._catalog().ids()
+        decoded.clear()
+    assert deltas == [0, 100, 0]
+    assert encoded[1] == encoded[0]  # the second batch copied the index: its posts are apart
+    assert encoded[2] != encoded[1]  # the third was past the delta's size: encoded whole
+
+
+def test_a_damaged_search_file_under_a_delta_is_rebuilt_with_the_delta(tmp_path, corpus):
+    from storage.local import index_files
+
+    first, second = _batches(tmp_path, corpus, 2)
+    warnings: list[str] = []
+    db = tmp_path / "s.json"
+    for folder in (first, second):  # each import a process of its own, as the CLI's are
+        with Store.open(db) as store:
+            store.import_paths([folder])
+    path = index_files.search_path(store.layout, store._shelf.state.generation)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    whole = Store.open(tmp_path / "whole.json")
+    whole.import_paths([corpus])
+    with Store.open(db, warn=warnings.append) as store:
+        assert len(store._catalog().search_delta) == len(list(second.glob("*.txt")))
+        assert _answers(store) == _answers(whole)
+    assert len(warnings) == 1 and "damaged" in warnings[0] and path.name in warnings[0]
+
+
+class _Bytes:
+    """A search source of given bytes (``catalog.SearchSource``)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw, self.refused = raw, False
+
+    def read(self) -> bytes:
+        return self.raw
+
+    def refuse(self) -> None:
+        self.refused = True
+
+
+def test_a_search_delta_round_trips_and_a_bad_one_is_refused(entries):
+    catalog = Catalog.build(entries[:40])
+    delta = tuple((e.id, e.fields, (e.row["reference"] or e.id, e.id)) for e in entries[40:45])
+    rows = catalog.rows.updated([(e.row, e.doc_id) for e in entries[40:45]])
+    written = Catalog(rows, catalog.search_index, catalog._similarity, search_delta=delta)
+    source = _Bytes(b"".join(catalog.search_parts()))
+    again = Catalog.from_bytes(b"".join(written.parts_without_search()), search_apart=source)
+    assert [(pid, key) for pid, _, key in again.search_delta] == [(p, k) for p, _, k in delta]
+    for (_, fields, _), (_, plain, _) in zip(again.search_delta, delta, strict=True):
+        assert fields == {k: list(v) if isinstance(v, tuple) else v for k, v in plain.items()}
+    whole = Catalog.build(entries[:45])
+    for query in SEARCHES:
+        assert again.search_ids(query, None, {}) == whole.search_ids(query, None, {})
+    assert not source.refused
+    for bad in ([["id", ["a"], [1, 2], ["k", "id"]]], [["id", ["a"], [1], ["k"]]], {"a": 1}):
+        with pytest.raises(CodecError):
+            catalog_module._delta_from_data(bad)
