@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import copy
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -123,6 +125,8 @@ class PostRows(Mapping[str, Row]):
         if not pairs:
             return self
         changed = {row["id"] for row, _ in pairs}
+        if len(changed) == len(pairs) and self._slot.keys().isdisjoint(changed):
+            return self._with_new_rows(PostRows(pairs))
         keep = [slot for slot, post_id in enumerate(self.ids) if post_id not in changed]
         every_sha = self._sha.hex()
         odd = self._odd_sha
@@ -141,6 +145,41 @@ class PostRows(Mapping[str, Row]):
             list(map(self.doc_ids.__getitem__, keep)) + [doc_id for _, doc_id in pairs],
         )
         return rows_out
+
+    def _with_new_rows(self, new: PostRows) -> PostRows:
+        """These rows and ``new``'s (posts these rows do not hold), merged in queue order:
+        what ``updated`` makes of them, without sorting or converting every kept row
+        again (1,000 new rows into 100,000: ~0.2 s -> ~0.05 s; tests hold it equal)."""
+        if not len(self):
+            return new
+        queue = [ref or pid for ref, pid in zip(self.references, self.ids, strict=True)]
+        old_keys = list(zip(queue, self.ids, strict=True))
+        at = [bisect_right(old_keys, new.queue_key(slot)) for slot in range(len(new))]
+        del queue, old_keys
+
+        def merged(old: Any, added: Any, width: int = 1) -> list[Any]:
+            parts, start = [], 0
+            for slot, position in enumerate(at):
+                parts.append(old[start * width : position * width])
+                parts.append(added[slot * width : (slot + 1) * width])
+                start = position
+            parts.append(old[start * width :])
+            return parts
+
+        out = PostRows.__new__(PostRows)
+        out.ids = list(chain.from_iterable(merged(self.ids, new.ids)))
+        out._slot = dict(zip(out.ids, range(len(out.ids)), strict=True))
+        out.references = list(chain.from_iterable(merged(self.references, new.references)))
+        out.titles = list(chain.from_iterable(merged(self.titles, new.titles)))
+        out.topics = list(chain.from_iterable(merged(self.topics, new.topics)))
+        out.needs_review = bytearray().join(merged(self.needs_review, new.needs_review))
+        out.hint_codes = list(chain.from_iterable(merged(self.hint_codes, new.hint_codes)))
+        out.doc_ids = array("Q", chain.from_iterable(merged(self.doc_ids, new.doc_ids)))
+        out._sha = bytearray().join(merged(self._sha, new._sha, _SHA_BYTES))
+        # a slot moves down by the new rows merged in before it
+        out._odd_sha = {slot + bisect_right(at, slot): sha for slot, sha in self._odd_sha.items()}
+        out._odd_sha.update((at[slot] + slot, sha) for slot, sha in new._odd_sha.items())
+        return out
 
     def _assign(
         self,

@@ -49,6 +49,27 @@ def test_an_update_equals_the_rows_built_whole(seed):
     assert _columns(PostRows([]).updated(base)) == _columns(PostRows(base))
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_new_rows_merged_in_equal_the_rows_built_whole(seed):
+    """Posts none of the rows hold (an import's new posts): merged into the queue order,
+    not sorted again, and the same columns as built whole (odd sha256 values included)."""
+    rng = random.Random(seed)
+    numbers = list(range(500))
+    rng.shuffle(numbers)
+    base = [(_row(n, rng), 10 + n) for n in numbers[:400]]
+    new = [(_row(n, rng), 2000 + n) for n in numbers[400:]]
+    assert any(n % 17 == 0 for n in numbers[400:])  # an odd sha256 among the new ones
+    kept = PostRows(base)
+    merged = kept.updated(new)
+    assert _columns(merged) == _columns(PostRows([*base, *new]))
+    assert merged._odd_sha == PostRows([*base, *new])._odd_sha
+    assert _columns(kept) == _columns(PostRows(base))  # the rows it came from
+    assert _columns(PostRows([]).updated(new)) == _columns(PostRows(new))
+    assert [merged.sha256(merged.slot(row["id"])) for row, _ in base + new] == [
+        row["sha256"] for row, _ in base + new
+    ]
+
+
 def test_an_update_leaves_the_rows_it_came_from():
     rng = random.Random(4)
     base = PostRows([(_row(n, rng), n) for n in range(50)])
