@@ -226,7 +226,7 @@ class Locations(Mapping[str, Location]):
         if len(flat) != 4 * self._count:
             raise self._damaged(f"{len(flat) / 4:g} rows where {self._count} posts were listed")
         numbers = flat[1::4]
-        if not all(map(_is_number, numbers)):
+        if not _all_numbers(numbers):
             raise self._damaged("a doc id is not a number")
         ids = flat[0::4]
         index = dict(zip(ids, range(len(ids)), strict=True))
@@ -332,6 +332,13 @@ def rows_crc32(count: int, rows: str) -> int:
 
 def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
+
+
+def _all_numbers(texts: list[str]) -> bool:
+    """``all(map(_is_number, texts))`` at C level (a call per row was ~0.03 s of every
+    100,000-row read): every text non-empty, and all of them joined ASCII digits."""
+    joined = "".join(texts)
+    return all(texts) and (not texts or (joined.isascii() and joined.isdigit()))
 
 
 @dataclass(slots=True)
