@@ -143,53 +143,6 @@ def test_a_copied_folder_is_read_whole(corpus, tmp_path, hashed):
         assert len(hashed) == 6
 
 
-def _after_plain(known, stats, shas, taken_ns, held):
-    """``FileStats.after`` the plain way: one test per earlier entry."""
-    recorded = {
-        path: (file_stats.stat_key(stats[path]), sha)
-        for path, sha in shas.items()
-        if stats[path][1] <= taken_ns - file_stats.RACY_NS
-    }
-    seen = {entry[0] for entry in recorded.values()}
-    kept = {
-        path: entry
-        for path, entry in known.entries.items()
-        if path not in stats and entry[1] in held and entry[0] not in seen
-    }
-    return kept | recorded
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_the_entries_kept_after_an_import_are_those_tested_one_by_one(seed):
-    import random
-
-    rng = random.Random(seed)
-    now = time.time_ns()
-    shas = [f"{n:064x}" for n in range(60)]
-    stat = {f"p{n}": (n, now - DAY_NS, 1000 + n, 7) for n in range(60)}
-    known = file_stats.FileStats(
-        {p: (file_stats.stat_key(st), shas[n]) for n, (p, st) in enumerate(stat.items())}
-    )
-    held = {sha: "id" for sha in rng.sample(shas, 50 if seed % 2 else 60)}  # some let go of
-    stats, found = {}, {}
-    for path in rng.sample(sorted(stat), 20):  # stat'ed again by this import
-        size, mtime, inode, device = stat[path]
-        choice = rng.randrange(4)
-        if choice == 0:  # unchanged
-            stats[path], found[path] = stat[path], known.entries[path][1]
-        elif choice == 1:  # changed, racy: not recorded
-            stats[path], found[path] = (size + 1, now, inode, device), "f" * 64
-        elif choice == 2:  # failed to import: stat'ed, no sha
-            stats[path] = stat[path]
-    for n in range(3 if seed % 3 else 0):  # a moved file: the old path's stat at a new path
-        old = f"p{40 + n}"
-        stats[f"moved/{old}"], found[f"moved/{old}"] = stat[old], known.entries[old][1]
-    stats["new"], found["new"] = (5, now - DAY_NS, 99, 7), "e" * 64
-    after = known.after(stats, found, now, held)
-    plain = _after_plain(known, stats, found, now, held)
-    assert after == plain and list(after) == list(plain)
-
-
 def test_doc_ids_are_told_numbers_at_c_level_as_one_by_one():
     from storage.local import shelf
 
