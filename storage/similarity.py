@@ -738,13 +738,14 @@ class SimilarityIndex:
         sizes = self._sizes
         slots = [s for s in live if sizes[s]]
         every_band = array("Q", bytes(self._sigs))  # slot * BANDS + band -> its 8 bytes
+        chosen = set(slots) if wanted is not None else set()
         out: dict[int, list[int]] = {}
         for band in range(BANDS):
             values = every_band[band::BANDS]
             if wanted is None:
                 runs = _equal_runs(sorted(slots, key=values.__getitem__), values)
             else:
-                runs = _buckets_of(wanted, slots, values, sizes)
+                runs = _buckets_of(wanted, chosen, values, sizes)
             for run in runs:
                 size = len(run)
                 for at, s in enumerate(run):
@@ -883,13 +884,17 @@ def _equal_runs(ordered: list[int], values: array) -> list[list[int]]:
     return runs
 
 
-def _buckets_of(wanted: set[int], slots: list[int], values: array, sizes: array) -> list[list[int]]:
+def _buckets_of(wanted: set[int], slots: set[int], values: array, sizes: array) -> list[list[int]]:
     """The buckets (2 or more slots, ascending) of ``slots`` that hold the value of a
-    wanted slot: the runs ``_equal_runs`` gives that hold a wanted slot."""
+    wanted slot: the runs ``_equal_runs`` gives that hold a wanted slot. Every slot's
+    value is tested at C level, the few that hold an asked one then checked against
+    ``slots`` (looking up each of ``slots`` in ``values`` first was ~0.015 s a band at
+    100,000 posts)."""
     asked = {values[q] for q in wanted if sizes[q]}
     buckets: dict[int, list[int]] = {}
-    for slot in compress(slots, map(asked.__contains__, map(values.__getitem__, slots))):
-        buckets.setdefault(values[slot], []).append(slot)
+    for slot in compress(range(len(values)), map(asked.__contains__, values)):
+        if slot in slots:
+            buckets.setdefault(values[slot], []).append(slot)
     return [bucket for bucket in buckets.values() if len(bucket) > 1]
 
 

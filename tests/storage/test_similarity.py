@@ -435,12 +435,16 @@ def test_lsh_candidates_of_a_few_queries_are_those_of_every_post(monkeypatch, bu
         items.append((post.id, features(post.to_dict())))
     template = items[7][1]
     items += [(f"copy-{n:02}", template) for n in range(12)]  # one big bucket a band
+    blank = features({"title": "no body", "body": [], "meta": {}})
+    items += [("blank-1", blank), ("blank-2", blank)]  # no units: in no bucket
     index = index_of(items)
-    live = list(range(len(items)))
+    index.remove_many(["copy-03", items[20][0]])  # removed slots: in no bucket either
+    live = [slot for slot, post_id in enumerate(index._ids) if post_id is not None]
+    assert index._sizes[index._slot["blank-1"]] == 0
     every = index._lsh_candidates(live, live)
     assert sum(map(len, every.values())) > len(items)  # buckets are shared
     rng = random.Random(5)
-    for size in (1, 10, 60, len(items) - 1):
+    for size in (1, 10, 60, len(live) - 1):
         queries = rng.sample(live, size)
         few = index._lsh_candidates(queries, live)
         assert few == {q: every[q] for q in queries if q in every}
