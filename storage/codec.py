@@ -35,15 +35,6 @@ _TYPECODES = frozenset("bBhHiIlLqQfd")
 _LITTLE = sys.byteorder == "little"
 
 
-CRC_SIZE = _CRC.size  # the container's last bytes: the CRC-32 of all before them
-
-
-def crc_trailer(crc: int) -> bytes:
-    """The last ``CRC_SIZE`` bytes of a container whose other bytes have CRC-32 ``crc``
-    (for a reader that checks a container in chunks)."""
-    return _CRC.pack(crc)
-
-
 class CodecError(ValueError):
     """The bytes are not a valid container of the expected kind."""
 

@@ -16,8 +16,7 @@ import functools
 import hashlib
 import os
 import re
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -25,12 +24,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from ..analysis import valid_hint
-from ..codec import CRC_SIZE, CodecError, crc_trailer
+from ..codec import CodecError
 from ..jsonstore import atomic_write_bytes
 from .layout import Layout
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog, RebuildSearch
+    from ..catalog import Catalog
+    from ..search_index import SearchIndex
 
 Warn = Callable[[str], None]
 
@@ -80,10 +80,14 @@ class CatalogFile(NamedTuple):
 
 
 def read_catalog(
-    layout: Layout, generation: int, warn: Warn, rebuild: RebuildSearch | None = None
+    layout: Layout,
+    generation: int,
+    warn: Warn,
+    rebuild: Callable[[str, Path], SearchIndex] | None = None,
 ) -> CatalogFile | None:
     """The catalog of ``generation``, None when it is missing, stale or damaged (its
-    search index is checked on first use: ``rebuild``, see ``Catalog.from_bytes``)."""
+    search index is checked on first use: ``rebuild``, told why and the search file's
+    path, see ``Catalog.from_bytes``)."""
     from ..catalog import Catalog
 
     path = index_path(layout, generation)
@@ -96,9 +100,10 @@ def read_catalog(
         if stamp.get("code") != code_fingerprint():
             return None  # built by other code: rebuilt for this one, nothing is wrong
         digest = stamp.get("posts")
-
-        source = SearchFile(search_path(layout, generation), stamp)
-        catalog = Catalog.from_bytes(body, rebuild, source)
+        search_stamp = _search_stamp(stamp)
+        source = SearchFile(search_path(layout, search_stamp["generation"]), search_stamp)
+        told = None if rebuild is None else functools.partial(_rebuild_of, rebuild, source.path)
+        catalog = Catalog.from_bytes(body, told, source)
         return CatalogFile(catalog, digest if isinstance(digest, str) else None)
     except (CodecError, orjson.JSONDecodeError) as exc:
         warn(f"{path}: damaged ({exc}); rebuilding it from the post segments")
@@ -112,6 +117,32 @@ def _stamped(raw: bytes) -> tuple[dict[str, Any], memoryview]:
     if not isinstance(stamp, dict) or type(stamp.get("generation")) is not int:
         raise CodecError("no stamp line")
     return stamp, memoryview(raw)[stamp_end + 1 :]
+
+
+def _rebuild_of(rebuild: Callable[[str, Path], SearchIndex], path: Path, why: str) -> SearchIndex:
+    return rebuild(why, path)
+
+
+def _search_stamp(stamp: dict[str, Any]) -> dict[str, Any]:
+    """The stamp of the search file a catalog's stamp names: that of an earlier
+    generation's file it shares, or its own (the stamp less "search")."""
+    named = stamp.get("search")
+    if named is None:
+        return {key: value for key, value in stamp.items() if key != "search"}
+    if not isinstance(named, dict) or type(named.get("generation")) is not int:
+        raise CodecError("a stamp naming no search file")
+    return named
+
+
+def search_file_of(layout: Layout, generation: int) -> Path:
+    """The search file ``generation``'s catalog reads (``search-G.cdx``, or an earlier
+    generation's it shares); its own name when the catalog is missing or damaged."""
+    try:
+        with index_path(layout, generation).open("rb") as fh:
+            stamp, _ = _stamped(fh.read(STAMP_MAX))
+        return search_path(layout, _search_stamp(stamp)["generation"])
+    except (OSError, CodecError, orjson.JSONDecodeError):
+        return search_path(layout, generation)
 
 
 class SearchFile:
@@ -158,32 +189,19 @@ class SearchFile:
     def refuse(self) -> None:
         self._refused = True
 
-    def sound_chunks(self) -> Iterator[bytes] | None:
-        """Its container's bytes a chunk at a time, once its stamp and checksum are found
-        sound (the checksum is the container's last 4 bytes: ``storage.codec``); None
-        when they are not, it cannot be read, or its bytes were refused when decoded."""
+    def shareable(self) -> bool:
+        """Whether a later generation's catalog may name this file as its search file:
+        open, never refused, and still the file at its path (only an import removes
+        derived files, under the import lock the caller holds)."""
         if self._fd is None or self._refused:
-            return None
+            return False
         try:
-            size = os.fstat(self._fd).st_size
-            head = self._read(0, min(size, STAMP_MAX))
-            own, rest = _stamped(head)
-            start = len(head) - len(rest)
-            end = size - CRC_SIZE
-            if own != self.stamp or end < start:
-                return None
-            crc = 0
-            for chunk in self._chunks(start, end):
-                crc = zlib.crc32(chunk, crc)
-            if self._read(end, CRC_SIZE) != crc_trailer(crc):
-                return None
+            with self.path.open("rb") as fh:
+                own, _ = _stamped(fh.read(STAMP_MAX))
+                same = os.path.samestat(os.fstat(fh.fileno()), os.fstat(self._fd))
+            return same and own == self.stamp
         except (OSError, CodecError, orjson.JSONDecodeError):
-            return None
-        return self._chunks(start, size)
-
-    def _chunks(self, start: int, end: int) -> Iterator[bytes]:
-        for offset in range(start, end, COPY_CHUNK):
-            yield self._read(offset, min(COPY_CHUNK, end - offset))
+            return False
 
     def _read(self, offset: int, count: int) -> bytes:
         assert self._fd is not None
@@ -198,34 +216,44 @@ class SearchFile:
 
 
 STAMP_MAX = 4096  # a stamp line is ~120 bytes
-COPY_CHUNK = 1 << 20
 
 
-def write_catalog(layout: Layout, generation: int, catalog: Catalog) -> None:
-    """The search index first, on its own: its bytes are freed before the rest is made
-    (the import's memory peaks while a catalog is written). A search index that is still
-    the one read from a sound ``search-G.cdx`` is copied from it, a chunk at a time:
-    decoding and encoding it again cost ~0.8 s and ~110 MB at 100,000 posts (phase 2 of
-    an import changes the similarity and hints only)."""
+def write_catalog(layout: Layout, generation: int, catalog: Catalog) -> int:
+    """The catalog of ``generation``, and the generation of the search file it names.
+
+    A search index that is still the one read from a sound earlier ``search-B.cdx``
+    (but for the search delta the catalog keeps) is not written again: the catalog names
+    that file. Copying it cost an import ~0.2 s and 62 MB of writes at 100,000 posts
+    (phase 2 of an import, and every batch, change the search index not at all or by
+    the delta only). Otherwise the search index is written first, on its own: its bytes
+    are freed before the rest is made (the import's memory peaks while a catalog is
+    written). A shared file found damaged later is rebuilt like any other."""
     from .shelf import posts_digest
 
-    stamp = orjson.dumps(
-        {
-            "generation": generation,
-            "code": code_fingerprint(),
-            "posts": posts_digest(catalog.rows.ids),
-        }
-    )
+    stamp: dict[str, Any] = {
+        "generation": generation,
+        "code": code_fingerprint(),
+        "posts": posts_digest(catalog.rows.ids),
+    }
     source = catalog.search_source
-    target = search_path(layout, generation)
-    copied = (
-        source.sound_chunks() if isinstance(source, SearchFile) and source.path != target else None
+    shared = (
+        isinstance(source, SearchFile)
+        and source.path != search_path(layout, generation)
+        and source.shareable()
     )
-    search = copied if copied is not None else catalog.search_parts()
-    atomic_write_bytes(target, chain([stamp + b"\n"], search), keep_backup=False)
+    if shared:
+        assert isinstance(source, SearchFile)
+        search_stamp = source.stamp
+    else:
+        search_stamp = dict(stamp)
+        head = orjson.dumps(search_stamp) + b"\n"
+        target = search_path(layout, generation)
+        atomic_write_bytes(target, chain([head], catalog.search_parts()), keep_backup=False)
     # the delta goes with the index it was added to: an index encoded here holds it
-    parts = [stamp + b"\n", *catalog.parts_without_search(with_delta=copied is not None)]
+    head = orjson.dumps({**stamp, "search": search_stamp}) + b"\n"
+    parts = [head, *catalog.parts_without_search(with_delta=shared)]
     atomic_write_bytes(index_path(layout, generation), parts, keep_backup=False)
+    return int(search_stamp["generation"])
 
 
 NEAR_DUPS_FORMAT = 1
@@ -286,10 +314,12 @@ def _in_current_words(hint: dict[str, Any]) -> dict[str, Any]:
     return hint if renamed == message else {**hint, "message": renamed}
 
 
-def remove_other_generations(layout: Layout, keep: int) -> None:
-    """Delete the derived files of every generation but ``keep``."""
+def remove_other_generations(layout: Layout, keep: int, search: int | None = None) -> None:
+    """Delete the derived files of every generation but ``keep``, but for the search file
+    of generation ``search`` (the one ``keep``'s catalog names, ``write_catalog``)."""
+    kept = {"index": keep, "search": keep if search is None else search, "near": keep}
     for pattern in ("index-*.cdx", "search-*.cdx", "near-dups-*.json"):
         for path in layout.data_dir.glob(pattern):
             number = path.name.split("-")[-1].split(".")[0]
-            if number.isdigit() and int(number) != keep:
+            if number.isdigit() and int(number) != kept[path.name.split("-")[0]]:
                 path.unlink(missing_ok=True)

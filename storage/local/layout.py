@@ -9,7 +9,8 @@
     FILE.d/decisions.json     decisions checkpoint        } see decisions.py
     FILE.d/journal*.jsonl     the mirrored decision journal }
     FILE.d/index-G.cdx        derived: the catalog (storage/catalog.py) of shelf generation G
-    FILE.d/search-G.cdx       derived: its search index, read on first use
+    FILE.d/search-G.cdx       derived: its search index, read on first use (a later
+                              generation's catalog may name an earlier one's file)
     FILE.d/near-dups-G.json   derived: near-duplicate hints by post, for one-post commands
     FILE.lock                 writers' lock
 

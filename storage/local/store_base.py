@@ -120,7 +120,7 @@ class LocalStoreBase(CatalogStore):
             self.layout,
             generation,
             self._warn,
-            lambda why: self._search_from_segments(generation, why),
+            lambda why, path: self._search_from_segments(generation, why, path),
         )
         if found is not None and self._names_the_shelfs_posts(found):
             catalog = found.catalog
@@ -140,14 +140,16 @@ class LocalStoreBase(CatalogStore):
             return shelf == found.posts_digest
         return set(found.catalog.rows.ids) == self._shelf.state.locations.keys()
 
-    def _search_from_segments(self, generation: int, why: str) -> SearchIndex:
-        """The search index again, when the one read turned out damaged or missing on
-        first use; the catalog's files are removed, so that the next open writes sound
-        ones."""
-        path = index_files.search_path(self.layout, generation)
+    def _search_from_segments(self, generation: int, why: str, path: Path) -> SearchIndex:
+        """The search index again, when the one read (``path``) turned out damaged or
+        missing on first use. The file goes, and so does every catalog of this store that
+        names it (``generation``'s, and the one committed since if it shares the file),
+        so that the next open writes sound ones."""
         self._warn(f"{path}: damaged ({why}); rebuilding it from the post segments")
         if self._writable:
-            index_files.index_path(self.layout, generation).unlink(missing_ok=True)
+            for named in {generation, self._shelf.state.generation}:
+                if index_files.search_file_of(self.layout, named) == path:
+                    index_files.index_path(self.layout, named).unlink(missing_ok=True)
             path.unlink(missing_ok=True)
         return self._rebuild_catalog().search_index
 

@@ -189,13 +189,13 @@ class LocalImports(LocalStoreBase):
         pending = self._shelf.state.derived_pending if catalog is None else len(catalog.pending)
         state = replace(state, derived_pending=pending)
         if catalog is not None:
-            index_files.write_catalog(self.layout, state.generation, catalog)
+            search = index_files.write_catalog(self.layout, state.generation, catalog)
             index_files.write_near_dups(self.layout, state.generation, catalog)
         with self._write_lock():
             self._shelf.commit(state)
         if catalog is not None:
             self._loaded, self._loaded_generation = catalog, state.generation
-            index_files.remove_other_generations(self.layout, state.generation)
+            index_files.remove_other_generations(self.layout, state.generation, search)
 
     def _reload_shelf(self) -> None:
         if self._shelf.changed_on_disk():

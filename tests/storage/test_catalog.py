@@ -328,14 +328,14 @@ def _two_phase_import(tmp_path, corpus, monkeypatch, between=None):
             between(phase_one, store)
         store.finish_derived()
         generation = store._shelf.state.generation
-        phase_two = index_files.search_path(store.layout, generation)
-        assert phase_two != phase_one and not phase_one.exists()
+        phase_two = index_files.search_file_of(store.layout, generation)
         expected = store._rebuild_catalog()
         assert store.search_ids("kubernetes", None) == expected.search_ids("kubernetes", None, {})
-    return written, phase_two.read_bytes().split(b"\n", 1)[1], expected, warnings
+    after = phase_two.read_bytes().split(b"\n", 1)[1] if phase_two.exists() else None
+    return written, after, expected, warnings, (phase_one, phase_two)
 
 
-def test_phase_two_copies_the_search_index_it_did_not_change(tmp_path, corpus, monkeypatch):
+def test_phase_two_shares_the_search_file_it_did_not_change(tmp_path, corpus, monkeypatch):
     decoded: list[int] = []
     decode = catalog_module._search_from_bytes
 
@@ -344,21 +344,36 @@ def test_phase_two_copies_the_search_index_it_did_not_change(tmp_path, corpus, m
         return decode(raw, rows, delta)
 
     monkeypatch.setattr(catalog_module, "_search_from_bytes", counted)
-    before, after, expected, warnings = _two_phase_import(tmp_path, corpus, monkeypatch)
+    before, after, expected, warnings, (one, two) = _two_phase_import(tmp_path, corpus, monkeypatch)
+    assert two == one  # phase 2's catalog names phase 1's search file: nothing written
     assert decoded == [len(after)]  # the final search only: phase 2 decoded nothing
     assert after == before == b"".join(expected.search_parts())  # the bytes of an encode
     assert warnings == []
+    assert sorted(p.name for p in one.parent.glob("search-*.cdx")) == [one.name]
 
 
-def test_phase_two_writes_a_sound_search_index_over_a_damaged_one(tmp_path, corpus, monkeypatch):
+def test_a_damaged_search_file_phase_two_shares_is_rebuilt_on_first_search(
+    tmp_path, corpus, monkeypatch
+):
     def damage(path, store):
         raw = bytearray(path.read_bytes())
         raw[len(raw) // 2] ^= 0xFF  # the checksum no longer holds
         path.write_bytes(bytes(raw))
 
-    before, after, expected, warnings = _two_phase_import(tmp_path, corpus, monkeypatch, damage)
-    assert after == b"".join(expected.search_parts())
-    assert len(warnings) == 1 and "damaged" in warnings[0]
+    _, after, expected, warnings, (one, two) = _two_phase_import(
+        tmp_path, corpus, monkeypatch, damage
+    )
+    assert two == one and after is None  # found damaged by the search, and removed
+    assert len(warnings) == 1 and "damaged" in warnings[0] and one.name in warnings[0]
+    warnings.clear()
+    with Store.open(tmp_path / "two.json", warn=warnings.append) as store:  # written anew
+        assert store.search_ids("kubernetes", None) == expected.search_ids("kubernetes", None, {})
+        from storage.local import index_files
+
+        again = index_files.search_file_of(store.layout, store._shelf.state.generation)
+        print("LISTING", sorted(p.name for p in again.parent.iterdir()), warnings)
+    assert again.read_bytes().split(b"\n", 1)[1] == b"".join(expected.search_parts())
+    assert warnings == []  # the catalog that named the damaged file went with it
 
 
 def test_a_search_index_refused_when_read_is_not_copied_to_the_next_generation(
@@ -375,9 +390,10 @@ def test_a_search_index_refused_when_read_is_not_copied_to_the_next_generation(
         store._loaded = None  # read again, from the crafted file
         store.search_ids("kubernetes", None)
 
-    before, after, expected, warnings = _two_phase_import(
+    before, after, expected, warnings, (one, two) = _two_phase_import(
         tmp_path, corpus, monkeypatch, craft_and_search
     )
+    assert two != one and not one.exists()  # a search file of its own
     assert after == b"".join(expected.search_parts()) == before
     assert len(warnings) == 1 and "bad ids" in warnings[0]
 
@@ -421,13 +437,14 @@ def test_a_batch_keeps_the_search_index_and_its_delta_answers_as_one_import(
     monkeypatch.setattr(catalog_module, "_search_from_bytes", counted)
     db, so_far = tmp_path / "batches.json", tmp_path / "so-far"
     so_far.mkdir()
-    encoded, deltas = [], []
+    encoded, deltas, names = [], [], []
     for number, folder in enumerate(_batches(tmp_path, corpus, 3)):
         with Store.open(db) as store:
             store.import_paths([folder])
             generation = store._shelf.state.generation
-            index = index_files.search_path(store.layout, generation).read_bytes()
-            encoded.append(index.split(b"\n", 1)[1])
+            named = index_files.search_file_of(store.layout, generation)
+            encoded.append(named.read_bytes().split(b"\n", 1)[1])
+            names.append(named.name)
             # the second batch decoded nothing; the third, past the delta's size, decoded
             # the index with the second's delta, to encode it whole
             assert decoded == {0: [], 1: [], 2: [100]}[number]
@@ -442,7 +459,9 @@ def test_a_batch_keeps_the_search_index_and_its_delta_answers_as_one_import(
             assert catalog.ids() == whole._catalog().ids()
         decoded.clear()
     assert deltas == [0, 100, 0]
-    assert encoded[1] == encoded[0]  # the second batch copied the index: its posts are apart
+    # the second batch's catalog names the first's search file, its posts kept apart
+    assert names[1] == names[0] and encoded[1] == encoded[0]
+    assert names[2] != names[1]
     assert encoded[2] != encoded[1]  # the third was past the delta's size: encoded whole
 
 
@@ -455,7 +474,8 @@ def test_a_damaged_search_file_under_a_delta_is_rebuilt_with_the_delta(tmp_path,
     for folder in (first, second):  # each import a process of its own, as the CLI's are
         with Store.open(db) as store:
             store.import_paths([folder])
-    path = index_files.search_path(store.layout, store._shelf.state.generation)
+    path = index_files.search_file_of(store.layout, store._shelf.state.generation)
+    assert path != index_files.search_path(store.layout, store._shelf.state.generation)
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     path.write_bytes(bytes(raw))
