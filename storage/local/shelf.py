@@ -152,8 +152,33 @@ class Locations(Mapping[str, Location]):
                 )
         made = Locations.__new__(Locations)
         made._columns = _Columns(ids, doc_ids, paths, shas, index)
-        made._count, made._rows, made._source, made._found = len(ids), None, self._source, {}
+        made._count, made._source, made._found = len(ids), self._source, {}
+        made._rows = self._rows_appended(changes, len(columns.ids), ids, doc_ids, paths, shas)
         return made
+
+    def _rows_appended(
+        self,
+        changes: Mapping[str, Location],
+        before: int,
+        ids: list[str],
+        doc_ids: list[int],
+        paths: list[str],
+        shas: list[str],
+    ) -> str | None:
+        """The rows text of ``updated``'s result when every change is a new post and
+        these rows' text is known: this text and the new rows, joined (the shelf commit
+        wrote every row again, ~0.1 s at 100,000 posts); None otherwise."""
+        if self._rows is None or len(ids) - before != len(changes):
+            return None
+        added = "\n".join(
+            f"{post_id}\t{doc_id}\t{path}\t{sha}"
+            for post_id, doc_id, path, sha in zip(
+                ids[before:], doc_ids[before:], paths[before:], shas[before:], strict=True
+            )
+        )
+        if added.count("\t") != 3 * len(changes) or added.count("\n") != len(changes) - 1:
+            return None  # a tab or newline in an id or path: the four lists are written
+        return f"{self._rows}\n{added}" if before else added
 
     # ------------------------------------------------------------------ one post
 
@@ -233,7 +258,9 @@ class Locations(Mapping[str, Location]):
         if len(index) != len(ids):
             raise self._damaged("a post id is listed twice")
         self._columns = _Columns(ids, list(map(int, numbers)), flat[2::4], flat[3::4], index)
-        self._rows, self._found = None, {}
+        # the rows text is kept (an import's ``updated`` appends to it); lookups go to the
+        # columns from here on
+        self._found = {}
         return self._columns
 
     def _damaged(self, reason: str) -> StoreCorruptError:

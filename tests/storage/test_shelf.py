@@ -142,6 +142,28 @@ def test_updated_locations_are_the_mapping_with_the_changes_made():
     assert columns.updated({}) is columns
 
 
+def test_new_posts_append_to_the_rows_text_and_write_what_the_columns_would():
+    columns = Locations(*_columns())
+    rows = Locations.from_data(columns.to_data(), len(columns), SOURCE)
+    assert dict(rows) == dict(columns)  # split into columns; the text is kept
+    new = {"n1": Location(901, "n/1.txt", "8" * 64), "n2": Location(902, "n/2.txt", "7" * 64)}
+    made = rows.updated(new)
+    plain = Locations.of({**dict(columns), **new})
+    assert made._rows is not None  # appended, not joined again
+    assert made.to_data() == plain.to_data()
+    assert dict(Locations.from_data(made.to_data(), len(made), SOURCE)) == dict(plain)
+    first = next(iter(columns))
+    replaced = rows.updated({**new, first: Location(5, "x.txt", "6" * 64)})
+    assert replaced._rows is None and replaced.to_data() == Locations.of(dict(replaced)).to_data()
+    tabbed = rows.updated({"n\tx": Location(903, "t.txt", "5" * 64)})
+    assert tabbed._rows is None and set(tabbed.to_data()) == {
+        "ids",
+        "doc_ids",
+        "paths",
+        "file_sha256",
+    }
+
+
 @pytest.mark.parametrize("bad", ["id\twith a tab", "id\nwith a newline"])
 @pytest.mark.parametrize("where", ["id", "path"])
 def test_a_tab_or_newline_in_an_id_or_path_keeps_the_four_lists(bad, where):
