@@ -493,6 +493,17 @@ class Catalog:
         """The posts that have a near duplicate (members of a cluster)."""
         return sorted(self._near_dups) if not self.pending else []
 
+    def mark_read(self, generation: int) -> None:
+        """This catalog is what the store files of ``generation`` hold (see
+        ``near_duplicates_since_read``)."""
+        self._similarity.mark_read(generation)
+
+    def near_duplicates_since_read(self) -> tuple[int, set[str]] | None:
+        """(the generation ``mark_read`` named, the posts whose similar lists changed
+        since): the near-duplicate hints of every other post are those of that
+        generation. None when the similarity was not read from files, or was rebuilt."""
+        return self._similarity.changed_since_read()
+
     def near_duplicate_hints(self, post_id: str) -> list[dict[str, str]]:
         """The ``near_duplicate`` hints of one post (one per near copy)."""
         if post_id not in self._near_dups or self.pending:

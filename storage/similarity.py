@@ -377,6 +377,11 @@ class SimilarityIndex:
         # clusters() at the threshold, kept until the neighbour lists change (and saved
         # with them): working them out was 0.33 s of a 1,000,000-post store's open
         self._clusters: list[list[str]] | None = None
+        # The generation of the store files this index was read from (``mark_read``), and
+        # the slots whose neighbour lists changed since: the near-duplicate hints of the
+        # other posts are those the files hold (``changed_since_read``).
+        self._read_from: int | None = None
+        self._touched: set[int] = set()
 
     # ------------------------------------------------------------------ basics
 
@@ -402,7 +407,20 @@ class SimilarityIndex:
         other._sigs = bytearray(self._sigs)
         other._nbrs = array("I", self._nbrs)
         other._clusters = self._clusters
+        other._read_from, other._touched = self._read_from, set(self._touched)
         return other
+
+    def mark_read(self, generation: int) -> None:
+        """This index is what the store files of ``generation`` hold."""
+        self._read_from, self._touched = generation, set()
+
+    def changed_since_read(self) -> tuple[int, set[str]] | None:
+        """(the generation ``mark_read`` named, the posts whose neighbour lists changed
+        since), or None when the index was not read from files or was rebuilt since."""
+        if self._read_from is None:
+            return None
+        ids = self._ids
+        return self._read_from, {ids[s] for s in self._touched if ids[s] is not None}  # type: ignore[misc]
 
     def _sig_list(self) -> list[bytes]:
         """The signatures by slot (for C-level Hamming counts), made for an update and
@@ -561,6 +579,7 @@ class SimilarityIndex:
             self._sizes[slot] = 0
             base = slot * NEIGHBOURS_KEPT
             self._nbrs[base : base + NEIGHBOURS_KEPT] = _empty_row()
+        self._touched.update(slots)
         affected = self._purge(slots) - slots
         if affected:
             self._update(sorted(affected))
@@ -583,6 +602,7 @@ class SimilarityIndex:
         self._sigs[offset : offset + SIGNATURE_BYTES] = sig
         base = slot * NEIGHBOURS_KEPT
         self._nbrs[base : base + NEIGHBOURS_KEPT] = _empty_row()
+        self._touched.add(slot)
 
     def _purge(self, slots: set[int]) -> set[int]:
         """Drop every reference to ``slots``; returns the slots whose lists lost one."""
@@ -598,6 +618,7 @@ class SimilarityIndex:
             if len(keep) < kept - row.count(0):
                 nbrs[base : base + kept] = array("I", [0] * (kept - len(keep)) + keep)
                 affected.add(base // kept)
+        self._touched.update(affected)
         return affected
 
     # ------------------------------------------------------------------ candidates
@@ -684,6 +705,7 @@ class SimilarityIndex:
             ratios = repeat(0.0, len(cands))
         estimates = _ESTIMATES
         packed_q = _IDX_MASK - q
+        touched = self._touched
         found = []
         body_weight, title_weight, topic_bonus = W_BODY * 100, W_TITLE, W_TOPIC * 100
         for other, match, title, size_o, topic_o in zip(
@@ -721,10 +743,12 @@ class SimilarityIndex:
                 if at == start + kept or nbrs[at] != offer:
                     nbrs[start : at - 1] = nbrs[start + 1 : at]
                     nbrs[at - 1] = offer
+                    touched.add(other)
         if found:
             row += found
             row.sort()
             nbrs[base : base + kept] = array("I", row[-kept:])
+            touched.add(q)
 
     def _lsh_candidates(self, queries: list[int], live: list[int]) -> dict[int, list[int]]:
         """Query slot -> the slots sharing an LSH band (8 signature bytes, equal) with it

@@ -4,7 +4,9 @@ format round-trips without pickle."""
 from __future__ import annotations
 
 import os
+import re
 
+import orjson
 import pytest
 
 import storage.catalog as catalog_module
@@ -517,3 +519,72 @@ def test_a_search_delta_round_trips_and_a_bad_one_is_refused(entries):
     for bad in ([["id", ["a"], [1, 2], ["k", "id"]]], [["id", ["a"], [1], ["k"]]], {"a": 1}):
         with pytest.raises(CodecError):
             catalog_module._delta_from_data(bad)
+
+
+def test_near_duplicate_hints_kept_from_the_last_generation_are_those_worked_out(
+    tmp_path, monkeypatch
+):
+    """A batch works out the near-duplicate hints of the posts whose similar lists it
+    changed only; the file holds, for every post, what working them all out gives, through
+    new posts, a changed post, and a batch of near copies of a post already stored."""
+    from storage.local import index_files
+
+    base = tmp_path / "base"
+    synth.synthesize(240, base, seed=9)
+    files = sorted(base.glob("*.txt"))
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    for n, path in enumerate(files):
+        os.link(path, (first if n < 200 else second) / path.name)
+    for n, path in enumerate(files[10:40]):  # near copies of 30 posts: another reference
+        text = path.read_text()
+        reference = re.search(r"anp-ref-[0-9]+-[0-9]+", text).group()
+        (first / f"copy-{n}.txt").write_text(text.replace(reference, f"anp-ref-9{n:05}-1"))
+    changed = first / files[12].name  # re-imported with another title (it has a copy)
+    text = changed.read_text()
+    changed.unlink()
+    changed.write_text(text.replace("\n", " (revised)\n", 1))
+    worked: list[str] = []
+    plain = Catalog.near_duplicate_hints
+
+    def counted(self, post_id):
+        worked.append(post_id)
+        return plain(self, post_id)
+
+    monkeypatch.setattr(Catalog, "near_duplicate_hints", counted)
+    db = tmp_path / "s.json"
+    for step, folder in enumerate([first, second, first]):
+        if step == 2:
+            (first / files[12].name).write_text(text)  # back to what it was
+        worked.clear()
+        with Store.open(db) as store:
+            store.import_paths([folder])
+            generation = store._shelf.state.generation
+            catalog = store._catalog()
+            near = catalog.near_dup_ids()
+            table = orjson.loads(index_files.near_dups_path(store.layout, generation).read_bytes())
+        assert near, "the corpus has near copies"
+        assert table["hints"] == {pid: plain(catalog, pid) for pid in near}
+        if step:
+            assert len(worked) < len(near)  # the others were taken from the last file
+    assert table["generation"] == generation
+
+
+def test_similarity_marks_the_posts_whose_lists_change(entries):
+    catalog = Catalog.build(entries[:60])
+    similarity = catalog._similarity
+    similarity.mark_read(7)
+    assert similarity.changed_since_read() == (7, set())
+    before = {pid: similarity.similar(pid, 12) for pid in catalog.ids()}
+    copy = similarity.copy()
+    copy.add_many([(e.id, e.features) for e in entries[60:80]])
+    copy.remove_many([entries[5].id])
+    generation, touched = copy.changed_since_read()
+    assert generation == 7
+    after = {pid: copy.similar(pid, 12) for pid in copy._slot}
+    moved = {pid for pid in after if before.get(pid) != after[pid]}
+    assert moved <= touched  # every post whose list changed is marked
+    assert {e.id for e in entries[60:80]} <= touched
+    assert similarity.changed_since_read() == (7, set())  # the original is untouched
+    assert Catalog.build(entries[:10]).near_duplicates_since_read() is None
