@@ -298,11 +298,16 @@ def main(argv: list[str] | None = None) -> int:
             "<= 1.2x",
         )
     )
-    # the catalog is index-G.cdx and its search index, search-G.cdx (catalog format 4)
+    # the catalog is index-G.cdx and the search file it names: search-G.cdx, or an
+    # earlier generation's that it shares (catalog format 5; the only one left)
     data_dir = db.with_name(db.name + ".d")
     catalog = sorted(data_dir.glob("index-*.cdx"))
     if catalog:
-        search = catalog[-1].with_name(catalog[-1].name.replace("index-", "search-"))
+        from storage.local import index_files
+        from storage.local.layout import Layout
+
+        generation = int(catalog[-1].stem.split("-")[-1])
+        search = index_files.search_file_of(Layout(db), generation)
         sizes = [path.stat().st_size for path in (catalog[-1], search) if path.exists()]
         per_post = sum(sizes) / (size + batch)
         lines.append(row("catalog (index) bytes per post", f"{per_post:,.0f} B", "-", None, "-"))
