@@ -96,7 +96,16 @@ def _count_import_writes(base, tmp_path) -> list[str]:
     return written
 
 
-def _assert_store_sound(db: Path, decided: dict[str, str]) -> int:
+SEARCHES = ("edited", "stack:php", "needs_human_review:1", "quality>50 kubernetes")
+
+
+def _answers(store) -> dict[str, list[str]]:
+    return {query: store.search_ids(query, None) for query in SEARCHES}
+
+
+def _assert_store_sound(db: Path, decided: dict[str, str], answers=None) -> int:
+    """The store opens; its posts, decisions and (given ``answers``: post count -> the
+    answers of a store that never crashed) its search index are sound."""
     with Store.open(db) as store:
         for post_id in store.ids():
             assert store.get(post_id).title == store.summary(post_id).title
@@ -104,6 +113,8 @@ def _assert_store_sound(db: Path, decided: dict[str, str]) -> int:
             review = store.review(post_id)
             assert review is not None and review.status == status
             assert review.note == f"note {post_id}"
+        if answers is not None:
+            assert _answers(store) == answers[len(store)]
         return len(store)
 
 
@@ -115,6 +126,12 @@ def test_crash_at_every_write_of_an_import_leaves_an_openable_consistent_store(
     if commits == 2:  # as a big import: its posts committed, then hints and similarity
         monkeypatch.setattr(store_imports, "DERIVE_BEFORE_COMMIT", 0)
     writes = _count_import_writes(base, tmp_path)
+    answers = {}  # the searches of the store before the import and after it, uncrashed
+    with Store.open(copy_store(db, tmp_path / "uncrashed")) as store:
+        answers[len(store)] = _answers(store)
+        store.import_paths([corpus])
+        answers[len(store)] = _answers(store)
+    assert answers[21]["edited"] and answers[21]["edited"] != answers[13]["edited"]
     # phase 1: a segment, the derived files, the shelf commit, the old derived files
     # removed; phase 2: hints, derived files, the commit, removals (a small import: the
     # segment, its hints, the derived files, one commit, removals)
@@ -129,7 +146,7 @@ def test_crash_at_every_write_of_an_import_leaves_an_openable_consistent_store(
             store = Store.open(copy)
             with pytest.raises(Crash):
                 store.import_paths([corpus])
-        seen.add(_assert_store_sound(copy, decided))  # 13 posts (before) or 21 (after)
+        seen.add(_assert_store_sound(copy, decided, answers))  # 13 posts or 21 (after)
         with Store.open(copy) as store:  # re-running the import completes it
             assert store.import_paths([corpus]).errors == []
             for path in corpus.iterdir():
@@ -139,7 +156,7 @@ def test_crash_at_every_write_of_an_import_leaves_an_openable_consistent_store(
             assert store.derived_pending == 0
             for post_id in changed_ids:
                 assert store.get(post_id).changed is (post_id in decided)
-        _assert_store_sound(copy, decided)
+        _assert_store_sound(copy, decided, answers)
     assert seen == {13, 21}  # crashes before and after the commit point
 
 
