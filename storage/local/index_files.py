@@ -1,13 +1,15 @@
 """The derived files of a local store, named by the shelf generation they belong to.
 
 ``index-G.cdx`` is the catalog (storage/catalog.py) of shelf generation G, but for its
-search index: that is ``search-G.cdx``, read when the first search needs it (the first
-screen needs the rows only; at 100,000 posts it is 60 of the 106 MB). ``near-dups-G.json``
-holds the near-duplicate hints by post (what ``copydesk show`` needs of similarity without
-loading the catalog). All are derived: a missing or damaged one is rebuilt from the post
-segments. A writer writes generation G+1's files, commits the shelf,
-then removes generation G's; a reader that finds its generation's file gone reads the
-shelf again.
+search index: that is the search file its stamp names, read when the first search needs
+it (the first screen needs the rows only; at 100,000 posts it is 62 of the 105 MB). It is
+``search-G.cdx``, or an earlier generation's ``search-B.cdx`` when G's search index is
+B's plus the catalog's search delta (a batch, a phase 2: ``write_catalog``).
+``near-dups-G.json`` holds the near-duplicate hints by post (what ``copydesk show`` needs
+of similarity without loading the catalog). All are derived: a missing or damaged one is
+rebuilt from the post segments. A writer writes generation G+1's files, commits the shelf,
+then removes the files no committed catalog names; a reader that finds its generation's
+file gone reads the shelf again.
 """
 
 from __future__ import annotations
