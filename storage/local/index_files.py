@@ -268,7 +268,8 @@ def write_near_dups(layout: Layout, generation: int, catalog: Catalog) -> None:
     that generation (working out the reasons of ~4,000 posts' pairs cost every import
     ~0.2 s at 100,000 posts); a missing or damaged file, all worked out."""
     since = catalog.near_duplicates_since_read()
-    earlier = _near_dups_table(layout, since[0]) if since is not None else None
+    table = _near_dups_table(layout, since[0]) if since is not None else None
+    earlier = table if isinstance(table, dict) else None
     changed = since[1] if since is not None else set()
     hints = {}
     for post_id in catalog.near_dup_ids():
@@ -286,12 +287,15 @@ def write_near_dups(layout: Layout, generation: int, catalog: Catalog) -> None:
     atomic_write_bytes(near_dups_path(layout, generation), orjson.dumps(data), keep_backup=False)
 
 
-def _near_dups_table(layout: Layout, generation: int) -> dict[str, Any] | None:
-    """Post id -> hints of ``generation``'s near-dups file; None unless it is sound."""
+def _near_dups_table(layout: Layout, generation: int) -> dict[str, Any] | str | None:
+    """Post id -> hints of ``generation``'s near-dups file; None when there is none, and
+    what is wrong with it when it is not sound."""
     try:
         data = orjson.loads(near_dups_path(layout, generation).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+    except FileNotFoundError:
         return None
+    except (OSError, orjson.JSONDecodeError) as exc:
+        return f"damaged ({exc})"
     hints = data.get("hints") if isinstance(data, dict) else None
     if (
         not isinstance(hints, dict)
@@ -299,7 +303,7 @@ def _near_dups_table(layout: Layout, generation: int) -> dict[str, Any] | None:
         or data.get("generation") != generation
         or data.get("count") != len(hints)
     ):
-        return None
+        return "not in the expected shape"
     return hints
 
 
@@ -309,21 +313,10 @@ def read_near_dups(
     """The near-duplicate hints of one post; None (and a warning when the file is there
     but damaged) when they must be asked of the catalog instead."""
     path = near_dups_path(layout, generation)
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except (OSError, orjson.JSONDecodeError) as exc:
-        warn(f"{path}: damaged ({exc}); asking the catalog instead")
-        return None
-    hints = data.get("hints") if isinstance(data, dict) else None
-    if (
-        not isinstance(hints, dict)
-        or data.get("format") != NEAR_DUPS_FORMAT
-        or data.get("generation") != generation
-        or data.get("count") != len(hints)
-    ):
-        warn(f"{path}: not in the expected shape; asking the catalog instead")
+    hints = _near_dups_table(layout, generation)
+    if not isinstance(hints, dict):
+        if hints is not None:
+            warn(f"{path}: {hints}; asking the catalog instead")
         return None
     found = hints.get(post_id, [])
     if not (isinstance(found, list) and all(map(valid_hint, found))):

@@ -337,15 +337,21 @@ def _two_phase_import(tmp_path, corpus, monkeypatch, between=None):
     return written, after, expected, warnings, (phase_one, phase_two)
 
 
-def test_phase_two_shares_the_search_file_it_did_not_change(tmp_path, corpus, monkeypatch):
+def _decodes_counted(monkeypatch, measure) -> list[int]:
+    """``measure(raw, delta)`` of every search index decoded from now on."""
     decoded: list[int] = []
     decode = catalog_module._search_from_bytes
 
     def counted(raw, rows, delta=()):
-        decoded.append(len(raw))
+        decoded.append(measure(raw, delta))
         return decode(raw, rows, delta)
 
     monkeypatch.setattr(catalog_module, "_search_from_bytes", counted)
+    return decoded
+
+
+def test_phase_two_shares_the_search_file_it_did_not_change(tmp_path, corpus, monkeypatch):
+    decoded = _decodes_counted(monkeypatch, lambda raw, delta: len(raw))
     before, after, expected, warnings, (one, two) = _two_phase_import(tmp_path, corpus, monkeypatch)
     assert two == one  # phase 2's catalog names phase 1's search file: nothing written
     assert decoded == [len(after)]  # the final search only: phase 2 decoded nothing
@@ -429,14 +435,7 @@ def test_a_batch_keeps_the_search_index_and_its_delta_answers_as_one_import(
     from storage.local import index_files
 
     monkeypatch.setattr(catalog_module, "SEARCH_DELTA_MAX", 130)  # 100 a batch: the third
-    decoded: list[int] = []
-    decode = catalog_module._search_from_bytes
-
-    def counted(raw, rows, delta=()):
-        decoded.append(len(delta))
-        return decode(raw, rows, delta)
-
-    monkeypatch.setattr(catalog_module, "_search_from_bytes", counted)
+    decoded = _decodes_counted(monkeypatch, lambda raw, delta: len(delta))
     db, so_far = tmp_path / "batches.json", tmp_path / "so-far"
     so_far.mkdir()
     encoded, deltas, names = [], [], []
