@@ -158,6 +158,7 @@ class LocalStoreBase(CatalogStore):
         in worker processes (100,000 posts: ~a minute of CPU)."""
         from ..analysis import Interner, RebuildTask, catalog_entries, run_tasks, worker_pool
         from ..catalog import Catalog, IndexEntry
+        from ..nogc import no_gc_passes
 
         by_segment = self._shelf.live_by_segment()
         count = sum(map(len, by_segment.values()))
@@ -174,7 +175,8 @@ class LocalStoreBase(CatalogStore):
         # unpickled as they came, every post's fields were a dict of new objects (the
         # rebuild of 1,000,000 posts peaked at 10.7 GB)
         intern = Interner()
-        with worker_pool(count) as pool:
+        # many small objects, no cycle: GC passes are pure cost (see importing.shelve)
+        with worker_pool(count) as pool, no_gc_passes():
             for found, unreadable in run_tasks(pool, catalog_entries, tasks):
                 entries.extend(
                     IndexEntry(post_id, doc_id, intern.row(row), intern.fields(fields), feats)
