@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreError
 from ..jsonstore import remove_stale_temp_files
 from ..models import ImportReport
+from ..nogc import no_gc_passes
 from ..paths import samples_dir
 from . import file_stats, index_files
 from .decisions import DecisionState
@@ -48,7 +49,9 @@ class LocalImports(LocalStoreBase):
         from . import importing
 
         files, errors = importing.collect(paths)
-        with self._importing():
+        # An import makes many objects and no cycle: GC passes over its heap are pure cost
+        # (~0.25 s of 1,000 posts into 100,000, ~1.5 s a 30,000-file import's phase 1).
+        with self._importing(), no_gc_passes():
             self._reload_shelf()
             state = self._shelf.state
             self._remove_litter()
@@ -118,7 +121,7 @@ class LocalImports(LocalStoreBase):
         segment whose hints file was lost or damaged. False when another process is at it
         (and ``wait`` is False)."""
         try:
-            with self._importing(timeout=-1 if wait else 0):
+            with self._importing(timeout=-1 if wait else 0), no_gc_passes():
                 self._reload_shelf()
                 segments = self._shelf.state.segments
                 lost = [s for s in segments if not self._shelf.hints_sound(s)]
