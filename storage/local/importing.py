@@ -204,56 +204,51 @@ def shelve(
     if progress:
         progress(0, len(plan.to_parse))
     intern = Interner()
-    # The results, their locations and entries are many small objects and no cycle:
-    # GC passes over the growing heap were ~28% of the importing process's CPU (a
-    # 30,000-file import: 2.0 of 7.1 s). (The store's import holds them off throughout;
-    # this holds for any caller.)
-    with no_gc_passes():
-        for number, result in enumerate(run_tasks(pool, shelve_chunk, tasks)):
-            report.errors.extend(result.errors)
-            for post in result.posts:
-                post.fields = intern.fields(post.fields)
-                post.row = intern.row(post.row)
-                report.warnings.extend(f"{post.path}: {w}" for w in post.warnings)
-                if post.id in changes:
-                    report.warnings.append(
-                        f"{post.path}: same id {post.id} as {changes[post.id].path}; this one kept"
-                    )
-                changes[post.id] = post
-            if result.posts:
-                first = result.task.first_doc_id
-                segments.append(
-                    Segment(state.next_segment + number, first, first + len(result.task.paths) - 1)
+    for number, result in enumerate(run_tasks(pool, shelve_chunk, tasks)):
+        report.errors.extend(result.errors)
+        for post in result.posts:
+            post.fields = intern.fields(post.fields)
+            post.row = intern.row(post.row)
+            report.warnings.extend(f"{post.path}: {w}" for w in post.warnings)
+            if post.id in changes:
+                report.warnings.append(
+                    f"{post.path}: same id {post.id} as {changes[post.id].path}; this one kept"
                 )
-            done += len(result.task.paths)
-            if progress:
-                progress(done, len(plan.to_parse))
-        if pool is not None and not keep_pool:
-            pool.shutdown(wait=True)
-        locations = Locations.of(state.locations)
-        changed: dict[str, Location] = {}  # post id -> its new location (moved, or parsed)
-        history = {post_id: list(docs) for post_id, docs in state.history.items()}
-        for post_id, path in plan.moved.items():
-            old = locations[post_id]
-            changed[post_id] = Location(old.doc_id, path, old.file_sha256)
-        catalog = load_catalog() if changes else None
-        entries = []
-        for post_id, post in changes.items():
-            assert catalog is not None
-            old_sha = catalog.sha256(post_id) if post_id in catalog else None
-            if old_sha is None:
-                report.imported.append(post_id)
-            elif old_sha == post.row["sha256"]:
-                report.unchanged.append(post_id)  # other bytes, same text (line ends, a BOM)
-            else:
-                report.updated.append(post_id)
-            if old_sha != post.row["sha256"]:
-                before = changed.get(post_id) or locations.get(post_id)
-                if before is not None:
-                    history.setdefault(post_id, []).append(before.doc_id)
-            changed[post_id] = Location(post.doc_id, post.path, post.file_sha256)
-            if old_sha != post.row["sha256"]:
-                entries.append(IndexEntry(post_id, post.doc_id, post.row, post.fields, None))
+            changes[post.id] = post
+        if result.posts:
+            first = result.task.first_doc_id
+            segments.append(
+                Segment(state.next_segment + number, first, first + len(result.task.paths) - 1)
+            )
+        done += len(result.task.paths)
+        if progress:
+            progress(done, len(plan.to_parse))
+    if pool is not None and not keep_pool:
+        pool.shutdown(wait=True)
+    locations = Locations.of(state.locations)
+    changed: dict[str, Location] = {}  # post id -> its new location (moved, or parsed)
+    history = {post_id: list(docs) for post_id, docs in state.history.items()}
+    for post_id, path in plan.moved.items():
+        old = locations[post_id]
+        changed[post_id] = Location(old.doc_id, path, old.file_sha256)
+    catalog = load_catalog() if changes else None
+    entries = []
+    for post_id, post in changes.items():
+        assert catalog is not None
+        old_sha = catalog.sha256(post_id) if post_id in catalog else None
+        if old_sha is None:
+            report.imported.append(post_id)
+        elif old_sha == post.row["sha256"]:
+            report.unchanged.append(post_id)  # other bytes, same text (line ends, a BOM)
+        else:
+            report.updated.append(post_id)
+        if old_sha != post.row["sha256"]:
+            before = changed.get(post_id) or locations.get(post_id)
+            if before is not None:
+                history.setdefault(post_id, []).append(before.doc_id)
+        changed[post_id] = Location(post.doc_id, post.path, post.file_sha256)
+        if old_sha != post.row["sha256"]:
+            entries.append(IndexEntry(post_id, post.doc_id, post.row, post.fields, None))
     changes_seen = bool(changes)
     del changes, intern
     next_state = ShelfState(

@@ -175,7 +175,7 @@ class LocalStoreBase(CatalogStore):
         # unpickled as they came, every post's fields were a dict of new objects (the
         # rebuild of 1,000,000 posts peaked at 10.7 GB)
         intern = Interner()
-        # many small objects, no cycle: GC passes are pure cost (see importing.shelve)
+        # many small objects, no cycle: GC passes are pure cost (see import_paths)
         with worker_pool(count) as pool, no_gc_passes():
             for found, unreadable in run_tasks(pool, catalog_entries, tasks):
                 entries.extend(
