@@ -224,9 +224,10 @@ STAMP_MAX = 4096  # a stamp line is ~120 bytes
 def write_catalog(layout: Layout, generation: int, catalog: Catalog) -> int:
     """The catalog of ``generation``, and the generation of the search file it names.
 
-    A search index that is still the one read from a sound earlier ``search-B.cdx``
-    (but for the search delta the catalog keeps) is not written again: the catalog names
-    that file. Copying it cost an import ~0.2 s and 62 MB of writes at 100,000 posts
+    A search index that is still the one read from an earlier ``search-B.cdx`` (but for
+    the search delta the catalog keeps), never refused and still that file, is not
+    written again: the catalog names that file. Its checksum is checked when it is
+    decoded, as any search file's is. Copying it cost an import ~0.2 s and 62 MB of writes at 100,000 posts
     (phase 2 of an import, and every batch, change the search index not at all or by
     the delta only). Otherwise the search index is written first, on its own: its bytes
     are freed before the rest is made (the import's memory peaks while a catalog is
