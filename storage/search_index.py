@@ -68,6 +68,8 @@ _SCAN_SHARE = 8
 # Incremental queue-order updates (each moves the order list in memory) before the index
 # falls back to one sort at the next search.
 _MAX_INCREMENTAL = 256
+# Past this share of slots out of queue order (see _Placing), groups sort by rank.
+_OUT_OF_LINE_SHARE = 4
 # A column shares its values when it has at most this share of distinct values; a column
 # whose first values are nearly all distinct (ids, hashes, titles) is not even counted.
 _SHARE_RATIO = 0.1
@@ -82,7 +84,6 @@ _NAN = float("nan")  # compares false with everything: "no number" in numeric sc
 _EXACT_FLOAT = 2**53  # integers below this are exact as doubles
 _MAX_PATCHES = 64  # changed values of a packed column kept aside before packing again
 _MISSING = object()
-_IDENTITY: dict[int, int] = {}  # marks a queue rank equal to the slot
 _NONE = type(None)
 _NUMBERS = (int, float)  # index_fields makes bools ints
 
@@ -881,7 +882,7 @@ class _QueueOrder:
     """The slots sorted by (queue key, id), kept up to date by insertion for a few changes
     and by one sort after many. `ids` and `keys` are the index's lists (slot -> value)."""
 
-    __slots__ = ("ids", "keys", "_order", "_dirty", "_incremental", "_rank")
+    __slots__ = ("ids", "keys", "_order", "_dirty", "_incremental", "_placing")
 
     def __init__(self, ids: list[str | None], keys: list[Any], order: array | None = None):
         self.ids = ids
@@ -891,7 +892,7 @@ class _QueueOrder:
         self._order = order
         self._dirty = False
         self._incremental = 0
-        self._rank: dict[int, int] | None = None
+        self._placing: _Placing | None = None
 
     def _sort_key(self, slot: int) -> tuple:
         return (self.keys[slot], self.ids[slot])
@@ -904,7 +905,7 @@ class _QueueOrder:
 
     def remove(self, slot: int) -> None:
         """Take `slot` out (before its key changes)."""
-        self._rank = None
+        self._placing = None
         if not self._dirty and self._incremental < _MAX_INCREMENTAL:
             order = self._order
             position = bisect.bisect_left(order, self._sort_key(slot), key=self._sort_key)
@@ -915,7 +916,7 @@ class _QueueOrder:
         self._dirty = True
 
     def insert(self, slot: int) -> None:
-        self._rank = None
+        self._placing = None
         if self._dirty or self._incremental >= _MAX_INCREMENTAL:
             self._dirty = True
             return
@@ -931,15 +932,70 @@ class _QueueOrder:
         self._incremental = 0
         return self._order
 
-    def rank(self) -> dict[int, int] | None:
-        """Slot -> queue position; None when they are equal (rows given in queue order)."""
+    def sort(self, group: Iterable[int]) -> list[int]:
+        """`group`'s slots in queue order."""
         order = self.slots()
-        if self._rank is None:
-            if order == array("I", range(len(self.ids))):
-                self._rank = _IDENTITY
+        if self._placing is None:
+            self._placing = _Placing(order, len(self.ids))
+        return self._placing.sort(group)
+
+
+class _Placing:
+    """Sorts sets of slots into one queue order.
+
+    An index built from rows in queue order has its slots in that order; the posts added
+    later (a day's batch) take new slots, wherever their keys put them. So the slots below
+    `in_line` come in increasing order in the queue, and a group sorts as plain ints (in C),
+    the few later slots merged in where the queue has them: 1.2 ms against 4.3 ms for a
+    12,000-slot group with a key per slot, 1,000 posts added to 100,000. Once more than
+    1/_OUT_OF_LINE_SHARE of the slots are out of line, each is sorted by its rank."""
+
+    __slots__ = ("in_line", "_after", "_rank")
+
+    def __init__(self, order: array, size: int) -> None:
+        in_line = low = size
+        for slot in reversed(order):  # a slot with a smaller one after it is out of line
+            if slot < low:
+                low = slot
+            elif slot < in_line:
+                in_line = slot
+        self.in_line = in_line
+        # out-of-line slot -> (the in-line slot before it in the queue or -1, its position)
+        self._after: dict[int, tuple[int, int]] = {}
+        self._rank: dict[int, int] | None = None
+        if in_line == size:
+            return
+        before = -1
+        for position, slot in enumerate(order):
+            if slot < in_line:
+                before = slot
             else:
-                self._rank = dict(zip(order, range(len(order)), strict=True))
-        return None if self._rank is _IDENTITY else self._rank
+                self._after[slot] = (before, position)
+        if len(self._after) * _OUT_OF_LINE_SHARE > len(order):
+            self._after = {}
+            self._rank = dict(zip(order, range(len(order)), strict=True))
+
+    def sort(self, group: Iterable[int]) -> list[int]:
+        if self._rank is not None:
+            return sorted(group, key=self._rank.__getitem__)
+        ordered = sorted(group)
+        cut = bisect.bisect_left(ordered, self.in_line)
+        if cut == len(ordered):
+            return ordered
+        in_line = ordered[:cut]
+        placed = sorted(
+            (bisect.bisect_right(in_line, before), position, slot)
+            for slot in ordered[cut:]
+            for before, position in (self._after[slot],)
+        )
+        merged: list[int] = []
+        start = 0
+        for at, _, slot in placed:
+            merged += in_line[start:at]
+            merged.append(slot)
+            start = at
+        merged += in_line[start:]
+        return merged
 
 
 # --------------------------------------------------------------------------- lookups
@@ -1394,8 +1450,7 @@ class SearchIndex:
             # a big group: walk the queue order, usually stopping early at the limit
             order = self._order.slots()
             return compress(order, map(group.__contains__, order))
-        rank = self._order.rank()
-        return iter(sorted(group) if rank is None else sorted(group, key=rank.__getitem__))
+        return iter(self._order.sort(group))
 
 
 def _callbacks(

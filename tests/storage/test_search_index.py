@@ -491,6 +491,44 @@ def test_filters_without_words_keep_queue_order(big_corpus):
     assert index.search("-stack:php", limit=5) == expected[:5]
 
 
+def test_posts_added_later_come_in_queue_order(big_corpus):
+    # a day's batch: posts added to a built index take new slots, out of queue order;
+    # every answer is the one an index built at once in queue order gives
+    ids = list(big_corpus)
+    keys = {post_id: n for n, post_id in enumerate(ids)}
+    later = set(ids[7::10])
+    index = build({i: big_corpus[i] for i in ids if i not in later}, keys)
+    index.add_or_update_many([(i, index_fields(big_corpus[i]), keys[i]) for i in sorted(later)])
+    whole = build(big_corpus, keys)
+    for query in ("redis", "redis caching", "kafka stack:redis", "quality>90", "cach", ""):
+        assert index.search(query, limit=None) == whole.search(query, limit=None), query
+    placing = index._order._placing
+    assert placing is not None and placing._rank is None  # the merge, not a sort by rank
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    base=st.integers(0, 300),
+    added=st.lists(st.integers(0, 400), max_size=200),
+    dead=st.sets(st.integers(0, 299), max_size=30),
+    seed=st.integers(0, 2**16),
+)
+def test_queue_placing_sorts_as_the_keys_do(base, added, dead, seed):
+    # slots [0, base) in queue order (keys 0, 2, 4, ...), some dead; then posts with any
+    # key: the merge (few out of line) and the rank (many) both sort as the keys do
+    rng = random.Random(seed)
+    ids: list[str | None] = [f"p{slot:04d}" for slot in range(base + len(added))]
+    keys: list[object] = [2 * slot for slot in range(base)] + added
+    for slot in dead:
+        if slot < base:
+            ids[slot] = keys[slot] = None
+    order = search_index._QueueOrder(ids, keys)
+    live = [slot for slot, post_id in enumerate(ids) if post_id is not None]
+    for _ in range(5):
+        group = set(rng.sample(live, rng.randint(0, len(live))))
+        assert order.sort(group) == sorted(group, key=lambda s: (keys[s], ids[s]))
+
+
 # --------------------------------------------------------------------------- column encodings
 
 
