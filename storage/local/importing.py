@@ -42,7 +42,8 @@ from ..catalog import Catalog, IndexEntry
 from ..importer import collect_names
 from ..models import FileError, ImportReport
 from ..nogc import no_gc_passes
-from .file_stats import Entries, FileStats, Stat, stat_of
+from . import file_stats
+from .file_stats import FileStats, Stat, stat_of
 from .layout import Layout
 from .shelf import Location, Locations, Segment, ShelfState
 
@@ -55,6 +56,7 @@ class Plan:
     to_parse: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # post ids
     moved: dict[str, str] = field(default_factory=dict)  # post id -> new path
+    moved_from: list[str] = field(default_factory=list)  # the old paths of those
     errors: list[FileError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     stats: dict[str, Stat] = field(default_factory=dict)  # path -> stat taken before reading
@@ -127,19 +129,27 @@ def plan_import(
     return plan
 
 
-def file_stats_after(
-    plan: Plan, known: FileStats, before: ShelfState, after: ShelfState
-) -> Entries:
-    """What ``file_stats`` records after the import: of this import's files, those whose
-    bytes the shelf held when they were planned, and those stored by this import (with
-    the sha256 their worker read, after the stat was taken). A file that failed to parse
-    is in neither, so it is read again next time and fails again, saying why."""
+def record_files(
+    layout: Layout, plan: Plan, known: FileStats, before: ShelfState, after: ShelfState
+) -> None:
+    """Record in ``file_stats`` the files of this import: those whose bytes the shelf held
+    when they were planned, and those stored by this import (with the sha256 their worker
+    read, after the stat was taken). A file that failed to parse is in neither, so it is
+    read again next time and fails again, saying why. A line in the log when the import
+    changed few records, else a new base."""
     locations = Locations.of(after.locations)
     shas = dict(plan.shas)
     if after.next_doc_id > before.next_doc_id:  # this import stored posts
         stored = locations.files_since(before.next_doc_id)
         shas.update((path, stored[path]) for path in plan.to_parse if path in stored)
-    return known.after(plan.stats, shas, plan.taken_ns, locations.by_file())
+    changes = known.changes(plan.stats, shas, plan.taken_ns, plan.moved_from)
+    if known.can_log(changes):
+        if changes:
+            file_stats.append(layout, known, changes)
+        return
+    recorded = known.after(plan.stats, shas, plan.taken_ns, locations.by_file())
+    if recorded != known.entries or known.logged or known.base is None:
+        file_stats.write(layout, recorded)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -160,6 +170,7 @@ def _known_file(plan: Plan, post_id: str, path: str, old_path: str, named: set[s
         )
     else:
         plan.moved[post_id] = path
+        plan.moved_from.append(old_path)
 
 
 @dataclass(slots=True)

@@ -12,6 +12,8 @@
     FILE.d/search-G.cdx       derived: its search index, read on first use (a later
                               generation's catalog may name an earlier one's file)
     FILE.d/near-dups-G.json   derived: near-duplicate hints by post, for one-post commands
+    FILE.d/file-stats.json    cache: the stat and sha256 of each file imported } see
+    FILE.d/file-stats.log     cache: the imports since, a line each            } file_stats.py
     FILE.lock                 writers' lock
 
 copydesk writes only into a store it created: an existing ``FILE`` must carry the

@@ -83,9 +83,7 @@ class LocalImports(LocalStoreBase):
             del catalog
             if phase_two:
                 self._let_go_of_phase_one()
-            recorded = importing.file_stats_after(plan, known, state, self._shelf.state)
-            if recorded != known.entries:
-                file_stats.write(self.layout, recorded)
+            importing.record_files(self.layout, plan, known, state, self._shelf.state)
             if derive:
                 self._derive_pending(derive_progress)
         return shelved.report
