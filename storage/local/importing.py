@@ -217,16 +217,15 @@ def shelve(
     intern = Interner()
     for number, result in enumerate(run_tasks(pool, shelve_chunk, tasks)):
         report.errors.extend(result.errors)
-        for post in result.posts:
-            post.fields = intern.fields(post.fields)
-            post.row = intern.row(post.row)
+        posts = result.posts(intern)
+        for post in posts:
             report.warnings.extend(f"{post.path}: {w}" for w in post.warnings)
             if post.id in changes:
                 report.warnings.append(
                     f"{post.path}: same id {post.id} as {changes[post.id].path}; this one kept"
                 )
             changes[post.id] = post
-        if result.posts:
+        if posts:
             first = result.task.first_doc_id
             segments.append(
                 Segment(state.next_segment + number, first, first + len(result.task.paths) - 1)

@@ -41,7 +41,7 @@ def corpus(tmp_path_factory):
 def entries(corpus, tmp_path_factory):
     segment = tmp_path_factory.mktemp("segment")
     files = [str(p) for p in sorted(corpus.glob("*.txt"))]
-    shelved = shelve_chunk(ShelveTask(files, 1, str(segment / "1.json"))).posts
+    shelved = shelve_chunk(ShelveTask(files, 1, str(segment / "1.json"))).posts()
     docs = [p.doc_id for p in shelved]
     derived = derive_segment(DeriveTask(str(segment / "1.json"), str(segment / "h.json"), docs))
     by_id = {d.id: d for d in derived}

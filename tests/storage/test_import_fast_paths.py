@@ -88,8 +88,8 @@ def test_a_chunk_is_shelved_as_its_files_one_by_one(tmp_path):
     assert {str(bad), str(tmp_path / "gone.txt")} <= {e.path for e in together.errors}
     records = read_segment(str(tmp_path / "all.json"))
     for n, result in enumerate(alone):
-        for post in result.posts:
-            [mine] = [p for p in together.posts if p.path == post.path]
+        for post in result.posts():
+            [mine] = [p for p in together.posts() if p.path == post.path]
             assert (mine.id, mine.doc_id, mine.row, mine.fields, mine.warnings) == (
                 post.id,
                 post.doc_id,
@@ -101,7 +101,7 @@ def test_a_chunk_is_shelved_as_its_files_one_by_one(tmp_path):
                 records[str(mine.doc_id)]
                 == read_segment(str(tmp_path / f"{n}.json"))[str(post.doc_id)]
             )
-    assert len(together.posts) >= 5 and len(records) == len(together.posts)
+    assert len(together.posts()) >= 5 and len(records) == len(together.posts())
 
 
 def _rows_reference(pairs):
@@ -207,3 +207,60 @@ def test_interned_fields_and_rows_are_the_plain_values_shared():
         "n": 0,
     }
     assert intern.row({"needs_human_review": False})["needs_human_review"] is False
+
+
+_ODD_VALUES = [
+    "a", "", 1, 0, True, False, 1.0, 0.0, -0.0, float("nan"), None, 2.5,
+    ["a", 1], ("a", 1), [1, True], [1.0], ["x", ["y", 1]], [], {"k": [1]},
+]  # fmt: skip
+
+
+def _typed(value):
+    """A value with the type of every part (``==`` alone takes 1 for True, 0.0 for -0.0)."""
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(map(_typed, value)))
+    if isinstance(value, dict):
+        return (dict, tuple((k, _typed(v)) for k, v in value.items()))
+    if isinstance(value, float):
+        return (float, repr(value))
+    return (type(value), value)
+
+
+def test_numbered_rows_and_fields_unpack_to_what_plain_interning_keeps():
+    """A chunk's rows and fields travel from a worker as numbers into its distinct values;
+    unpacked (after pickling, as from a pool) they are what ``Interner`` makes of the values
+    themselves, types included, and one object per distinct value across chunks."""
+    import pickle
+    import random
+
+    from storage.analysis import (
+        Interner,
+        ShelveResult,
+        ShelveTask,
+        _NumberedPost,
+        _Numbering,
+    )
+
+    chance = random.Random(5)
+    chunks = []
+    for _ in range(3):
+        number, numbered, plain = _Numbering(), [], []
+        for n in range(40):
+            fields = {f"f{k}": chance.choice(_ODD_VALUES) for k in range(chance.randrange(6))}
+            row = {"id": f"p{n}", "needs_human_review": chance.choice([True, False, 1, 0])}
+            numbered.append(
+                _NumberedPost("x", f"p{n}", n, "s", number.mapping(row), number.mapping(fields), [])
+            )
+            plain.append((row, fields))
+        result = ShelveResult(ShelveTask([], 0, ""), numbered, [], number.values)
+        chunks.append((pickle.loads(pickle.dumps(result)), plain))
+    unpacking, interning = Interner(), Interner()
+    seen: dict = {}
+    for result, plain in chunks:
+        for post, (row, fields) in zip(result.posts(unpacking), plain, strict=True):
+            assert _typed(post.row) == _typed(interning.row(row))
+            expected = dict(interning.fields(fields).items())
+            assert _typed(dict(post.fields.items())) == _typed(expected)
+            for value in post.fields._values:  # equal texts and flat lists: one object
+                if type(value) in (str, tuple) and all(type(v) in (str, int) for v in value):
+                    assert seen.setdefault(value, value) is value
