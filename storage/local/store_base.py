@@ -31,6 +31,8 @@ from .shelf import PostShelf
 
 if TYPE_CHECKING:  # the catalog and the import load on first use: a one-post command
     # (`copydesk show`, `review`) needs neither, and they cost ~0.1 s of imports
+    from concurrent.futures import Future
+
     import filelock
 
     from ..catalog import Catalog
@@ -111,17 +113,13 @@ class LocalStoreBase(CatalogStore):
 
     # ------------------------------------------------------------------ catalog
 
-    def _catalog(self) -> Catalog:
-        """The catalog of the committed shelf, loaded (or rebuilt) on first use."""
+    def _catalog(self, read: Future[index_files.CatalogFile | None] | None = None) -> Catalog:
+        """The catalog of the committed shelf, loaded (or rebuilt) on first use; ``read``:
+        its file, being read (``_catalog_read_ahead``)."""
         generation = self._shelf.state.generation
         if self._loaded is not None and self._loaded_generation == generation:
             return self._loaded
-        found = index_files.read_catalog(
-            self.layout,
-            generation,
-            self._warn,
-            lambda why, path: self._search_from_segments(generation, why, path),
-        )
+        found = self._read_catalog_file(generation) if read is None else read.result()
         if found is not None and self._names_the_shelfs_posts(found):
             catalog = found.catalog
         else:
@@ -131,6 +129,29 @@ class LocalStoreBase(CatalogStore):
                 index_files.write_near_dups(self.layout, generation, catalog)
         self._loaded, self._loaded_generation = catalog, generation
         return catalog
+
+    def _read_catalog_file(self, generation: int) -> index_files.CatalogFile | None:
+        return index_files.read_catalog(
+            self.layout,
+            generation,
+            self._warn,
+            lambda why, path: self._search_from_segments(generation, why, path),
+        )
+
+    def _catalog_read_ahead(self) -> Callable[[], Catalog]:
+        """``_catalog``, with its file read meanwhile in a thread of its own. An import
+        reads it while its workers parse, instead of after: the importing process only
+        waits for them then (~0.25 s of 1,000 new posts into 100,000). Only the file is
+        read there; a catalog to rebuild is rebuilt when asked for, in the caller's thread."""
+        generation = self._shelf.state.generation
+        if self._loaded is not None and self._loaded_generation == generation:
+            return self._catalog
+        from concurrent.futures import ThreadPoolExecutor
+
+        thread = ThreadPoolExecutor(1, thread_name_prefix="catalog-read")
+        read = thread.submit(self._read_catalog_file, generation)
+        thread.shutdown(wait=False)  # the thread ends with the read
+        return functools.partial(self._catalog, read)
 
     def _names_the_shelfs_posts(self, found: index_files.CatalogFile) -> bool:
         """Whether the catalog read is of exactly the shelf's posts: their digests when

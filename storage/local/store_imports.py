@@ -62,9 +62,11 @@ class LocalImports(LocalStoreBase):
             plan.errors[:0] = errors
             # a small batch is derived before its one commit, in the same workers
             small = len(plan.to_parse) <= DERIVE_BEFORE_COMMIT
+            # files to parse: the catalog is read while the workers parse them
+            catalog_of = self._catalog_read_ahead() if plan.to_parse else self._catalog
             with importing.worker_pool(len(plan.to_parse)) as pool:
                 shelved = importing.shelve(
-                    plan, state, self._catalog, self.layout, pool, progress, keep_pool=small
+                    plan, state, catalog_of, self.layout, pool, progress, keep_pool=small
                 )
                 catalog, shelved.catalog = shelved.catalog, None  # held here only
                 if (

@@ -129,9 +129,9 @@ def analyse(files: list[str], pool: Executor | None, progress: Progress | None) 
             progress(0, len(files))
         for result in run_tasks(pool, shelve_chunk, tasks):
             errors.extend(result.errors)
-            posts = result.posts()
-            if posts:
-                shelved.append((result.task, posts))
+            chunk = result.posts()
+            if chunk:
+                shelved.append((result.task, chunk))
             done += len(result.task.paths)
             if progress:
                 progress(done, len(files))
