@@ -10,7 +10,7 @@ one-post command (`show`, `review`) starts without the imports of the others.
 from __future__ import annotations
 
 from . import common
-from .common import main
+from .common import main, run
 
 # command name -> module (of this package):attribute; a new command is added here
 COMMANDS = {
@@ -42,4 +42,4 @@ COMMANDS = {
 
 main.lazy_commands.update({name: f"{__name__}.{target}" for name, target in COMMANDS.items()})
 
-__all__ = ["COMMANDS", "common", "main"]
+__all__ = ["COMMANDS", "common", "main", "run"]
