@@ -75,6 +75,42 @@ def test_index_fields_without_image_sources():
     assert not any(name.startswith("image_sources") for name in index_fields(sample("000")))
 
 
+def _records_plainly(name: str, records: list) -> dict[str, list]:
+    """What a list of mappings gives, the plain way: one list per dotted key, in the order
+    the keys are first met, None values left out, other odd values as ``_scalar`` makes
+    them (a bool as 0/1, anything else but str/int/float as its text)."""
+    out: dict[str, list] = {}
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        for key, item in record.items():
+            if isinstance(item, bool):
+                item = int(item)
+            elif item is None:
+                continue
+            elif not isinstance(item, str | int | float):
+                item = str(item)
+            out.setdefault(f"{name}.{key}", []).append(item)
+    return out
+
+
+def test_list_of_mapping_fields_are_one_list_per_dotted_key():
+    records = [
+        {"name": "php", "type": "language", 3: "three", "on": True},
+        "not a mapping",
+        {"type": "tool", "name": "redis", "3": "text three", "none": None, "f": 1.5},
+        {"name": ["odd"], "on": False},
+    ]
+    post = {"title": "t", "meta": {"entities": records, "things": records[2:]}}
+    fields = index_fields(post)
+    expected = {"title": "t", **_records_plainly("entities", records)}
+    expected.update(_records_plainly("things", records[2:]))
+    assert fields == expected
+    assert list(fields) == list(expected)  # the same order
+    assert fields["entities.3"] == ["three", "text three"]  # 3 and "3" spell one name
+    assert fields["entities.on"] == [1, 0]
+
+
 def test_index_fields_unknown_meta_fields():
     post = {
         "title": "T",
