@@ -28,6 +28,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -105,7 +106,7 @@ class FileStats:
         known._apply_log(layout.data_dir / LOG)
         return known
 
-    def _apply_log(self, path: Any) -> None:
+    def _apply_log(self, path: Path) -> None:
         """Apply the log's lines for this base, up to the first that is not one (a line
         torn by a crash mid-append, damage): its records and those after are lost, which
         costs their files a read. A log with such a line is not appended to again."""
@@ -132,9 +133,8 @@ class FileStats:
         entry = self.entries.get(path)
         if entry is not None:
             return entry[1] if entry[0] == key else None
-        if self._by_stat is None:  # at C level: a dict comprehension took 0.06 s at 100,000
-            values = self.entries.values()
-            self._by_stat = dict(zip(map(_STAT, values), map(_SHA, values), strict=True))
+        if self._by_stat is None:
+            self._by_stat = {stat: sha for stat, sha in self.entries.values()}
         return self._by_stat.get(key)
 
     def changes(
