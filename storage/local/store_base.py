@@ -151,7 +151,13 @@ class LocalStoreBase(CatalogStore):
         thread = ThreadPoolExecutor(1, thread_name_prefix="catalog-read")
         read = thread.submit(self._read_catalog_file, generation)
         thread.shutdown(wait=False)  # the thread ends with the read
-        return functools.partial(self._catalog, read)
+
+        def catalog() -> Catalog:
+            if self._shelf.state.generation != generation:  # the shelf moved on: read again
+                return self._catalog()
+            return self._catalog(read)
+
+        return catalog
 
     def _names_the_shelfs_posts(self, found: index_files.CatalogFile) -> bool:
         """Whether the catalog read is of exactly the shelf's posts: their digests when
