@@ -22,6 +22,9 @@ from typing import Any
 
 from .codec import Reader, Writer, expect, str_list
 
+# New rows fewer than 1/FEW_NEW_ROWS_SHARE of the kept ones find their places by a bisect
+# that makes the keys it compares (~20 a row), not a list of every kept row's key.
+FEW_NEW_ROWS_SHARE = 32
 ROW_KEYS = (
     "id",
     "reference",
@@ -152,10 +155,16 @@ class PostRows(Mapping[str, Row]):
         again (1,000 new rows into 100,000: ~0.2 s -> ~0.05 s; tests hold it equal)."""
         if not len(self):
             return new
-        queue = [ref or pid for ref, pid in zip(self.references, self.ids, strict=True)]
-        old_keys = list(zip(queue, self.ids, strict=True))
-        at = [bisect_right(old_keys, new.queue_key(slot)) for slot in range(len(new))]
-        del queue, old_keys
+        keys = [new.queue_key(slot) for slot in range(len(new))]
+        if len(new) * FEW_NEW_ROWS_SHARE < len(self):
+            # a few: each bisected with the kept rows' keys made as it goes (3 new rows
+            # into 1,000,000 made every key: 0.78 s)
+            at = [bisect_right(range(len(self)), key, key=self.queue_key) for key in keys]
+        else:
+            queue = [ref or pid for ref, pid in zip(self.references, self.ids, strict=True)]
+            old_keys = list(zip(queue, self.ids, strict=True))
+            at = [bisect_right(old_keys, key) for key in keys]
+            del queue, old_keys
 
         def merged(old: Any, added: Any, width: int = 1) -> list[Any]:
             parts, start = [], 0

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from storage import postrows
 from storage.postrows import ROW_KEYS, PostRows
 
 
@@ -50,14 +51,19 @@ def test_an_update_equals_the_rows_built_whole(seed):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_new_rows_merged_in_equal_the_rows_built_whole(seed):
+@pytest.mark.parametrize("added", [100, 3])  # many: one list of keys; a few: keyed bisects
+def test_new_rows_merged_in_equal_the_rows_built_whole(seed, added):
     """Posts none of the rows hold (an import's new posts): merged into the queue order,
     not sorted again, and the same columns as built whole (odd sha256 values included)."""
     rng = random.Random(seed)
-    numbers = list(range(500))
+    numbers = list(range(400 + added))
     rng.shuffle(numbers)
+    if added < 17:  # an odd sha256 among the few new ones, and one with no reference
+        numbers.remove(17 * 13)
+        numbers.append(17 * 13)
     base = [(_row(n, rng), 10 + n) for n in numbers[:400]]
     new = [(_row(n, rng), 2000 + n) for n in numbers[400:]]
+    assert (len(new) * postrows.FEW_NEW_ROWS_SHARE < len(base)) == (added == 3)
     assert any(n % 17 == 0 for n in numbers[400:])  # an odd sha256 among the new ones
     kept = PostRows(base)
     merged = kept.updated(new)
