@@ -187,6 +187,29 @@ def test_damaged_index_cache_is_rebuilt_from_the_segments(tmp_path):
     assert len(warnings) == 1 and str(index) in warnings[0]
 
 
+def test_a_big_rebuild_says_whether_this_command_keeps_it(tmp_path, monkeypatch):
+    """A catalog rebuilt from the segments is said from REBUILD_SAID_FROM posts on; a
+    read-only open, which writes nothing, says that it will not be kept (at 1,000,000 posts
+    each such command spent minutes on it again)."""
+    from storage.local import store_base
+
+    monkeypatch.setattr(store_base, "REBUILD_SAID_FROM", 5)
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        store.import_paths([samples_dir()])
+    data_dir = tmp_path / "db.json.d"
+    for derived in data_dir.glob("index-*.cdx"):
+        derived.unlink()
+    told = {}
+    for writable in (False, True):
+        with Store.open(db, writable=writable, warn=(said := []).append) as store:
+            assert len(store.search_ids("stack:php", limit=None)) >= 1
+        told[writable] = [w for w in said if "building the catalog of 5 posts" in w]
+        assert bool(list(data_dir.glob("index-*.cdx"))) == writable  # kept when writable
+    assert len(told[False]) == 1 and "does not save it" in told[False][0]
+    assert len(told[True]) == 1 and "does not save it" not in told[True][0]
+
+
 def test_a_near_dups_file_in_the_old_words_is_shown_in_the_new(tmp_path):
     """A store written before the score's body reason was renamed keeps its near-dups
     file until the next import; its hints read "sentences alike", not "body N% shared"
