@@ -166,19 +166,6 @@ def _flat(parent: str, key: Any) -> str:
     return name
 
 
-# f"{parent}.{key}" of the list-of-mapping fields' keys met so far (entities.name, ...)
-_DOTTED: dict[tuple[str, Any], str] = {}
-
-
-def _dotted(parent: str, key: Any) -> str:
-    name = _DOTTED.get((parent, key))
-    if name is None:
-        name = f"{parent}.{key}"
-        if len(_DOTTED) < 10_000:  # as _FLAT_NAMES: a hostile file has many
-            _DOTTED[(parent, key)] = name
-    return name
-
-
 def index_fields(post: Mapping[str, Any]) -> dict[str, str | int | list]:
     """The flat, JSON-ready field map of one post dict: what queries can name.
 
@@ -219,17 +206,10 @@ def index_fields(post: Mapping[str, Any]) -> dict[str, str | int | list]:
                     if not isinstance(record, Mapping):
                         continue
                     for key, item in record.items():
-                        if item.__class__ is not str and item.__class__ is not int:
-                            item = _scalar(item)
-                            if item is None:
-                                continue
-                        if key.__class__ is not str:  # as the dotted name spells it
-                            key = f"{key}"
-                        listed = per_key.get(key)  # by the record's key; dotted once, below
-                        if listed is None:
-                            listed = per_key[key] = []
-                        listed.append(item)
-                fields.update((_dotted(name, key), items) for key, items in per_key.items())
+                        item = _scalar(item)
+                        if item is not None:
+                            per_key.setdefault(f"{name}.{key}", []).append(item)
+                fields.update(per_key)
             else:
                 fields[name] = [v for v in map(_scalar, value) if v is not None]
         else:
