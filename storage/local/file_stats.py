@@ -114,8 +114,10 @@ class FileStats:
             raw = path.read_bytes()
         except OSError:
             return  # none yet
-        *lines, tail = raw.split(b"\n")  # tail: b"" after a whole last line
-        for line in [*lines, tail] if tail else lines:
+        lines = raw.split(b"\n")
+        if not lines[-1]:
+            lines.pop()  # what follows the last line's newline (a torn line stays, refused)
+        for line in lines:
             changes = _log_line(line, self.base)
             if changes is None:
                 self.base = None  # the next write is whole
@@ -138,32 +140,21 @@ class FileStats:
         return self._by_stat.get(key)
 
     def changes(
-        self,
-        stats: Mapping[str, Stat],
-        shas: Mapping[str, str],
-        taken_ns: int,
-        moved_from: list[str],
+        self, stats: Mapping[str, Stat], recorded: Entries, moved_from: list[str]
     ) -> Changes:
-        """What an import that stat'ed ``stats`` at ``taken_ns`` and found ``shas`` (path
-        -> sha256 the shelf holds) changes: its files old enough not to be racy are set,
+        """What an import that stat'ed ``stats`` changes: its ``recorded`` files are set,
         its other files and the old paths of the files it found moved are dropped."""
-        recorded = _recorded(stats, shas, taken_ns)
         entries = self.entries
         changes = Changes({p: e for p, e in recorded.items() if entries.get(p) != e})
         changes.drop = [p for p in (*stats, *moved_from) if p in entries and p not in recorded]
         return changes
 
     def after(
-        self,
-        stats: Mapping[str, Stat],
-        shas: Mapping[str, str],
-        taken_ns: int,
-        held: Mapping[str, object],
+        self, stats: Mapping[str, Stat], recorded: Entries, held: Mapping[str, object]
     ) -> Entries:
-        """The entries of a new base after an import (see ``changes``): this import's
-        files that are old enough not to be racy, and earlier entries of other paths
-        whose bytes the shelf still holds (``held``: by sha256)."""
-        recorded = _recorded(stats, shas, taken_ns)
+        """The entries of a new base after an import that stat'ed ``stats``: its
+        ``recorded`` files, and earlier entries of other paths whose bytes the shelf still
+        holds (``held``: by sha256)."""
         seen = {entry[0] for entry in recorded.values()}  # a moved file's old path goes
         kept = {
             path: entry
@@ -182,7 +173,9 @@ class FileStats:
 _STAT, _SHA = itemgetter(0), itemgetter(1)
 
 
-def _recorded(stats: Mapping[str, Stat], shas: Mapping[str, str], taken_ns: int) -> Entries:
+def recorded(stats: Mapping[str, Stat], shas: Mapping[str, str], taken_ns: int) -> Entries:
+    """What an import that stat'ed ``stats`` at ``taken_ns`` and found ``shas`` (path ->
+    sha256 the shelf holds) records: its files old enough not to be racy."""
     recorded: Entries = {}
     for path, sha in shas.items():
         stat = stats[path]

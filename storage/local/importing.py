@@ -142,14 +142,15 @@ def record_files(
     if after.next_doc_id > before.next_doc_id:  # this import stored posts
         stored = locations.files_since(before.next_doc_id)
         shas.update((path, stored[path]) for path in plan.to_parse if path in stored)
-    changes = known.changes(plan.stats, shas, plan.taken_ns, plan.moved_from)
+    recorded = file_stats.recorded(plan.stats, shas, plan.taken_ns)
+    changes = known.changes(plan.stats, recorded, plan.moved_from)
     if known.can_log(changes):
         if changes:
             file_stats.append(layout, known, changes)
         return
-    recorded = known.after(plan.stats, shas, plan.taken_ns, locations.by_file())
-    if recorded != known.entries or known.logged or known.base is None:
-        file_stats.write(layout, recorded)
+    entries = known.after(plan.stats, recorded, locations.by_file())
+    if entries != known.entries or known.logged or known.base is None:
+        file_stats.write(layout, entries)
 
 
 def _same_file(a: str, b: str) -> bool:
