@@ -6,7 +6,7 @@ import functools
 import importlib
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -154,15 +154,13 @@ def main(ctx: click.Context) -> None:
         _exit_at_once(store)
 
 
-def run() -> None:
+def run() -> NoReturn:
     """The ``copydesk`` console script: ``main``, then the process ends with its exit code
     without freeing what the command held object by object (the catalog of a 100,000-post
     store: ~0.07 s after a batch's import; of 1,000,000 posts: seconds). Every write was
     made (and fsynced where it is promised) before the command returned; standard output
     and error are flushed here, and the OS lets go of the store's file locks and a team
     store's connection (the server ends its session)."""
-    import os
-
     try:
         main.main(prog_name="copydesk")
     except SystemExit as exc:
@@ -174,27 +172,27 @@ def run() -> None:
     elif not isinstance(code, int):  # sys.exit("message"): said on stderr, status 1
         print(code, file=sys.stderr)
         code = 1
-    try:
-        sys.stdout.flush()
-    except (BrokenPipeError, ValueError):  # `copydesk list | head`; a closed stdout
-        pass
-    try:
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):
-        pass
+    _end_process(code)
+
+
+def _end_process(code: int) -> NoReturn:
+    """Flush standard output and error, then end the process at once (``os._exit``)."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # `copydesk list | head`; a closed stream
+            pass
     os._exit(code)
 
 
-def _exit_at_once(store: ReviewStore) -> None:
+def _exit_at_once(store: ReviewStore) -> NoReturn:
     """End the process without freeing the catalog object by object: at 1,000,000 posts
     that took 4-7 s after the screen was gone (100,000: ~0.3 s). Nothing is lost: every
     decision was on disk when it showed, a team store's claims were given back and its
     connection is closed here, and the OS lets go of a local store's file locks. (Only a
     terminal's copydesk ends this way, not one under a test runner's captured output.)"""
-    import os
-
     if store.team is not None:
         store.close()  # the server sees the connection end (a local store's close frees)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    _end_process(0)
