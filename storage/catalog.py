@@ -141,7 +141,7 @@ class Catalog:
         self.pending = pending
         self._review_first = list(compress(rows.ids, rows.needs_review))
         self._needs_review = set(self._review_first)
-        self._near_dups = {i for cluster in similarity.clusters() for i in cluster}
+        self._near_dups = similarity.clustered()
         self._near_pairs: dict[str, dict[str, int]] | None = None  # made on first use
 
     @property
@@ -269,7 +269,7 @@ class Catalog:
             "search_delta": _delta_to_data(self.search_delta)
             if search is None and with_delta
             else [],
-            "similarity": self._similarity.to_data(writer),
+            "similarity": self._similarity.to_data(writer, self.rows.slot_map()),
             "pending": sorted(self.pending),
         }
         return writer.finish_parts(CACHE_KIND, CACHE_VERSION, data)
@@ -301,7 +301,7 @@ class Catalog:
             search_apart, delta = None, ()
             embedded = reader.bytes(data.get("search"))
             decode = _search_decoder(lambda: embedded, lambda: None, rows, (), rebuild)
-        similarity = SimilarityIndex.from_data(reader, data.get("similarity"))
+        similarity = SimilarityIndex.from_data(reader, data.get("similarity"), rows.ids)
         pending = data.get("pending", [])
         expect(isinstance(pending, list), "catalog: bad pending list")
         return cls(

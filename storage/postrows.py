@@ -15,12 +15,13 @@ from __future__ import annotations
 import copy
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 from .codec import Reader, Writer, expect, str_list
+from .texts import listed, texts_data, texts_of
 
 # New rows fewer than 1/FEW_NEW_ROWS_SHARE of the kept ones find their places by a bisect
 # that makes the keys it compares (~20 a row), not a list of every kept row's key.
@@ -59,13 +60,36 @@ def _shared(values: list) -> list:
     return [first.setdefault(v, v) for v in values]
 
 
+def _numbers(values: list[Any]) -> tuple[list[Any], array[int]]:
+    """The distinct values (in first-seen order) and, per value, the number of its one."""
+    numbers: dict[Any, int] = {}
+    of = array("I", [numbers.setdefault(v, len(numbers)) for v in values])
+    return list(numbers), of
+
+
+def _numbered_data(writer: Writer, values: list[str]) -> dict[str, Any]:
+    """A column of few distinct texts (topics) as those texts and, per post, the number of
+    its one (a blob): the topics as a list of texts were 0.35 s of a 1,000,000-post open
+    (their JSON, then made one object each)."""
+    distinct, of = _numbers(values)
+    return {"distinct": distinct, "of": writer.array(of)}
+
+
+def _numbered_texts(reader: Reader, data: Any, what: str) -> list[str]:
+    """``_numbered_data`` read back: equal texts as one object."""
+    expect(isinstance(data, dict), f"{what}: not a mapping")
+    distinct = str_list(data.get("distinct"), what)
+    of = reader.array(data.get("of"), "I")
+    expect(not of or max(of) < len(distinct), f"{what}: no such text")
+    return list(map(distinct.__getitem__, of))
+
+
 def _hint_data(writer: Writer, codes: list[tuple[str, ...]]) -> dict[str, Any]:
     """The posts' hint codes as their few distinct combinations and, per post, the number
     of its combination (a blob): a list of codes per post was ~0.85 s of JSON to read at
     1,000,000 posts."""
-    numbers: dict[tuple[str, ...], int] = {}
-    of = array("I", [numbers.setdefault(c, len(numbers)) for c in codes])
-    return {"combinations": [list(c) for c in numbers], "of": writer.array(of)}
+    combinations, of = _numbers(codes)
+    return {"combinations": [list(c) for c in combinations], "of": writer.array(of)}
 
 
 def _hint_tuples(reader: Reader, data: Any, count: int) -> list[tuple[str, ...]]:
@@ -135,8 +159,8 @@ class PostRows(Mapping[str, Row]):
         odd = self._odd_sha
         kept = (
             list(map(self.ids.__getitem__, keep)),
-            list(map(self.references.__getitem__, keep)),
-            list(map(self.titles.__getitem__, keep)),
+            list(map(listed(self.references).__getitem__, keep)),
+            list(map(listed(self.titles).__getitem__, keep)),
             list(map(self.topics.__getitem__, keep)),
             list(map(self.needs_review.__getitem__, keep)),
             list(map(self.hint_codes.__getitem__, keep)),
@@ -161,7 +185,7 @@ class PostRows(Mapping[str, Row]):
             # into 1,000,000 made every key: 0.78 s)
             at = [bisect_right(range(len(self)), key, key=self.queue_key) for key in keys]
         else:
-            queue = [ref or pid for ref, pid in zip(self.references, self.ids, strict=True)]
+            queue = [ref or pid for ref, pid in zip(listed(self.references), self.ids, strict=True)]
             old_keys = list(zip(queue, self.ids, strict=True))
             at = [bisect_right(old_keys, key) for key in keys]
             del queue, old_keys
@@ -178,8 +202,8 @@ class PostRows(Mapping[str, Row]):
         out = PostRows.__new__(PostRows)
         out.ids = list(chain.from_iterable(merged(self.ids, new.ids)))
         out._slot = dict(zip(out.ids, range(len(out.ids)), strict=True))
-        out.references = list(chain.from_iterable(merged(self.references, new.references)))
-        out.titles = list(chain.from_iterable(merged(self.titles, new.titles)))
+        out.references = list(chain.from_iterable(merged(listed(self.references), new.references)))
+        out.titles = list(chain.from_iterable(merged(listed(self.titles), new.titles)))
         out.topics = list(chain.from_iterable(merged(self.topics, new.topics)))
         out.needs_review = bytearray().join(merged(self.needs_review, new.needs_review))
         out.hint_codes = list(chain.from_iterable(merged(self.hint_codes, new.hint_codes)))
@@ -214,8 +238,9 @@ class PostRows(Mapping[str, Row]):
 
         self.ids: list[str] = column(ids)
         self._slot: dict[str, int] = dict(zip(self.ids, range(len(self.ids)), strict=True))
-        self.references: list[str] = _texts(column(refs), empty=True)
-        self.titles: list[str] = _texts(column(titles), empty=True)
+        # a list, or packed when read from a file (storage/texts.py)
+        self.references: Sequence[str] = _texts(column(refs), empty=True)
+        self.titles: Sequence[str] = _texts(column(titles), empty=True)
         self.topics: list[str] = _shared(_texts(column(topics), empty=False))
         self.needs_review = bytearray(map(bool, column(review)))
         self.hint_codes: list[tuple[str, ...]] = _shared(list(map(tuple, column(codes))))
@@ -249,6 +274,10 @@ class PostRows(Mapping[str, Row]):
 
     def slot(self, post_id: str) -> int | None:
         return self._slot.get(post_id)
+
+    def slot_map(self) -> Mapping[str, int]:
+        """Post id -> slot, every row's (read only)."""
+        return self._slot
 
     def sha256(self, slot: int) -> str:
         odd = self._odd_sha.get(slot)
@@ -328,9 +357,9 @@ class PostRows(Mapping[str, Row]):
         """JSON-ready data (arrays as ``writer`` blobs); ``from_data`` reads it back."""
         return {
             "ids": self.ids,
-            "references": self.references,
-            "titles": self.titles,
-            "topics": self.topics,
+            "references": texts_data(writer, self.references),
+            "titles": texts_data(writer, self.titles),
+            "topics": _numbered_data(writer, self.topics),
             "needs_review": writer.bytes(self.needs_review),
             "hint_codes": _hint_data(writer, self.hint_codes),
             "doc_ids": writer.array(self.doc_ids),
@@ -344,9 +373,9 @@ class PostRows(Mapping[str, Row]):
         rows = cls.__new__(cls)
         rows.ids = str_list(data.get("ids"), "post ids")
         rows._slot = dict(zip(rows.ids, range(len(rows.ids)), strict=True))
-        rows.references = str_list(data.get("references"), "references")
-        rows.titles = str_list(data.get("titles"), "titles")
-        rows.topics = _shared(str_list(data.get("topics"), "topics"))
+        rows.references = texts_of(reader, data.get("references"), "references")
+        rows.titles = texts_of(reader, data.get("titles"), "titles")
+        rows.topics = _numbered_texts(reader, data.get("topics"), "topics")
         rows.needs_review = bytearray(reader.bytes(data.get("needs_review")))
         rows.hint_codes = _hint_tuples(reader, data.get("hint_codes"), len(rows.ids))
         rows.doc_ids = reader.array(data.get("doc_ids"), "Q")

@@ -65,7 +65,7 @@ def code_fingerprint() -> str:
         f"hints {HINTS_VERSION} features {FEATURES_VERSION} scoring {SCORING_VERSION} "
         f"{STATE_FORMAT}".encode()
     )
-    for name in ("catalog", "codec", "postrows", "query", "search_index", "terms"):
+    for name in ("catalog", "codec", "postrows", "query", "search_index", "terms", "texts"):
         try:
             module = importlib.import_module(f"storage.{name}")
             digest.update(Path(module.__file__ or "").read_bytes())

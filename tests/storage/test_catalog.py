@@ -142,6 +142,29 @@ def _set(path: tuple[str, ...], index: int, value):
     return edit
 
 
+def test_the_similarity_of_a_catalog_read_back_names_its_posts_by_the_rows_ids(entries):
+    """Written as slots of the rows, the similarity's ids read back are the rows' own id
+    objects (one copy of every id in memory), and its answers are those of the catalog
+    written."""
+    import orjson
+
+    from storage import codec
+
+    catalog = Catalog.build(entries)
+    raw = catalog.to_bytes()
+    (length,) = codec._LENGTH.unpack_from(raw, len(codec.MAGIC))
+    start = len(codec.MAGIC) + codec._LENGTH.size
+    header = orjson.loads(raw[start : start + length])
+    assert set(header["data"]["similarity"]["ids"]) == {"row_slots"}
+    again = Catalog.from_bytes(raw)
+    by_id = {id(post_id) for post_id in again.rows.ids}
+    assert all(id(post_id) in by_id for post_id in again._similarity.ids())
+    assert sorted(again._similarity.ids()) == sorted(catalog._similarity.ids())
+    for post_id in catalog.ids()[:10]:
+        assert again.similar(post_id, 5) == catalog.similar(post_id, 5)
+    assert again.clusters() == catalog.clusters()
+
+
 def test_a_rewritten_catalog_with_nothing_changed_reads_back(entries):
     catalog = Catalog.build(entries[:20])
     again = Catalog.from_bytes(_rewritten(catalog.to_bytes(), lambda data: None))
@@ -159,9 +182,19 @@ def test_a_rewritten_catalog_with_nothing_changed_reads_back(entries):
         _set(("rows", "hint_codes", "combinations"), 0, [["nested"]]),
         lambda data: data["rows"]["hint_codes"]["combinations"].clear(),  # numbers of none
         _set(("similarity",), "ids", "not a list"),
-        _set(("similarity",), "units", {"$blob": 0}),  # the needs-review bytes, not I
+        # the needs-review bytes, not an array of I
+        lambda data: data["similarity"].__setitem__("units", data["rows"]["needs_review"]),
+        _set(("rows", "topics"), "distinct", [1]),  # a topic that is not a text
+        lambda data: data["rows"]["topics"]["distinct"].clear(),  # numbers of none
+        _set(("rows",), "topics", ["a list of texts"]),  # not numbered
         _set(("rows", "ids"), 5, 5),
-        _set(("rows", "titles"), 2, None),
+        _set(("rows",), "titles", ["a title", None]),  # a plain list holding a non-text
+        # packed titles whose starts are not an array of I
+        lambda data: data["rows"]["titles"].__setitem__("starts", data["rows"]["doc_ids"]),
+        _set(("similarity",), "titles", {"packed": None}),
+        # ids as the slots of rows, one past the last row
+        lambda data: data["similarity"]["ids"].__setitem__("row_slots", data["rows"]["doc_ids"]),
+        _set(("similarity",), "ids", {"row_slots": None}),
     ],
 )
 def test_a_catalog_with_intact_bytes_but_wrong_types_is_refused(entries, edit):
@@ -195,7 +228,7 @@ def _with_search_edited(catalog: Catalog, edit) -> bytes:
         "rows": catalog.rows.to_data(writer),
         "search": writer.bytes(_search_container_edited(catalog, edit)),
         "search_delta": [],
-        "similarity": catalog._similarity.to_data(writer),
+        "similarity": catalog._similarity.to_data(writer, catalog.rows.slot_map()),
         "pending": [],
     }
     return writer.finish(catalog_module.CACHE_KIND, catalog_module.CACHE_VERSION, data)

@@ -76,6 +76,23 @@ def test_new_rows_merged_in_equal_the_rows_built_whole(seed, added):
     ]
 
 
+def test_rows_read_back_are_the_rows_written_with_each_topic_one_object():
+    from storage.codec import Reader, Writer
+
+    rng = random.Random(5)
+    rows = PostRows([(_row(n, rng), 10 + n) for n in range(300)])
+    writer = Writer()
+    reader = Reader(writer.finish("t", 1, rows.to_data(writer)), "t", 1)
+    assert sorted(reader.data["topics"]["distinct"]) == [
+        "caching / php",
+        "jobs / go",
+        "logs / rust",
+    ]
+    again = PostRows.from_data(reader, reader.data)
+    assert _columns(again) == _columns(rows)
+    assert len({id(topic) for topic in again.topics}) == 3
+
+
 def test_an_update_leaves_the_rows_it_came_from():
     rng = random.Random(4)
     base = PostRows([(_row(n, rng), n) for n in range(50)])

@@ -477,6 +477,8 @@ def test_kept_clusters_are_those_worked_out_through_saving_and_changes(seed_post
     assert first and first == index._work_out_clusters(NEAR_DUPLICATE_THRESHOLD)
     first[0].append("changed by the caller")
     assert index.clusters() == index._work_out_clusters(NEAR_DUPLICATE_THRESHOLD)
+    assert index.clustered() == {i for cluster in index.clusters() for i in cluster}
+    assert {f"copy-004-{n}" for n in range(3)} <= index.clustered()
 
     writer = Writer()
     reader = Reader(writer.finish("t", 1, index.to_data(writer)), "t", 1)
