@@ -516,7 +516,7 @@ def _search_from_bytes(
 ) -> SearchIndex:
     """The search index encoded in ``raw``, with the posts of ``delta`` added."""
     reader = Reader(raw, SEARCH_KIND, SEARCH_VERSION)
-    search = SearchIndex.from_data(reader, reader.data)
+    search = SearchIndex.from_data(reader, reader.data, (rows.slot_map(), rows.ids))
     if delta:
         search.add_or_update_many(delta)
     expect(set(rows.ids) == set(search.ids()), "catalog: rows and search index differ")

@@ -163,6 +163,12 @@ def test_the_similarity_of_a_catalog_read_back_names_its_posts_by_the_rows_ids(e
     for post_id in catalog.ids()[:10]:
         assert again.similar(post_id, 5) == catalog.similar(post_id, 5)
     assert again.clusters() == catalog.clusters()
+    # the search index read back holds them too, as the ids of its queue keys
+    search = again.search_index
+    assert all(id(post_id) in by_id for post_id in search.ids())
+    assert all(search._keys[s][1] is search._ids[s] for s in range(len(search._ids)))
+    assert again.search("", 30, {}) == catalog.search("", 30, {})
+    assert again.search("cache", 30, {}) == catalog.search("cache", 30, {})
 
 
 def test_a_rewritten_catalog_with_nothing_changed_reads_back(entries):
