@@ -166,11 +166,6 @@ class PostQueries(Protocol):
         first one does not wait for it; a screen calls it once its first rows show."""
         ...
 
-    def read_ahead(self) -> None:
-        """Start loading what the first screen needs, in the background (the app calls it
-        before it starts); the first query takes it from there."""
-        ...
-
     # similarity (needs import phase 2; ``DerivedPendingError`` until then)
 
     def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]: ...

@@ -69,9 +69,6 @@ class CatalogStore:
     def warm_up(self) -> None:
         self._catalog().warm_up()
 
-    def read_ahead(self) -> None:
-        """Nothing to start here; a backend whose catalog comes from a file reads it."""
-
     # -- similarity -------------------------------------------------------------------
 
     def similar(self, post_id: str, limit: int = 10) -> list[SimilarPost]:

@@ -66,8 +66,6 @@ class LocalStoreBase(CatalogStore):
         self._shelf_lost = False
         self._loaded: Catalog | None = None
         self._loaded_generation = -1
-        # (generation, its catalog file being read): ``read_ahead``
-        self._reading: tuple[int, Future[index_files.CatalogFile | None]] | None = None
         # (generation, phrase) -> segment number -> ids whose body holds the phrase
         self._phrase_hits: OrderedDict[tuple[int, str], dict[int, frozenset[str]]] = OrderedDict()
 
@@ -123,11 +121,6 @@ class LocalStoreBase(CatalogStore):
         generation = self._shelf.state.generation
         if self._loaded is not None and self._loaded_generation == generation:
             return self._loaded
-        if read is None and self._reading is not None:
-            read_generation, read = self._reading
-            self._reading = None
-            if read_generation != generation:  # the shelf moved on since: read again
-                read = None
         found = self._read_catalog_file(generation) if read is None else read.result()
         if found is not None and self._names_the_shelfs_posts(found):
             catalog = found.catalog
@@ -155,7 +148,11 @@ class LocalStoreBase(CatalogStore):
         generation = self._shelf.state.generation
         if self._loaded is not None and self._loaded_generation == generation:
             return self._catalog
-        read = self._start_reading_catalog(generation)
+        from concurrent.futures import ThreadPoolExecutor
+
+        thread = ThreadPoolExecutor(1, thread_name_prefix="catalog-read")
+        read = thread.submit(self._read_catalog_file, generation)
+        thread.shutdown(wait=False)  # the thread ends with the read
 
         def catalog() -> Catalog:
             if self._shelf.state.generation != generation:  # the shelf moved on: read again
@@ -163,23 +160,6 @@ class LocalStoreBase(CatalogStore):
             return self._catalog(read)
 
         return catalog
-
-    def read_ahead(self) -> None:
-        """Start reading the catalog's file in a thread of its own; the first query takes
-        it from there. The app calls it before it starts: importing Textual and drawing
-        the first frame overlap the file's read and checksum (at 1,000,000 posts: a
-        464 MB file)."""
-        generation = self._shelf.state.generation
-        if self._reading is None and self._loaded_generation != generation:
-            self._reading = (generation, self._start_reading_catalog(generation))
-
-    def _start_reading_catalog(self, generation: int) -> Future[index_files.CatalogFile | None]:
-        from concurrent.futures import ThreadPoolExecutor
-
-        thread = ThreadPoolExecutor(1, thread_name_prefix="catalog-read")
-        read = thread.submit(self._read_catalog_file, generation)
-        thread.shutdown(wait=False)  # the thread ends with the read
-        return read
 
     def _names_the_shelfs_posts(self, found: index_files.CatalogFile) -> bool:
         """Whether the catalog read is of exactly the shelf's posts: their digests when

@@ -78,35 +78,3 @@ def test_a_damaged_catalog_read_ahead_is_rebuilt_and_the_import_goes_on(db, tmp_
         assert len(store.ids()) == 7
     ids, _, php = _answers(db)
     assert len(ids) == 7 and php
-
-
-def test_an_open_store_reads_its_catalog_ahead_once_and_answers_as_read_after(db, monkeypatch):
-    """``read_ahead`` (the app calls it before Textual starts): the catalog file is read
-    in a thread of its own, once, and the first query takes it from there."""
-    expected = _answers(db)
-    threads = []
-    real = index_files.read_catalog
-
-    def recording(*args, **kwargs):
-        threads.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(index_files, "read_catalog", recording)
-    with Store.open(db) as store:
-        store.read_ahead()
-        store.read_ahead()  # asked twice: still one read
-        assert (
-            store.ids(),
-            [store.summary(pid) for pid in store.ids()],
-            store.search_ids("stack:php", limit=None),
-        ) == expected
-    assert len(threads) == 1 and threads[0].startswith("catalog-read")
-
-
-def test_a_catalog_read_ahead_of_a_shelf_that_moved_on_is_not_used(db, tmp_path):
-    with Store.open(db) as reader:
-        reader.read_ahead()
-        with Store.open(db) as writer:  # another process imports meanwhile
-            writer.import_paths([_new_posts(tmp_path)])
-        reader.refresh()
-        assert len(reader.ids()) == 7  # the read ahead was of the 5 posts before

@@ -147,7 +147,6 @@ def main(ctx: click.Context) -> None:
         click.echo(
             f"New store {clean_name(store.path)}: imported the sample posts ({report.summary()})."
         )
-    store.read_ahead()  # the catalog is read while Textual is imported and starts
     from tui.app import run_app
 
     run_app(store)
