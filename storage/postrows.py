@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 from .codec import Reader, Writer, expect, str_list
-from .texts import listed, texts_data, texts_of
+from .texts import inserted, listed, texts_data, texts_of
 
 # New rows fewer than 1/FEW_NEW_ROWS_SHARE of the kept ones find their places by a bisect
 # that makes the keys it compares (~20 a row), not a list of every kept row's key.
@@ -202,8 +202,9 @@ class PostRows(Mapping[str, Row]):
         out = PostRows.__new__(PostRows)
         out.ids = list(chain.from_iterable(merged(self.ids, new.ids)))
         out._slot = dict(zip(out.ids, range(len(out.ids)), strict=True))
-        out.references = list(chain.from_iterable(merged(listed(self.references), new.references)))
-        out.titles = list(chain.from_iterable(merged(listed(self.titles), new.titles)))
+        # packed columns stay packed: their bytes are copied, not decoded and packed again
+        out.references = inserted(self.references, at, new.references)
+        out.titles = inserted(self.titles, at, new.titles)
         out.topics = list(chain.from_iterable(merged(self.topics, new.topics)))
         out.needs_review = bytearray().join(merged(self.needs_review, new.needs_review))
         out.hint_codes = list(chain.from_iterable(merged(self.hint_codes, new.hint_codes)))

@@ -61,7 +61,7 @@ from rapidfuzz.distance import Hamming
 
 from .codec import CodecError, Reader, Writer, expect, str_list
 from .figures import percent
-from .texts import PackedTexts, listed, texts_data, texts_of
+from .texts import PackedTexts, inserted, listed, texts_data, texts_of
 
 __all__ = [
     "NEAR_DUPLICATE_THRESHOLD",
@@ -564,24 +564,34 @@ class SimilarityIndex:
         changed: set[int] = set()
         touched: dict[int, None] = {}
         self._clusters = None
-        titles = self._own_titles()
-        for post_id, feats in items:
-            slot = self._slot.get(post_id)
-            if slot is None:
-                slot = len(self._ids)
-                if slot > _IDX_MASK:
-                    raise ValueError(f"a similarity index holds at most {_IDX_MASK + 1} posts")
-                self._ids.append(post_id)
-                self._slot[post_id] = slot
-                titles.append("")
-                self._topic_of.append(0)
-                self._sizes.append(0)
-                self._sigs += bytes(SIGNATURE_BYTES)
-                self._nbrs.extend(_empty_row())
-            elif slot not in touched:
-                changed.add(slot)
-            self._set_features(slot, feats)
-            touched[slot] = None
+        first_new = len(self._ids)
+        new_titles: list[str] = []  # of the new slots: packed titles are appended to
+        try:
+            for post_id, feats in items:
+                slot = self._slot.get(post_id)
+                if slot is None:
+                    slot = len(self._ids)
+                    if slot > _IDX_MASK:
+                        raise ValueError(f"a similarity index holds at most {_IDX_MASK + 1} posts")
+                    self._ids.append(post_id)
+                    self._slot[post_id] = slot
+                    new_titles.append("")
+                    self._topic_of.append(0)
+                    self._sizes.append(0)
+                    self._sigs += bytes(SIGNATURE_BYTES)
+                    self._nbrs.extend(_empty_row())
+                elif slot not in touched:
+                    changed.add(slot)
+                title = self._set_features(slot, feats)
+                touched[slot] = None
+                if slot >= first_new:
+                    new_titles[slot - first_new] = title
+                else:
+                    self._own_titles()[slot] = title
+        finally:  # every slot has its title, whatever features were refused
+            if new_titles:
+                at = [len(self._titles)] * len(new_titles)
+                self._titles = inserted(self._titles, at, new_titles)
         if not touched:
             return
         affected = self._purge(changed) if changed else set()
@@ -616,13 +626,13 @@ class SimilarityIndex:
             self._titles = listed(self._titles)
         return self._titles
 
-    def _set_features(self, slot: int, feats: dict) -> None:
+    def _set_features(self, slot: int, feats: dict) -> str:
+        """Set ``slot``'s features but its title, which is returned (see ``add_many``)."""
         if not isinstance(feats, dict) or feats.get("v") != FEATURES_VERSION:
             raise ValueError(f"not similarity features version {FEATURES_VERSION}: {feats!r}")
         sig = bytes.fromhex(feats["sig"])
         if len(sig) != SIGNATURE_BYTES:
             raise ValueError(f"a signature of {len(sig)} bytes, expected {SIGNATURE_BYTES}")
-        self._own_titles()[slot] = str(feats["title"])
         topic = str(feats["topic"])
         number = self._topic_no.get(topic)
         if number is None:
@@ -635,6 +645,7 @@ class SimilarityIndex:
         base = slot * NEIGHBOURS_KEPT
         self._nbrs[base : base + NEIGHBOURS_KEPT] = _empty_row()
         self._touched.add(slot)
+        return str(feats["title"])
 
     def _purge(self, slots: set[int]) -> set[int]:
         """Drop every reference to ``slots``; returns the slots whose lists lost one."""

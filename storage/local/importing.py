@@ -36,6 +36,7 @@ from ..analysis import (
     file_sha256,
     run_tasks,
     shelve_chunk,
+    start_workers_early,
     worker_pool,
 )
 from ..catalog import Catalog, IndexEntry
@@ -337,5 +338,6 @@ __all__ = [
     "derive_tasks",
     "plan_import",
     "shelve",
+    "start_workers_early",
     "worker_pool",
 ]

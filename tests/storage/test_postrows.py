@@ -99,3 +99,27 @@ def test_an_update_leaves_the_rows_it_came_from():
     before = _columns(base)
     base.updated([(_row(n, rng, version=1), 100 + n) for n in range(0, 60, 2)])
     assert _columns(base) == before
+
+
+@pytest.mark.parametrize("added", [100, 3])
+def test_new_rows_merged_into_rows_read_back_keep_their_texts_packed(added):
+    """Rows read from a catalog file hold packed titles and references: new rows merged
+    in leave them packed (the bytes copied), with the same columns as built whole."""
+    from storage.codec import Reader, Writer
+    from storage.texts import PackedTexts
+
+    rng = random.Random(added)
+    numbers = list(range(400 + added))
+    rng.shuffle(numbers)
+    base = [(_row(n, rng), 10 + n) for n in numbers[:400]]
+    new = [(_row(n, rng), 2000 + n) for n in numbers[400:]]
+    for row, _ in new[:2]:
+        row["title"] = f"ünïcödé [b]{row['title']}[/b] \x1b[31m"
+    writer = Writer()
+    reader = Reader(writer.finish("t", 1, PostRows(base).to_data(writer)), "t", 1)
+    read_back = PostRows.from_data(reader, reader.data)
+    assert isinstance(read_back.titles, PackedTexts)
+    merged = read_back.updated(new)
+    assert isinstance(merged.titles, PackedTexts)
+    assert isinstance(merged.references, PackedTexts)
+    assert _columns(merged) == _columns(PostRows([*base, *new]))

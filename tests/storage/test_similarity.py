@@ -499,3 +499,29 @@ def test_kept_clusters_are_those_worked_out_through_saving_and_changes(seed_post
     older["clusters"] = [["no such post", SEED_004]]
     with pytest.raises(ValueError, match="inconsistent"):
         SimilarityIndex.from_state(older)
+
+
+def test_posts_added_to_an_index_read_back_keep_its_titles_packed(seed_posts, near_copy):
+    """Read from a catalog file, an index's titles are packed: new posts are appended to
+    them (nothing decoded); a changed post makes them a list. Either way the index is
+    the one built in one batch, titles included."""
+    from storage.codec import Reader, Writer
+    from storage.texts import PackedTexts
+
+    items = _corpus(seed_posts, near_copy)
+    items[1] = (items[1][0], {**items[1][1], "title": "ünïcödé [b]markup[/b] \x1b[31m"})
+    writer = Writer()
+    first = index_of(items[:4])
+    reader = Reader(writer.finish("t", 1, first.to_data(writer)), "t", 1)
+    again = SimilarityIndex.from_data(reader, reader.data)
+    assert isinstance(again._titles, PackedTexts)
+    again.add_many(items[4:])
+    assert isinstance(again._titles, PackedTexts)
+    assert again.to_state() == index_of(items).to_state()
+    assert neighbours(again) == neighbours(index_of(items))
+
+    changed = (items[0][0], {**items[0][1], "title": "a new title"})
+    again.add_many([changed, ("one-more", items[2][1])])
+    expected = index_of([changed, *items[1:], ("one-more", items[2][1])])
+    assert again.to_state()["titles"] == expected.to_state()["titles"]
+    assert neighbours(again) == neighbours(expected)

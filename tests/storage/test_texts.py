@@ -8,7 +8,7 @@ from array import array
 import pytest
 
 from storage.codec import CodecError, Reader, Writer
-from storage.texts import PackedTexts, listed, texts_data, texts_of
+from storage.texts import PackedTexts, inserted, listed, texts_data, texts_of
 
 COLUMNS = [
     [],
@@ -96,3 +96,55 @@ def test_starts_that_cut_a_character_give_a_replacement_not_an_error():
     assert len(texts.texts()) == 2
     cut = PackedTexts(b"\xc3\n", array("I", [0, 2]))
     assert cut.texts() == ["\ufffd"]
+
+
+def _plain_insert(values, at, new):
+    """The reference: every text keyed by where it goes (a new one before the old one at
+    its position, new ones in their order), sorted."""
+    keyed = [((i, 1, 0), v) for i, v in enumerate(values)]
+    keyed += [((p, 0, j), t) for j, (p, t) in enumerate(zip(at, new, strict=True))]
+    return [v for _, v in sorted(keyed, key=lambda item: item[0])]
+
+
+def _packed(values):
+    return _round_trip(values)[1]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_texts_inserted_into_a_packed_column_are_those_inserted_into_a_list(seed):
+    import random
+
+    rng = random.Random(seed)
+    alphabet = ["a", "é", "—", "\t", "[b]", "\x1b", "😀", "\udcff", ""]
+    values = [
+        "".join(rng.choices(alphabet, k=rng.randrange(0, 6))) for _ in range(rng.randrange(0, 30))
+    ]
+    count = rng.randrange(0, 8)
+    at = sorted(rng.randrange(0, len(values) + 1) for _ in range(count))
+    new = ["".join(rng.choices(alphabet, k=rng.randrange(0, 4))) for _ in range(count)]
+    column = _packed(values)
+    result = inserted(column, at, new)
+    assert isinstance(result, PackedTexts)
+    expected = _plain_insert(values, at, new)
+    assert list(result) == expected
+    assert [result[i] for i in range(len(result))] == expected  # each start, one by one
+    assert list(_packed(result)) == expected  # written as it is, read back
+    assert inserted(values, at, new) == expected  # a list column gives a list
+
+
+def test_texts_appended_at_the_end_and_before_the_first():
+    column = _packed(["b", "c"])
+    assert list(inserted(column, [0, 2, 2], ["a", "d", "e"])) == ["a", "b", "c", "d", "e"]
+    assert list(inserted(_packed([]), [0, 0], ["x", "y"])) == ["x", "y"]
+    assert list(inserted(column, [], [])) == ["b", "c"]
+
+
+def test_a_new_text_with_a_newline_makes_the_column_a_list():
+    result = inserted(_packed(["a", "b"]), [1], ["two\nlines"])
+    assert result == ["a", "two\nlines", "b"]
+
+
+@pytest.mark.parametrize("at", [[2, 1], [3], [-1]])
+def test_positions_out_of_order_or_outside_the_texts_are_refused(at):
+    with pytest.raises(ValueError, match="ascending"):
+        inserted(_packed(["a", "b"]), at, ["x"] * len(at))
