@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 Warn = Callable[[str], None]
 
 
+STAMP_LINE_MAX = 1 << 16  # a stamp line is ~300 bytes
+
+
 def index_path(layout: Layout, generation: int) -> Path:
     return layout.data_dir / f"index-{generation}.cdx"
 
@@ -111,6 +114,18 @@ def read_catalog(
     except (CodecError, orjson.JSONDecodeError) as exc:
         warn(f"{path}: damaged ({exc}); rebuilding it from the post segments")
         return None
+
+
+def catalog_is_current(layout: Layout, generation: int) -> bool:
+    """Whether ``generation``'s catalog file is there and was written by this code: its
+    stamp line only (damage further in is found when it is read)."""
+    try:
+        with index_path(layout, generation).open("rb") as fh:
+            line = fh.readline(STAMP_LINE_MAX)
+        stamp = orjson.loads(line)
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return isinstance(stamp, dict) and stamp.get("code") == code_fingerprint()
 
 
 def _stamped(raw: bytes) -> tuple[dict[str, Any], memoryview]:

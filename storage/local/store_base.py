@@ -194,7 +194,10 @@ class LocalStoreBase(CatalogStore):
         if count >= REBUILD_SAID_FROM:
             kept = ""
             if not self._writable:  # it writes nothing: said, so nobody waits for it twice
-                kept = "; a command that only reads does not save it: the next one that writes does"
+                kept = (
+                    "; a command that only reads does not save it: opening the app, or the"
+                    " next `copydesk import`, does"
+                )
             self._warn(
                 f"{self.path}: building the catalog of {count:,} posts from its segments{kept}"
             )

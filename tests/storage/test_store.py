@@ -228,3 +228,35 @@ def test_a_near_dups_file_in_the_old_words_is_shown_in_the_new(tmp_path):
     with Store.open(db, writable=False) as s:
         (hint,) = [h for h in s.get("anp-ref-012395-2485").hints if h["code"] == "near_duplicate"]
     assert hint["message"] == new
+
+
+@pytest.mark.parametrize("damage", ["missing", "other code"])
+def test_an_import_that_changes_nothing_saves_a_stale_catalog(tmp_path, monkeypatch, damage):
+    """After an upgrade (a catalog of other code) or the loss of the catalog file, a
+    read-only command builds it for itself and says the next import saves it; a re-import
+    of the same files, which changes nothing, does."""
+    from storage.local import store_base
+
+    monkeypatch.setattr(store_base, "REBUILD_SAID_FROM", 5)
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        store.import_paths([samples_dir()])
+    data_dir = tmp_path / "db.json.d"
+    (index,) = data_dir.glob("index-*.cdx")
+    if damage == "missing":
+        index.unlink()
+    else:
+        raw = index.read_bytes()
+        head, _, body = raw.partition(b"\n")
+        stamp = orjson.loads(head)
+        index.write_bytes(orjson.dumps({**stamp, "code": "0123456789abcdef"}) + b"\n" + body)
+    with Store.open(db, writable=False, warn=(said := []).append) as store:
+        assert store.search_ids("stack:php", limit=None)
+    assert any("the next `copydesk import`, does" in w for w in said)
+    with Store.open(db, warn=(said := []).append) as store:
+        report = store.import_paths([samples_dir()], derive=False)  # as `copydesk import`
+        assert not report.imported and not report.updated and len(report.unchanged) == 5
+    assert [w for w in said if "building the catalog of 5 posts" in w]
+    with Store.open(db, writable=False, warn=(said := []).append) as store:
+        assert store.search_ids("stack:php", limit=None)
+    assert not [w for w in said if "building the catalog" in w], said
