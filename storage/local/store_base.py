@@ -115,9 +115,14 @@ class LocalStoreBase(CatalogStore):
 
     # ------------------------------------------------------------------ catalog
 
-    def _catalog(self, read: Future[index_files.CatalogFile | None] | None = None) -> Catalog:
+    def _catalog(
+        self,
+        read: Future[index_files.CatalogFile | None] | None = None,
+        progress: Progress | None = None,
+    ) -> Catalog:
         """The catalog of the committed shelf, loaded (or rebuilt) on first use; ``read``:
-        its file, being read (``_catalog_read_ahead``)."""
+        its file, being read (``_catalog_read_ahead``); ``progress``: told the posts a
+        rebuild has gone through."""
         generation = self._shelf.state.generation
         if self._loaded is not None and self._loaded_generation == generation:
             return self._loaded
@@ -125,7 +130,7 @@ class LocalStoreBase(CatalogStore):
         if found is not None and self._names_the_shelfs_posts(found):
             catalog = found.catalog
         else:
-            catalog = self._rebuild_catalog()
+            catalog = self._rebuild_catalog(progress)
             if self._writable and generation:
                 index_files.write_catalog(self.layout, generation, catalog)
                 index_files.write_near_dups(self.layout, generation, catalog)
@@ -182,7 +187,7 @@ class LocalStoreBase(CatalogStore):
             path.unlink(missing_ok=True)
         return self._rebuild_catalog().search_index
 
-    def _rebuild_catalog(self) -> Catalog:
+    def _rebuild_catalog(self, progress: Progress | None = None) -> Catalog:
         """The catalog from the post segments (the store of record), segment by segment
         in worker processes (100,000 posts: ~a minute of CPU)."""
         from ..analysis import Interner, RebuildTask, catalog_entries, run_tasks, worker_pool
@@ -213,8 +218,11 @@ class LocalStoreBase(CatalogStore):
         # rebuild of 1,000,000 posts peaked at 10.7 GB)
         intern = Interner()
         # many small objects, no cycle: GC passes are pure cost (see import_paths)
+        done = 0
         with worker_pool(count) as pool, no_gc_passes():
-            for found, unreadable in run_tasks(pool, catalog_entries, tasks):
+            for task, (found, unreadable) in zip(
+                tasks, run_tasks(pool, catalog_entries, tasks), strict=True
+            ):
                 entries.extend(
                     IndexEntry(post_id, doc_id, intern.row(row), intern.fields(fields), feats)
                     for post_id, doc_id, row, fields, feats in found
@@ -224,6 +232,9 @@ class LocalStoreBase(CatalogStore):
                         f"{self.path}: post {post_id} is unreadable (damaged segment); import "
                         f"{self._shelf.state.locations[post_id].path or 'its seed file'} again"
                     )
+                done += len(task.posts)
+                if progress:
+                    progress(done, count)
             del intern
             return Catalog.build(entries, pool=pool)
 

@@ -88,19 +88,19 @@ class LocalImports(LocalStoreBase):
                 self._let_go_of_phase_one()
             importing.record_files(self.layout, plan, known, state, self._shelf.state)
             if not shelved.changed:
-                self._save_a_stale_catalog()
+                self._save_a_stale_catalog(progress)
             if derive:
                 self._derive_pending(derive_progress)
         return shelved.report
 
-    def _save_a_stale_catalog(self) -> None:
+    def _save_a_stale_catalog(self, progress: Progress | None) -> None:
         """An import that changed nothing still builds and saves a catalog that is
         missing or of other code (after an upgrade), once: commands that only read build
         it for themselves each time and say that the next import does it for good."""
         generation = self._shelf.state.generation
         if generation and not index_files.catalog_is_current(self.layout, generation):
             self._loaded = None
-            self._catalog()
+            self._catalog(progress=progress)
 
     def _let_go_of_phase_one(self) -> None:
         """Drop the catalog phase 1 built, once committed, and give the memory back.

@@ -253,10 +253,18 @@ def test_an_import_that_changes_nothing_saves_a_stale_catalog(tmp_path, monkeypa
     with Store.open(db, writable=False, warn=(said := []).append) as store:
         assert store.search_ids("stack:php", limit=None)
     assert any("the next `copydesk import`, does" in w for w in said)
-    with Store.open(db, warn=(said := []).append) as store:
-        report = store.import_paths([samples_dir()], derive=False)  # as `copydesk import`
-        assert not report.imported and not report.updated and len(report.unchanged) == 5
-    assert [w for w in said if "building the catalog of 5 posts" in w]
+    told: dict[str, list] = {"stale": [], "current": []}
+    for state in told:  # the second import finds the catalog the first one saved
+        with Store.open(db, warn=(said := []).append) as store:
+            report = store.import_paths(  # as `copydesk import` calls it
+                [samples_dir()], progress=lambda *p, seen=told[state]: seen.append(p), derive=False
+            )
+            assert not report.imported and not report.updated and len(report.unchanged) == 5
+        assert bool([w for w in said if "building the catalog of 5 posts" in w]) == (
+            state == "stale"
+        )
+    # the rebuild's progress, in posts, after the import's own
+    assert told["stale"] == [*told["current"], (5, 5)]
     with Store.open(db, writable=False, warn=(said := []).append) as store:
         assert store.search_ids("stack:php", limit=None)
     assert not [w for w in said if "building the catalog" in w], said
