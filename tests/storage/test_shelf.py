@@ -235,9 +235,9 @@ def _catalog_builds(monkeypatch) -> list[int]:
     built: list[int] = []
     real = LocalStoreBase._rebuild_catalog
 
-    def counted(self):
+    def counted(self, progress=None):
         built.append(1)
-        return real(self)
+        return real(self, progress)
 
     monkeypatch.setattr(LocalStoreBase, "_rebuild_catalog", counted)
     return built
