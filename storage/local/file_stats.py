@@ -136,7 +136,7 @@ class FileStats:
         if entry is not None:
             return entry[1] if entry[0] == key else None
         if self._by_stat is None:
-            self._by_stat = {stat: sha for stat, sha in self.entries.values()}
+            self._by_stat = dict(self.entries.values())  # (stat, sha) pairs, at C level
         return self._by_stat.get(key)
 
     def changes(
