@@ -451,9 +451,9 @@ def worker_pool(count: int, workers: int | None = None) -> Iterator[Executor | N
 
 def start_workers_early(count: int) -> None:
     """Start the server ``worker_pool`` forks its workers from, for ``count`` files to
-    come, so that it loads its modules while this process plans the import (~0.15 s that a
-    batch into a big store spent waiting for its first worker after its plan). Costs a
-    process that idles when the plan finds nothing to parse (a no-op re-import)."""
+    read, so that it loads its modules while this process plans the import (a batch into
+    a big store waited ~0.15 s for its first worker after its plan). Nothing for a
+    re-import of files the file records vouch for."""
     if count >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) >= 2:
         _worker_context()
         _start_helper_processes()

@@ -84,8 +84,12 @@ def plan_import(
     state: ShelfState,
     progress: Progress | None,
     known: FileStats | None = None,
+    to_read: Callable[[int], None] | None = None,
 ) -> Plan:
-    """Which files need parsing (see the module docstring)."""
+    """Which files need parsing (see the module docstring). ``to_read`` is told, before
+    the rest of the plan, how many files its file records cannot vouch for (they are
+    hashed, and parsed unless the shelf holds their bytes): an import into a big store
+    starts its workers then."""
     plan = Plan(taken_ns=time.time_ns())
     for path in files:  # before any read: a later change shows in the next stat
         stat = stat_of(path)
@@ -94,14 +98,18 @@ def plan_import(
     if not state.locations:
         plan.to_parse = files
         return plan
+    known = known or FileStats.empty()
+    cached_shas = [
+        known.known_sha(path, stat) if (stat := plan.stats.get(path)) is not None else None
+        for path in files
+    ]
+    if to_read is not None:
+        to_read(cached_shas.count(None))
     locations = Locations.of(state.locations)
     by_file = locations.by_file()
     named = set(files)
-    known = known or FileStats.empty()
     to_hash: list[str] = []
-    for path in files:
-        stat = plan.stats.get(path)
-        cached = known.known_sha(path, stat) if stat is not None else None
+    for path, cached in zip(files, cached_shas, strict=True):
         if cached is not None and cached in by_file:
             plan.shas[path] = cached
             _known_file(plan, by_file[cached], path, locations.path(by_file[cached]), named)

@@ -49,7 +49,6 @@ class LocalImports(LocalStoreBase):
         from . import importing
 
         files, errors = importing.collect(paths)
-        importing.start_workers_early(len(files))
         # An import makes many objects and no cycle (the workers' results, their
         # locations and entries, the file records): GC passes over its growing heap are
         # pure cost (~0.25 s of 1,000 posts into 100,000; ~28% of the importing process's
@@ -59,7 +58,10 @@ class LocalImports(LocalStoreBase):
             state = self._shelf.state
             self._remove_litter()
             known = file_stats.FileStats.read(self.layout)
-            plan = importing.plan_import(files, state, progress, known)
+            # files to read: the server the workers fork from starts while the plan goes on
+            plan = importing.plan_import(
+                files, state, progress, known, importing.start_workers_early
+            )
             plan.errors[:0] = errors
             # a small batch is derived before its one commit, in the same workers
             small = len(plan.to_parse) <= DERIVE_BEFORE_COMMIT

@@ -303,3 +303,26 @@ def test_the_log_is_folded_into_a_new_base_without_what_it_left_behind(posts, tm
         assert _log_lines(db) == []
         folded = file_stats.FileStats.read(store.layout)
     assert folded.base_count == len(folded.entries) == 47 and folded.logged == 0
+
+
+def test_the_workers_start_early_for_the_files_the_records_cannot_vouch_for(
+    corpus, tmp_path, hashed, monkeypatch
+):
+    """The plan tells how many files it will read before it goes on (the worker server
+    starts meanwhile for a batch into a big store): exactly the files then hashed, so a
+    re-import of unchanged or renamed files starts nothing."""
+    told: list[int] = []
+    monkeypatch.setattr(importing, "start_workers_early", told.append)
+    db = tmp_path / "db.json"
+    with Store.open(db) as store:
+        store.import_paths([corpus])  # an empty store: every file is parsed, none planned
+        assert told == []
+        for step in ("again", "renamed", "copied"):
+            if step == "renamed":
+                corpus = corpus.rename(tmp_path / "renamed")
+            elif step == "copied":
+                corpus = Path(shutil.copytree(corpus, tmp_path / "copied"))
+            hashed.clear()
+            store.import_paths([corpus])
+            assert told[-1] == len(hashed), step
+    assert told == [1, 1, 6]  # empty.txt fails each time; a copy has new inodes
