@@ -353,3 +353,27 @@ def test_the_app_in_a_terminal_saves_a_decision_and_quits_at_once(tmp_path):
         os.close(leader)
     with Store.open(db, writable=False) as store:
         assert store.review(first).status == "approved"
+
+
+def test_a_warning_while_a_progress_bar_draws_goes_above_it_on_a_line_of_its_own():
+    """On a terminal `copydesk import` draws a progress bar on stderr; a warning then (a
+    catalog rebuilt, say) goes through the bar's console, whole and literal, instead of
+    landing in the middle of the bar's line."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from tui.cli.common import live_console, warn
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=60, color_system=None)
+    with Progress(console=console, transient=True) as bar, live_console(console):
+        bar.add_task("importing", total=10)
+        warn("/tmp/[bold]x[/bold].json: building the catalog of 100,000 posts\x1b[2J")
+    text = out.getvalue()
+    line = next(line for line in text.splitlines() if "warning:" in line)
+    assert "warning: /tmp/[bold]x[/bold].json: building the catalog" in line  # not markup
+    assert "\x1b[2J" not in text  # the post's escape, shown as text
+    # the bar's line is cleared first (carriage return, erase line): not after the bar
+    assert re.sub(r"^(\r|\x1b\[2K)+", "", line).startswith("warning:")

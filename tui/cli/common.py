@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import click
@@ -37,9 +38,30 @@ def db_option(func: Callable) -> Callable:
     )(func)
 
 
+# the console of the progress bar on screen, if any (``live_console``)
+_LIVE_CONSOLES: list[Any] = []
+
+
+@contextmanager
+def live_console(console: Any) -> Iterator[None]:
+    """Warnings go through ``console`` (a rich progress bar's) while it draws: written
+    past it, a warning landed in the middle of the bar's line."""
+    _LIVE_CONSOLES.append(console)
+    try:
+        yield
+    finally:
+        _LIVE_CONSOLES.remove(console)
+
+
 def warn(message: str) -> None:
     """A warning line on stderr; the message may quote file names and ids: sanitised."""
-    click.secho(f"warning: {clean_name(message)}", fg="yellow", err=True)
+    line = f"warning: {clean_name(message)}"
+    if _LIVE_CONSOLES:
+        from rich.text import Text  # literal text: no markup is read in it
+
+        _LIVE_CONSOLES[-1].print(Text(line, style="yellow"), soft_wrap=True)
+        return
+    click.secho(line, fg="yellow", err=True)
 
 
 def open_store(ctx: click.Context, *, writable: bool = False, repairing: bool = False) -> Store:

@@ -13,7 +13,7 @@ import click
 from storage import STATUSES, ReviewStore, Status
 from tui.text import clean_line, clean_name
 
-from .common import db_option, handles_errors, open_store
+from .common import db_option, handles_errors, live_console, open_store
 from .ids import nfc
 from .output import print_json
 from .views import view_option, view_query
@@ -35,7 +35,8 @@ def _progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
     )
 
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, transient=True) as bar, live_console(console):
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
