@@ -437,8 +437,8 @@ def derive_segment(task: DeriveTask) -> list[DerivedPost]:
 def worker_pool(count: int, workers: int | None = None) -> Iterator[Executor | None]:
     """A process pool for ``count`` tasks' worth of files, or None when one process is
     cheaper."""
-    workers = workers or min(os.cpu_count() or 1, 8)
-    if count < PARALLEL_THRESHOLD or workers < 2:
+    workers = _pool_size(count, workers)
+    if not workers:
         yield None
         return
     from concurrent.futures import ProcessPoolExecutor
@@ -454,9 +454,16 @@ def start_workers_early(count: int) -> None:
     read, so that it loads its modules while this process plans the import (a batch into
     a big store waited ~0.15 s for its first worker after its plan). Nothing for a
     re-import of files the file records vouch for."""
-    if count >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) >= 2:
+    if _pool_size(count):
         _worker_context()
         _start_helper_processes()
+
+
+def _pool_size(count: int, workers: int | None = None) -> int:
+    """How many workers ``worker_pool`` starts for ``count`` tasks' worth of files; 0
+    when one process is cheaper."""
+    workers = workers or min(os.cpu_count() or 1, 8)
+    return workers if count >= PARALLEL_THRESHOLD and workers >= 2 else 0
 
 
 def _start_helper_processes() -> None:

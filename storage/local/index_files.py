@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 Warn = Callable[[str], None]
 
 
-STAMP_LINE_MAX = 1 << 16  # a stamp line is ~300 bytes
+STAMP_MAX = 4096  # a stamp line is ~120 bytes (~300 with the search file's it names)
 
 
 def index_path(layout: Layout, generation: int) -> Path:
@@ -120,12 +120,15 @@ def catalog_is_current(layout: Layout, generation: int) -> bool:
     """Whether ``generation``'s catalog file is there and was written by this code: its
     stamp line only (damage further in is found when it is read)."""
     try:
-        with index_path(layout, generation).open("rb") as fh:
-            line = fh.readline(STAMP_LINE_MAX)
-        stamp = orjson.loads(line)
-    except (OSError, orjson.JSONDecodeError):
+        return _catalog_stamp(layout, generation).get("code") == code_fingerprint()
+    except (OSError, CodecError, orjson.JSONDecodeError):
         return False
-    return isinstance(stamp, dict) and stamp.get("code") == code_fingerprint()
+
+
+def _catalog_stamp(layout: Layout, generation: int) -> dict[str, Any]:
+    """The stamp line of ``generation``'s catalog file, read alone."""
+    with index_path(layout, generation).open("rb") as fh:
+        return _stamped(fh.read(STAMP_MAX))[0]
 
 
 def _stamped(raw: bytes) -> tuple[dict[str, Any], memoryview]:
@@ -156,8 +159,7 @@ def search_file_of(layout: Layout, generation: int) -> Path:
     """The search file ``generation``'s catalog reads (``search-G.cdx``, or an earlier
     generation's it shares); its own name when the catalog is missing or damaged."""
     try:
-        with index_path(layout, generation).open("rb") as fh:
-            stamp, _ = _stamped(fh.read(STAMP_MAX))
+        stamp = _catalog_stamp(layout, generation)
         return search_path(layout, _search_stamp(stamp)["generation"])
     except (OSError, CodecError, orjson.JSONDecodeError):
         return search_path(layout, generation)
@@ -231,9 +233,6 @@ class SearchFile:
             parts.append(part)
             offset, count = offset + len(part), count - len(part)
         return b"".join(parts)
-
-
-STAMP_MAX = 4096  # a stamp line is ~120 bytes
 
 
 def write_catalog(layout: Layout, generation: int, catalog: Catalog) -> int:
